@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+// Runs the compiled CLI (built by `npm install` through the "prepare" script). In a checkout
+// where it was not built, falls back to the TypeScript sources through tsx.
+import { existsSync } from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const compiled = `${root}dist/cli/main.js`;
+if (existsSync(compiled)) {
+  await import(pathToFileURL(compiled).href);
+} else {
+  const { register } = await import("tsx/esm/api");
+  register();
+  await import(pathToFileURL(`${root}src/cli/main.ts`).href);
+}

@@ -1,0 +1,39 @@
+// `serve` (HTTP + workers, what `npm start` runs) and `worker` (the sender alone).
+import type { Command } from "commander";
+import { loadConfig } from "../../config.ts";
+import { createLogger } from "../../log.ts";
+import { openRuntime, startServer, startWorker, stopOnSignals } from "../../runtime.ts";
+import { printError } from "../output.ts";
+
+export function registerServe(program: Command): void {
+  program.command("serve")
+    .description("run the HTTP server (webhook) and, unless --no-workers, the background workers")
+    .option("--no-workers", "HTTP only: run workers separately with `joe-telegram worker`")
+    .option("--port <port>", "port to listen on (default: PORT or 8080)")
+    .option("--json", "print errors as JSON")
+    .action(async (o: { workers: boolean; port?: string; json?: boolean }) => {
+      try {
+        const config = loadConfig(o.port ? { ...process.env, PORT: o.port } : process.env);
+        const logger = createLogger(config.LOG_LEVEL);
+        const rt = await openRuntime({ config, logger });
+        const running = await startServer(rt, { workers: o.workers });
+        stopOnSignals(running, logger);
+      } catch (err) {
+        process.exitCode = printError(o, err);
+      }
+    });
+
+  program.command("worker")
+    .description("run the background workers only (outgoing messages); any number may run on PostgreSQL")
+    .option("--json", "print errors as JSON")
+    .action(async (o: { json?: boolean }) => {
+      try {
+        const config = loadConfig();
+        const logger = createLogger(config.LOG_LEVEL);
+        const rt = await openRuntime({ config, logger });
+        stopOnSignals(await startWorker(rt), logger);
+      } catch (err) {
+        process.exitCode = printError(o, err);
+      }
+    });
+}

@@ -1,0 +1,23 @@
+// The `joe-telegram` command. Each command group lives in ./commands; every command takes --json.
+import { Command } from "commander";
+import { registerServe } from "./commands/serve.ts";
+import { registerUsers } from "./commands/users.ts";
+import { registerPlugins } from "./commands/plugins.ts";
+import { registerWebhookCommands } from "./commands/webhook.ts";
+import { registerTasks } from "./commands/tasks.ts";
+import { registerKeys } from "./commands/keys.ts";
+
+export function buildProgram(): Command {
+  const program = new Command("joe-telegram")
+    .description("Joe's Telegram plugin: turn what you send your own bot into shell tasks")
+    .showHelpAfterError();
+  registerServe(program);
+  registerUsers(program);
+  registerPlugins(program);
+  registerWebhookCommands(program);
+  registerTasks(program);
+  registerKeys(program);
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);

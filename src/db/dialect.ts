@@ -1,0 +1,43 @@
+// The seam between SQLite and PostgreSQL. Everything that differs between the two lives behind
+// this interface (column types, JSON, id allocation, job claiming, error classification); the
+// rest of the code is written once against Kysely.
+import type { Kysely, Transaction, RawBuilder } from "kysely";
+import type { Database, OutgoingRow } from "./schema.ts";
+
+export type Db = Kysely<Database>;
+export type Tx = Transaction<Database>;
+
+export interface ColumnTypes {
+  /** Auto-incrementing 64-bit primary key. */
+  autoId: RawBuilder<unknown>;
+  /** JSON document column. */
+  json: RawBuilder<unknown>;
+  boolean: RawBuilder<unknown>;
+}
+
+export interface DialectSeam {
+  readonly name: "sqlite" | "postgres";
+  readonly types: ColumnTypes;
+  /** Turn what the driver returns for a JSON column into a value. */
+  parseJson(value: unknown): unknown;
+  /** SQL for `json_column ->> key` compared as boolean true. */
+  jsonFlagIsTrue(column: string, key: string): RawBuilder<boolean>;
+  /** Reserve `n` fresh task ids inside the write transaction (task codes are derived from ids). */
+  nextTaskIds(trx: Tx, n: number): Promise<number[]>;
+  /** Run `fn` (the migrations) while holding a lock that other instances starting at once wait for. */
+  withMigrationLock(db: Db, fn: (conn: Db) => Promise<void>): Promise<void>;
+  /** Extra DDL after the tables exist (e.g. PostgreSQL's task id sequence). */
+  afterMigrate?(db: Db): Promise<void>;
+  /**
+   * Claim up to `limit` outgoing messages that are due, at most one per chat and only the oldest
+   * unsent message of each chat (keeps per-chat order), skipping chats paced into the future.
+   * Claimed rows are set to status=sending with a lease until `now + leaseMs`.
+   */
+  claimOutgoing(db: Db, now: number, limit: number, leaseMs: number): Promise<OutgoingRow[]>;
+  /** Called once when a worker starts: SQLite (one worker process) releases every stale claim at once. */
+  recoverClaims(db: Db): Promise<number>;
+  /** True when an error means "the database is unavailable / busy" rather than a bug. */
+  isUnavailable(err: unknown): boolean;
+  /** True for a unique-constraint violation. */
+  isUniqueViolation(err: unknown): boolean;
+}

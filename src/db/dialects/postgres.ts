@@ -1,0 +1,69 @@
+// PostgreSQL: many web instances and workers share one server. Workers claim outgoing messages
+// with FOR UPDATE SKIP LOCKED so any number can run without sending a message twice.
+import pg from "pg";
+import { Kysely, PostgresDialect, sql } from "kysely";
+import type { Database } from "../schema.ts";
+import type { Db, DialectSeam, Tx } from "../dialect.ts";
+import { dueOutgoingIds } from "../claim-sql.ts";
+
+// BIGINT (int8) and COUNT come back as strings by default; every value we keep fits in 53 bits
+// (Telegram chat ids are at most 52 bits), so read them as numbers.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export function openPostgres(url: string, poolSize = 10): { db: Db; seam: DialectSeam; close: () => Promise<void> } {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000 });
+  // An idle client losing its connection (server restart) must not crash the process.
+  pool.on("error", () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, seam: postgresSeam, close: () => db.destroy() };
+}
+
+const MIGRATION_LOCK_KEY = 7_310_452_001; // arbitrary, fixed: "joe-telegram migrations"
+const PG_UNAVAILABLE_CLASSES = ["08", "53", "57", "58"]; // connection, resources, operator intervention, system
+const NODE_NET_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH"]);
+
+export const postgresSeam: DialectSeam = {
+  name: "postgres",
+  types: { autoId: sql`bigserial`, json: sql`jsonb`, boolean: sql`boolean` },
+  parseJson: (v) => (typeof v === "string" ? JSON.parse(v) : v),
+  jsonFlagIsTrue: (column, key) => sql<boolean>`(${sql.ref(column)} ->> ${key}) = 'true'`,
+  async nextTaskIds(trx: Tx, n: number) {
+    const r = await sql<{ id: number }>`select nextval('tasks_id_seq') as id from generate_series(1, ${n})`.execute(trx);
+    return r.rows.map((x) => Number(x.id));
+  },
+  async withMigrationLock(db, fn) {
+    // A session-level advisory lock on one pinned connection: instances starting together run
+    // the migrations one after the other (even the creation of Kysely's own lock table).
+    await db.connection().execute(async (conn) => {
+      await sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`.execute(conn);
+      try {
+        await fn(conn);
+      } finally {
+        await sql`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.execute(conn);
+      }
+    });
+  },
+  async afterMigrate(db: Db) {
+    await sql`create sequence if not exists tasks_id_seq`.execute(db);
+  },
+  async claimOutgoing(db: Db, now: number, limit: number, leaseMs: number) {
+    const r = await sql<Record<string, unknown>>`
+      update outgoing_messages set status = 'sending', claimed_until = ${now + leaseMs}
+      where id in (${dueOutgoingIds(now, limit, sql`for update of m skip locked`)})
+      returning *`.execute(db);
+    return r.rows as never;
+  },
+  async recoverClaims() {
+    return 0; // other workers may be alive: stale claims are retaken when their lease ends
+  },
+  isUnavailable(err) {
+    const e = err as { code?: string; message?: string };
+    const code = e?.code ?? "";
+    if (NODE_NET_ERRORS.has(code)) return true;
+    if (PG_UNAVAILABLE_CLASSES.some((c) => code.startsWith(c))) return true;
+    return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e?.message ?? "");
+  },
+  isUniqueViolation(err) {
+    return (err as { code?: string })?.code === "23505";
+  },
+};

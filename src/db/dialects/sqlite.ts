@@ -1,0 +1,61 @@
+// SQLite (the embedded default): one file, WAL journal, FULL sync so a commit is on disk before
+// the webhook answers 200. One process writes at a time; busy_timeout makes the CLI and the
+// server wait for each other instead of failing.
+import SqliteDatabase from "better-sqlite3";
+import { Kysely, SqliteDialect, sql } from "kysely";
+import fs from "node:fs";
+import path from "node:path";
+import type { Database, OutgoingRow } from "../schema.ts";
+import type { Db, DialectSeam, Tx } from "../dialect.ts";
+import { dueOutgoingIds } from "../claim-sql.ts";
+
+export function openSqlite(file: string): { db: Db; seam: DialectSeam; close: () => Promise<void> } {
+  if (file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const native = new SqliteDatabase(file);
+  native.pragma("journal_mode = WAL");
+  native.pragma("synchronous = FULL");
+  native.pragma("busy_timeout = 5000");
+  native.pragma("foreign_keys = ON");
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: native }) });
+  return { db, seam: sqliteSeam, close: () => db.destroy() };
+}
+
+const SQLITE_UNAVAILABLE = new Set(["SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_FULL", "SQLITE_READONLY_DBMOVED"]);
+
+export const sqliteSeam: DialectSeam = {
+  name: "sqlite",
+  types: { autoId: sql`integer`, json: sql`text`, boolean: sql`integer` },
+  parseJson: (v) => (typeof v === "string" ? JSON.parse(v) : v),
+  jsonFlagIsTrue: (column, key) => sql<boolean>`json_extract(${sql.ref(column)}, ${"$." + key}) = 1`,
+  // SQLite serialises writers on the file itself; Kysely's own lock table is enough.
+  withMigrationLock: (db, fn) => fn(db),
+  async nextTaskIds(trx: Tx, n: number) {
+    // Safe because SQLite has one writer: nobody else can insert between this read and our insert.
+    const row = await trx.selectFrom("tasks").select(sql<number>`coalesce(max(id), 0)`.as("m")).executeTakeFirstOrThrow();
+    return Array.from({ length: n }, (_, i) => Number(row.m) + 1 + i);
+  },
+  async claimOutgoing(db: Db, now: number, limit: number, leaseMs: number) {
+    return db.transaction().execute(async (trx) => {
+      const ids = (await dueOutgoingIds(now, limit, sql``).execute(trx)).rows.map((r) => r.id);
+      if (ids.length === 0) return [] as OutgoingRow[];
+      return trx.updateTable("outgoing_messages")
+        .set({ status: "sending", claimed_until: now + leaseMs })
+        .where("id", "in", ids)
+        .returningAll()
+        .execute();
+    });
+  },
+  async recoverClaims(db: Db) {
+    const r = await db.updateTable("outgoing_messages").set({ status: "pending", claimed_until: null })
+      .where("status", "=", "sending").executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  },
+  isUnavailable(err) {
+    const code = (err as { code?: string })?.code ?? "";
+    return SQLITE_UNAVAILABLE.has(code) || code.startsWith("SQLITE_IOERR") || code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_CANTOPEN");
+  },
+  isUniqueViolation(err) {
+    const code = (err as { code?: string })?.code ?? "";
+    return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+  },
+};

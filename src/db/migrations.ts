@@ -1,0 +1,115 @@
+// Schema migrations, written once for both dialects through the seam's column types. Kysely's
+// Migrator takes a lock table, so several instances may start (and migrate) at once.
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
+import type { Db, DialectSeam } from "./dialect.ts";
+
+function initial(seam: DialectSeam): Migration {
+  const t = seam.types;
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema.createTable("users").ifNotExists()
+        .addColumn("id", t.autoId, (c) => c.primaryKey())
+        .addColumn("username", "text", (c) => c.notNull().unique())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .execute();
+
+      await db.schema.createTable("plugin_configs").ifNotExists()
+        .addColumn("id", t.autoId, (c) => c.primaryKey())
+        .addColumn("usuario_id", "bigint", (c) => c.notNull().references("users.id"))
+        .addColumn("servicio", "text", (c) => c.notNull())
+        .addColumn("identificador", "text", (c) => c.notNull())
+        .addColumn("metadatos", t.json, (c) => c.notNull())
+        .addColumn("token_cifrado", "text", (c) => c.notNull())
+        .addColumn("codigo_verificacion", "text", (c) => c.notNull().unique())
+        .addColumn("verificado", t.boolean, (c) => c.notNull())
+        .addColumn("chat_id_verificado", "bigint")
+        .addColumn("intentos_fallidos", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("bloqueado_en", "bigint")
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .execute();
+
+      await db.schema.createTable("tasks").ifNotExists()
+        .addColumn("id", "bigint", (c) => c.primaryKey())
+        .addColumn("codigo", "text", (c) => c.notNull().unique())
+        .addColumn("usuario_id", "bigint", (c) => c.notNull())
+        .addColumn("plugin_id", "bigint", (c) => c.notNull().references("plugin_configs.id"))
+        .addColumn("tipo", "text", (c) => c.notNull())
+        .addColumn("titulo", "text", (c) => c.notNull())
+        .addColumn("estado", "text", (c) => c.notNull())
+        .addColumn("chat_id", "bigint", (c) => c.notNull())
+        .addColumn("message_id", "bigint", (c) => c.notNull())
+        .addColumn("metadatos_extra", t.json, (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        // One task per Telegram message, whatever update carried it.
+        .addUniqueConstraint("tasks_message_unique", ["plugin_id", "chat_id", "message_id"])
+        .execute();
+
+      await db.schema.createTable("processed_updates").ifNotExists()
+        .addColumn("plugin_id", "bigint", (c) => c.notNull())
+        .addColumn("update_id", "bigint", (c) => c.notNull())
+        .addColumn("chat_id", "bigint")
+        .addColumn("message_id", "bigint")
+        .addColumn("outcome", "text", (c) => c.notNull())
+        .addColumn("received_at", "bigint", (c) => c.notNull())
+        .addPrimaryKeyConstraint("processed_updates_pk", ["plugin_id", "update_id"])
+        .execute();
+
+      await db.schema.createTable("unparsed_updates").ifNotExists()
+        .addColumn("id", t.autoId, (c) => c.primaryKey())
+        .addColumn("plugin_id", "bigint", (c) => c.notNull())
+        .addColumn("body", "text", (c) => c.notNull())
+        .addColumn("error", "text", (c) => c.notNull())
+        .addColumn("received_at", "bigint", (c) => c.notNull())
+        .execute();
+
+      await db.schema.createTable("outgoing_messages").ifNotExists()
+        .addColumn("id", t.autoId, (c) => c.primaryKey())
+        .addColumn("plugin_id", "bigint", (c) => c.notNull())
+        .addColumn("chat_id", "bigint", (c) => c.notNull())
+        .addColumn("kind", "text", (c) => c.notNull())
+        .addColumn("text", "text", (c) => c.notNull())
+        .addColumn("reply_to_message_id", "bigint")
+        .addColumn("task_id", "bigint")
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("next_attempt_at", "bigint", (c) => c.notNull())
+        .addColumn("claimed_until", "bigint")
+        .addColumn("last_error", "text")
+        .addColumn("telegram_message_id", "bigint")
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("sent_at", "bigint")
+        .execute();
+      await db.schema.createIndex("outgoing_due_idx").ifNotExists().on("outgoing_messages")
+        .columns(["status", "next_attempt_at"]).execute();
+      await db.schema.createIndex("outgoing_chat_idx").ifNotExists().on("outgoing_messages")
+        .columns(["plugin_id", "chat_id", "status", "id"]).execute();
+
+      await db.schema.createTable("chat_state").ifNotExists()
+        .addColumn("plugin_id", "bigint", (c) => c.notNull())
+        .addColumn("chat_id", "bigint", (c) => c.notNull())
+        .addColumn("last_warned_at", "bigint")
+        .addColumn("failed_starts", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("failed_window_started_at", "bigint")
+        .addColumn("next_send_at", "bigint")
+        .addPrimaryKeyConstraint("chat_state_pk", ["plugin_id", "chat_id"])
+        .execute();
+    },
+  };
+}
+
+export function migrationsFor(seam: DialectSeam): Record<string, Migration> {
+  return { "0001_initial": initial(seam) };
+}
+
+export async function migrate(db: Db, seam: DialectSeam): Promise<void> {
+  await seam.withMigrationLock(db, async (conn) => {
+    const provider: MigrationProvider = { getMigrations: async () => migrationsFor(seam) };
+    const { error, results } = await new Migrator({ db: conn, provider }).migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "?";
+      throw new Error(`database migration ${failed} failed: ${(error as Error).message ?? error}`);
+    }
+    await seam.afterMigrate?.(conn);
+  });
+}

@@ -1,0 +1,30 @@
+// The one table of error codes: every error the HTTP API or the CLI reports comes from here,
+// with its status code and a message that never carries a secret.
+export const ERRORS = {
+  BAD_SECRET: { status: 401, message: "missing or wrong X-Telegram-Bot-Api-Secret-Token" },
+  PLUGIN_NOT_FOUND: { status: 404, message: "no Telegram plugin with that id" },
+  BODY_TOO_LARGE: { status: 413, message: "update body too large" },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "updates must be sent as application/json" },
+  INVALID_JSON: { status: 400, message: "body is not valid JSON" },
+  STORAGE_UNAVAILABLE: { status: 503, message: "storage unavailable, please retry" },
+  INTERNAL: { status: 500, message: "internal error" },
+  NOT_FOUND: { status: 404, message: "not found" },
+  USER_NOT_FOUND: { status: 404, message: "no such user" },
+  USER_EXISTS: { status: 409, message: "a user with that username already exists" },
+  INVALID_INPUT: { status: 400, message: "invalid input" },
+  BOT_API: { status: 502, message: "the Telegram Bot API refused the call" },
+  NO_PUBLIC_URL: { status: 400, message: "no webhook base URL: pass --url or set PUBLIC_URL" },
+  KEY_MISMATCH: { status: 500, message: "a stored token cannot be decrypted with FERNET_KEYS" },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class JoeError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  constructor(code: ErrorCode, detail?: string) {
+    super(detail ? `${ERRORS[code].message}: ${detail}` : ERRORS[code].message);
+    this.code = code;
+    this.status = ERRORS[code].status;
+  }
+}

@@ -1,0 +1,203 @@
+// The outgoing-message worker: reads due messages from the database (the webhook only writes
+// them), sends them through the Bot API, and records the outcome. Per chat, one message is in
+// flight at a time, oldest first, paced to Telegram's limits; failures are retried with backoff
+// or end as failed. Nothing here ever delays a webhook answer.
+import type { Api } from "grammy";
+import type { Db, DialectSeam } from "../db/dialect.ts";
+import type { OutgoingRow } from "../db/schema.ts";
+import type { MultiFernet } from "../crypto/fernet.ts";
+import type { Logger } from "../log.ts";
+import { createBotApi } from "../telegram/api.ts";
+import { BotLimiter } from "./bot-limiter.ts";
+import { PACE, GIVE_UP_AFTER_MS, chatPaceMs, classifySendError } from "./policy.ts";
+
+export interface SenderOptions {
+  db: Db;
+  seam: DialectSeam;
+  fernet: MultiFernet;
+  apiRoot: string;
+  logger: Logger;
+  /** Sends in flight at once, across all bots and chats. */
+  concurrency?: number;
+  /** How often to look for work written by other processes. */
+  pollMs?: number;
+  /** A claim lasts this long; a crashed worker's claims are retaken after it. */
+  leaseMs?: number;
+  now?: () => number;
+}
+
+export class OutboxSender {
+  readonly stats = { sent: 0, failed: 0, retried: 0, rateLimited: 0 };
+  private running = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private inflight = new Set<Promise<void>>();
+  private wakeUp: (() => void) | null = null;
+  private woken = false;
+  private apis = new Map<number, { api: Api; at: number }>();
+  private limiter: BotLimiter;
+  private readonly now: () => number;
+  private readonly concurrency: number;
+  private readonly pollMs: number;
+  private readonly leaseMs: number;
+
+  constructor(private readonly o: SenderOptions) {
+    this.now = o.now ?? Date.now;
+    this.concurrency = o.concurrency ?? 64;
+    this.pollMs = o.pollMs ?? 200;
+    this.leaseMs = o.leaseMs ?? 60_000;
+    this.limiter = new BotLimiter(PACE.perBotPerSecond, this.now);
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  /** New messages were written: look now instead of at the next poll. */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  /** Graceful stop: claims nothing more, lets the sends in flight finish and record their outcome. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loopDone;
+    await Promise.allSettled([...this.inflight]);
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      const released = await this.o.seam.recoverClaims(this.o.db);
+      if (released > 0) this.o.logger.info({ released }, "outbox: re-queued messages claimed before a restart");
+    } catch (err) {
+      this.o.logger.error({ err }, "outbox: could not release old claims");
+    }
+    let busy = false;
+    while (this.running) {
+      this.woken = false;
+      const free = this.concurrency - this.inflight.size;
+      let claimed: OutgoingRow[] = [];
+      if (free > 0) {
+        try {
+          claimed = await this.o.seam.claimOutgoing(this.o.db, this.now(), free, this.leaseMs);
+        } catch (err) {
+          this.o.logger.warn({ err }, "outbox: database unavailable, retrying");
+          await this.sleep(1000);
+          continue;
+        }
+      }
+      for (const m of claimed) this.launch(m);
+      if (claimed.length > 0) busy = true;
+      else if (this.inflight.size === 0) busy = false;
+      // While messages are moving, look again soon (a paced chat frees up within a second).
+      if (!this.woken) await this.sleep(claimed.length > 0 && free > claimed.length ? 0 : busy ? 25 : this.pollMs);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (ms <= 0) return new Promise((r) => setImmediate(r));
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wakeUp = () => {
+        this.wakeUp = null;
+        done();
+      };
+    });
+  }
+
+  private launch(m: OutgoingRow): void {
+    const p = this.deliver(m).catch((err) => this.o.logger.error({ err, message_id: m.id }, "outbox: unexpected error"));
+    this.inflight.add(p);
+    void p.finally(() => {
+      this.inflight.delete(p);
+      this.wake();
+    });
+  }
+
+  private async deliver(m: OutgoingRow): Promise<void> {
+    const pluginId = Number(m.plugin_id);
+    // Per-bot pacing: wait here (holding the claim) until the bot may send again.
+    for (let wait = this.limiter.tryAcquire(pluginId); wait > 0; wait = this.limiter.tryAcquire(pluginId)) {
+      if (!this.running) return this.release(m);
+      await new Promise((r) => setTimeout(r, wait));
+    }
+    if (!this.running) return this.release(m);
+
+    const api = await this.apiFor(pluginId);
+    if (api === "missing") return this.finish(m, { status: "failed", last_error: "plugin deleted" });
+    // A key problem is an operator's to fix (FERNET_KEYS): keep the message and try again later.
+    if (api === "undecryptable") return this.finish(m, { status: "pending", last_error: "token cannot be decrypted with FERNET_KEYS", next_attempt_at: this.now() + 60_000 });
+    const attempt = Number(m.attempts) + 1;
+    try {
+      const sent = await api.sendMessage(Number(m.chat_id), m.text, m.reply_to_message_id
+        ? { reply_parameters: { message_id: Number(m.reply_to_message_id), allow_sending_without_reply: true } }
+        : {});
+      this.stats.sent++;
+      await this.finish(m, { status: "sent", sent_at: this.now(), telegram_message_id: sent.message_id, attempts: attempt }, chatPaceMs(Number(m.chat_id)));
+    } catch (err) {
+      const f = classifySendError(err, attempt);
+      const tooOld = this.now() - Number(m.created_at) > GIVE_UP_AFTER_MS;
+      if (f.type === "permanent" || tooOld) {
+        this.stats.failed++;
+        this.o.logger.warn({ message_id: m.id, plugin_id: pluginId, reason: f.reason }, "outbox: message failed for good");
+        return this.finish(m, { status: "failed", last_error: f.reason, attempts: attempt });
+      }
+      if (f.type === "rate_limited") this.stats.rateLimited++;
+      else this.stats.retried++;
+      this.o.logger.info({ message_id: m.id, plugin_id: pluginId, reason: f.reason, retry_in_ms: f.delayMs }, "outbox: send will be retried");
+      await this.finish(m, { status: "pending", last_error: f.reason, attempts: attempt, next_attempt_at: this.now() + f.delayMs },
+        f.type === "rate_limited" ? f.delayMs : undefined);
+    }
+  }
+
+  private release(m: OutgoingRow): Promise<void> {
+    return this.finish(m, { status: "pending" });
+  }
+
+  /** Record the outcome of one message, and how long its chat must now wait. */
+  private async finish(
+    m: OutgoingRow,
+    set: { status: string; sent_at?: number; telegram_message_id?: number; last_error?: string; attempts?: number; next_attempt_at?: number },
+    chatWaitMs?: number,
+  ): Promise<void> {
+    for (let tries = 0; ; tries++) {
+      try {
+        await this.o.db.transaction().execute(async (trx) => {
+          await trx.updateTable("outgoing_messages").set({ ...set, claimed_until: null }).where("id", "=", m.id).execute();
+          if (chatWaitMs !== undefined) {
+            const next_send_at = this.now() + chatWaitMs;
+            await trx.insertInto("chat_state").values({ plugin_id: m.plugin_id, chat_id: m.chat_id, next_send_at })
+              .onConflict((oc) => oc.columns(["plugin_id", "chat_id"]).doUpdateSet({ next_send_at })).execute();
+          }
+        });
+        return;
+      } catch (err) {
+        // The send happened; losing that fact would send it again. Keep trying while the lease lasts.
+        if (tries > 20 || !this.o.seam.isUnavailable(err)) throw err;
+        await new Promise((r) => setTimeout(r, 250 * (tries + 1)));
+      }
+    }
+  }
+
+  private async apiFor(pluginId: number): Promise<Api | "missing" | "undecryptable"> {
+    const cached = this.apis.get(pluginId);
+    if (cached && this.now() - cached.at < 60_000) return cached.api;
+    const row = await this.o.db.selectFrom("plugin_configs").select(["token_cifrado"]).where("id", "=", pluginId).executeTakeFirst();
+    if (!row) return "missing";
+    try {
+      const api = createBotApi(this.o.fernet.decrypt(row.token_cifrado), this.o.apiRoot);
+      this.apis.set(pluginId, { api, at: this.now() });
+      return api;
+    } catch {
+      this.o.logger.error({ plugin_id: pluginId }, "outbox: the bot token cannot be decrypted with FERNET_KEYS");
+      return "undecryptable";
+    }
+  }
+}

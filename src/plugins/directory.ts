@@ -1,0 +1,46 @@
+// The webhook's plugin lookup: id → (is it a telegram plugin, which secrets open it), cached for a
+// few seconds so a busy bot does not cost a query per update before its transaction. The
+// decision itself always reads the plugin fresh inside the transaction.
+import type { Db, DialectSeam } from "../db/dialect.ts";
+import { metadatosOf } from "./state.ts";
+import { safeEqual } from "../crypto/random.ts";
+
+export interface PluginGate {
+  id: number;
+  servicio: string;
+  secret: string | null;
+  previousSecret: string | null;
+  previousUntil: number;
+}
+
+export class PluginDirectory {
+  private cache = new Map<number, { gate: PluginGate | null; at: number }>();
+  constructor(private readonly db: Db, private readonly seam: DialectSeam, private readonly ttlMs = 2000, private readonly now: () => number = Date.now) {}
+
+  async lookup(id: number): Promise<PluginGate | null> {
+    const hit = this.cache.get(id);
+    if (hit && this.now() - hit.at < this.ttlMs) return hit.gate;
+    const row = await this.db.selectFrom("plugin_configs").select(["id", "servicio", "metadatos"]).where("id", "=", id).executeTakeFirst();
+    let gate: PluginGate | null = null;
+    if (row) {
+      const m = metadatosOf(row, this.seam);
+      gate = {
+        id: Number(row.id), servicio: row.servicio,
+        secret: typeof m.webhook_secret === "string" ? m.webhook_secret : null,
+        previousSecret: typeof m.webhook_secret_anterior === "string" ? m.webhook_secret_anterior : null,
+        previousUntil: Number(m.webhook_secret_anterior_hasta ?? 0),
+      };
+    }
+    if (this.cache.size > 50_000) this.cache.clear();
+    this.cache.set(id, { gate, at: this.now() });
+    return gate;
+  }
+
+  /** Constant-time check of the X-Telegram-Bot-Api-Secret-Token header. */
+  secretMatches(gate: PluginGate, header: string | undefined): boolean {
+    if (!header || !gate.secret) return false;
+    const current = safeEqual(header, gate.secret);
+    const previous = gate.previousSecret !== null && this.now() < gate.previousUntil && safeEqual(header, gate.previousSecret);
+    return current || previous;
+  }
+}

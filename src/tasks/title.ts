@@ -1,0 +1,23 @@
+// Task titles: the text itself, cut for long texts (the full text stays in texto_original).
+export const TITLE_MAX = 200;
+
+/** Whitespace folded to single spaces; over TITLE_MAX characters, cut at a word boundary with "…". */
+export function titleFromText(text: string, max = TITLE_MAX): string {
+  const folded = text.replace(/\s+/g, " ").trim();
+  const chars = Array.from(folded); // code points: never split an emoji in two
+  if (chars.length <= max) return folded;
+  const room = chars.slice(0, max - 1).join("");
+  const lastSpace = room.lastIndexOf(" ");
+  // Cut at the last space unless that would throw away most of the title (one huge word).
+  const cut = lastSpace >= room.length * 0.6 ? room.slice(0, lastSpace) : room;
+  return cut.trimEnd() + "…";
+}
+
+/** 12 → "0:12", 75 → "1:15", 3725 → "1:02:05". */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
+}

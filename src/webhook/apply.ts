@@ -1,0 +1,153 @@
+// Carry out one decision inside the webhook's transaction: the processed-update mark first (it
+// is what makes a redelivered or concurrently delivered update a no-op), then the link, the
+// task, the chat/plugin counters and the outgoing message. All or nothing, with the batch.
+import type { Tx, DialectSeam } from "../db/dialect.ts";
+import type { ParsedUpdate } from "../telegram/update.ts";
+import { decide, EMPTY_CHAT, type ChatState, type Decision, type PluginState } from "./decide.ts";
+import { pluginState } from "../plugins/state.ts";
+import { taskCodigo } from "../tasks/codigo.ts";
+
+export const TASK_ESTADO_INICIAL = "queued";
+
+export interface ApplyResult {
+  outcome: string;
+  taskCodigo?: string;
+  /** An outgoing message was written: the sender may wake up. */
+  queuedMessage: boolean;
+}
+
+/** Per-transaction context: plugin states read once per batch, task ids reserved in bulk. */
+export class BatchContext {
+  private plugins = new Map<number, PluginState | null>();
+  private ids: number[] = [];
+  constructor(readonly trx: Tx, readonly seam: DialectSeam, readonly now: number) {}
+
+  async plugin(id: number, fresh = false): Promise<PluginState | null> {
+    if (!fresh && this.plugins.has(id)) return this.plugins.get(id)!;
+    const row = await this.trx.selectFrom("plugin_configs").selectAll().where("id", "=", id).executeTakeFirst();
+    const state = row ? pluginState(row, this.seam) : null;
+    this.plugins.set(id, state);
+    return state;
+  }
+
+  setPlugin(id: number, state: PluginState): void {
+    this.plugins.set(id, state);
+  }
+
+  async reserveTaskIds(n: number): Promise<void> {
+    if (n > 0) this.ids.push(...(await this.seam.nextTaskIds(this.trx, n)));
+  }
+
+  async nextTaskId(): Promise<number> {
+    if (this.ids.length === 0) await this.reserveTaskIds(1);
+    return this.ids.shift()!;
+  }
+}
+
+async function chatState(trx: Tx, pluginId: number, chatId: number): Promise<ChatState> {
+  const row = await trx.selectFrom("chat_state").selectAll()
+    .where("plugin_id", "=", pluginId).where("chat_id", "=", chatId).executeTakeFirst();
+  if (!row) return EMPTY_CHAT;
+  return {
+    lastWarnedAt: row.last_warned_at === null ? null : Number(row.last_warned_at),
+    failedStarts: Number(row.failed_starts),
+    failedWindowStartedAt: row.failed_window_started_at === null ? null : Number(row.failed_window_started_at),
+  };
+}
+
+/** Insert the processed-update mark; false when this update was already taken (a duplicate). */
+async function markProcessed(ctx: BatchContext, pluginId: number, update: ParsedUpdate, outcome: string): Promise<boolean> {
+  const chatId = update.message?.chatId ?? null;
+  const messageId = update.message?.messageId ?? null;
+  const inserted = await ctx.trx.insertInto("processed_updates")
+    .values({ plugin_id: pluginId, update_id: update.updateId, chat_id: chatId, message_id: messageId, outcome, received_at: ctx.now })
+    .onConflict((oc) => oc.columns(["plugin_id", "update_id"]).doNothing())
+    .executeTakeFirst();
+  if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0) return true;
+  // update_id restarts at a random value after a week of silence: an old mark with the same id
+  // but another message is not this update. Take the mark over instead of dropping the update.
+  const old = await ctx.trx.selectFrom("processed_updates").select(["chat_id", "message_id"])
+    .where("plugin_id", "=", pluginId).where("update_id", "=", update.updateId).executeTakeFirst();
+  const num = (v: number | null) => (v === null ? null : Number(v));
+  const same = !old || (num(old.chat_id) === chatId && num(old.message_id) === messageId);
+  if (same) return false;
+  await ctx.trx.updateTable("processed_updates")
+    .set({ chat_id: chatId, message_id: messageId, outcome, received_at: ctx.now })
+    .where("plugin_id", "=", pluginId).where("update_id", "=", update.updateId).execute();
+  return true;
+}
+
+export async function applyUpdate(ctx: BatchContext, pluginId: number, update: ParsedUpdate): Promise<ApplyResult> {
+  const { trx, now } = ctx;
+  let plugin = await ctx.plugin(pluginId);
+  if (!plugin) return { outcome: "plugin_gone", queuedMessage: false };
+
+  const msg = update.message;
+  // The chat's counters only matter to chats that are not the linked one.
+  const needsChat = msg !== undefined && (!plugin.verificado || msg.chatId !== plugin.chatIdVerificado);
+  let chat = needsChat ? await chatState(trx, pluginId, msg.chatId) : EMPTY_CHAT;
+  let decision: Decision = decide(update, plugin, chat, now);
+
+  if (!(await markProcessed(ctx, pluginId, update, decision.outcome))) return { outcome: "duplicate", queuedMessage: false };
+
+  if (decision.link) {
+    const r = await trx.updateTable("plugin_configs")
+      .set({ verificado: 1, chat_id_verificado: decision.link.chatId, intentos_fallidos: 0, bloqueado_en: null, updated_at: new Date(now).toISOString() })
+      .where("id", "=", pluginId).where("verificado", "=", 0).where("codigo_verificacion", "=", plugin.codigoVerificacion)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) {
+      // Someone else linked (or unlinked) in between: decide again on the fresh state.
+      plugin = (await ctx.plugin(pluginId, true))!;
+      chat = await chatState(trx, pluginId, decision.link.chatId);
+      decision = decide(update, plugin, chat, now);
+      if (decision.link) return { outcome: "link_conflict", queuedMessage: false };
+    } else {
+      ctx.setPlugin(pluginId, { ...plugin, verificado: true, chatIdVerificado: decision.link.chatId, intentosFallidos: 0, bloqueadoEn: null });
+    }
+  }
+
+  if (decision.pluginPatch) {
+    const p = decision.pluginPatch;
+    await trx.updateTable("plugin_configs")
+      .set((eb) => ({
+        intentos_fallidos: eb("intentos_fallidos", "+", 1),
+        ...(p.bloqueadoEn !== undefined ? { bloqueado_en: p.bloqueadoEn } : {}),
+      }))
+      .where("id", "=", pluginId).execute();
+    ctx.setPlugin(pluginId, { ...plugin, intentosFallidos: plugin.intentosFallidos + 1, bloqueadoEn: p.bloqueadoEn ?? plugin.bloqueadoEn });
+  }
+
+  if (decision.chatPatch && decision.chatId !== undefined) {
+    const next = { ...chat, ...decision.chatPatch };
+    const values = { last_warned_at: next.lastWarnedAt, failed_starts: next.failedStarts, failed_window_started_at: next.failedWindowStartedAt };
+    await trx.insertInto("chat_state").values({ plugin_id: pluginId, chat_id: decision.chatId, ...values })
+      .onConflict((oc) => oc.columns(["plugin_id", "chat_id"]).doUpdateSet(values)).execute();
+  }
+
+  let codigo: string | undefined;
+  let taskId: number | null = null;
+  if (decision.task && msg) {
+    const id = await ctx.nextTaskId();
+    codigo = taskCodigo(id);
+    const inserted = await trx.insertInto("tasks").values({
+      id, codigo, usuario_id: plugin.usuarioId, plugin_id: pluginId,
+      tipo: decision.task.tipo, titulo: decision.task.titulo, estado: TASK_ESTADO_INICIAL,
+      chat_id: msg.chatId, message_id: msg.messageId,
+      metadatos_extra: JSON.stringify(decision.task.metadatos_extra), created_at: new Date(now).toISOString(),
+    }).onConflict((oc) => oc.columns(["plugin_id", "chat_id", "message_id"]).doNothing()).executeTakeFirst();
+    // Same message already has its task (the same message in another update): nothing more to do.
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) return { outcome: "duplicate_message", queuedMessage: false };
+    taskId = id;
+  }
+
+  if (decision.reply && decision.chatId !== undefined) {
+    const r = decision.reply;
+    const text = typeof r.text === "function" ? r.text(codigo ?? "") : r.text;
+    await trx.insertInto("outgoing_messages").values({
+      plugin_id: pluginId, chat_id: decision.chatId, kind: r.kind, text,
+      reply_to_message_id: r.replyTo ?? null, task_id: taskId, status: "pending",
+      next_attempt_at: now, created_at: now,
+    }).execute();
+  }
+  return { outcome: decision.outcome, taskCodigo: codigo, queuedMessage: decision.reply !== undefined };
+}

@@ -1,0 +1,65 @@
+// The webhook's whole hot path, in order (the seed's steps 1-8):
+//   route → plugin lookup (404) → secret check (401) → JSON → parse (not understood: kept, 200)
+//   → decide + write task, dedupe mark and outgoing message in ONE transaction (group commit)
+//   → 200 {"ok": true}.  Step 9, the confirmation, is sent later by the outbox worker.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Db, DialectSeam } from "../db/dialect.ts";
+import type { Logger } from "../log.ts";
+import type { PluginDirectory } from "../plugins/directory.ts";
+import type { GroupCommitter } from "./group-commit.ts";
+import { parseUpdate } from "../telegram/update.ts";
+import { JoeError } from "../errors.ts";
+import { SERVICIO } from "../plugins/store.ts";
+
+export const WEBHOOK_PATH = "/plugins/telegram/webhook/:pluginId/";
+export const BODY_LIMIT = 256 * 1024;
+const OK = '{"ok":true}';
+
+export interface WebhookDeps {
+  db: Db;
+  seam: DialectSeam;
+  plugins: PluginDirectory;
+  committer: GroupCommitter;
+  logger: Logger;
+}
+
+export function registerWebhook(app: FastifyInstance, deps: WebhookDeps): void {
+  app.register(async (scope) => {
+    // Keep the raw body: the secret is checked before we spend anything on parsing it.
+    scope.addContentTypeParser("application/json", { parseAs: "buffer", bodyLimit: BODY_LIMIT }, (_req, body, done) => done(null, body));
+
+    scope.post<{ Params: { pluginId: string } }>(WEBHOOK_PATH, { bodyLimit: BODY_LIMIT }, async (req, reply) => handle(req, reply, deps));
+  });
+}
+
+async function handle(req: FastifyRequest<{ Params: { pluginId: string } }>, reply: FastifyReply, deps: WebhookDeps) {
+  const pluginId = /^\d{1,15}$/.test(req.params.pluginId) ? Number(req.params.pluginId) : NaN;
+  const gate = Number.isSafeInteger(pluginId) ? await deps.plugins.lookup(pluginId) : null;
+  if (!gate || gate.servicio !== SERVICIO) throw new JoeError("PLUGIN_NOT_FOUND");
+
+  const header = req.headers["x-telegram-bot-api-secret-token"];
+  if (!deps.plugins.secretMatches(gate, typeof header === "string" ? header : undefined)) throw new JoeError("BAD_SECRET");
+
+  const raw = req.body instanceof Buffer ? req.body.toString("utf8") : "";
+  let body: unknown;
+  try {
+    body = JSON.parse(raw);
+  } catch {
+    throw new JoeError("INVALID_JSON");
+  }
+
+  const parsed = parseUpdate(body);
+  if (!parsed.ok) {
+    // Authenticated but not understood: keep it for inspection and answer 200, or Telegram
+    // would deliver it again forever.
+    await deps.db.insertInto("unparsed_updates").values({ plugin_id: pluginId, body: raw, error: parsed.error, received_at: Date.now() }).execute();
+    deps.logger.warn({ plugin_id: pluginId, reason: parsed.error }, "webhook: update not understood, kept for inspection");
+    return reply.type("application/json").send(OK);
+  }
+
+  const result = await deps.committer.submit(pluginId, parsed.update);
+  if (deps.logger.isLevelEnabled("debug")) {
+    deps.logger.debug({ plugin_id: pluginId, update_id: parsed.update.updateId, outcome: result.outcome, codigo: result.taskCodigo }, "webhook: update committed");
+  }
+  return reply.type("application/json").send(OK);
+}
