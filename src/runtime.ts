@@ -54,7 +54,7 @@ export async function startServer(rt: Runtime, opts: { workers: boolean }): Prom
   const maintenance = opts.workers ? startMaintenance(rt.store.db, rt.logger) : undefined;
   const { app, committer } = buildApp({ db: rt.store.db, seam: rt.store.seam, logger: rt.logger, onQueued: () => sender?.wake() });
   const url = await app.listen({ port: rt.config.PORT, host: rt.config.HOST });
-  rt.logger.info({ url, database: describeUrl(rt.config.databaseUrl), dialect: rt.store.seam.name, workers: opts.workers, keys: rt.keys.origin }, "joe-telegram: listening");
+  rt.logger.info({ url, database: describeUrl(rt.config.databaseUrl), dialect: rt.store.seam.name, workers: opts.workers, key_source: rt.keys.origin }, "joe-telegram: listening");
   return {
     app, sender, url,
     async stop() {

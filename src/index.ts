@@ -1,0 +1,46 @@
+// The package's export map: one line per module, grouped the way the folders are. Reading this
+// file top to bottom is the quickest tour of the code.
+
+// Configuration, logging, errors
+export { loadConfig, ConfigError, type Config } from "./config.ts";
+export { createLogger, scrub, type Logger } from "./log.ts";
+export { ERRORS, JoeError, type ErrorCode } from "./errors.ts";
+
+// HTTP: buildApp(deps) without listen(), and the runtime that listens and runs workers
+export { buildApp, type AppDeps } from "./app.ts";
+export { openRuntime, startServer, startWorker, startSender, stopOnSignals, type Runtime, type Running } from "./runtime.ts";
+
+// The webhook's way: route → decide (pure) → apply (one transaction, group-committed)
+export { registerWebhook, WEBHOOK_PATH, BODY_LIMIT } from "./webhook/route.ts";
+export { decide, LIMITS, EMPTY_CHAT, type Decision, type PluginState, type ChatState } from "./webhook/decide.ts";
+export { applyUpdate, BatchContext, TASK_ESTADO_INICIAL } from "./webhook/apply.ts";
+export { GroupCommitter } from "./webhook/group-commit.ts";
+
+// Outgoing messages: the worker and its rules
+export { OutboxSender } from "./outbox/sender.ts";
+export { classifySendError, backoffMs, chatPaceMs, PACE } from "./outbox/policy.ts";
+export { BotLimiter } from "./outbox/bot-limiter.ts";
+export { pruneProcessedUpdates } from "./outbox/maintenance.ts";
+
+// Telegram: what we read of an update, what the bot says, the Bot API client
+export { parseUpdate, type ParsedUpdate, type IncomingMessage } from "./telegram/update.ts";
+export { TEXTS, chooseLang, type Lang } from "./telegram/texts.ts";
+export { createBotApi } from "./telegram/api.ts";
+
+// Data: users, plugins, tasks
+export { createUser, findUser, listUsers } from "./users/store.ts";
+export { createPlugin, listPlugins, getPluginRow, unlinkPlugin, rotateWebhookSecret, rotateTokens, toPublic, deepLink } from "./plugins/store.ts";
+export { PluginDirectory } from "./plugins/directory.ts";
+export { listTasks, toPublicTask } from "./tasks/store.ts";
+export { taskCodigo } from "./tasks/codigo.ts";
+export { titleFromText, formatDuration } from "./tasks/title.ts";
+
+// Storage: one Kysely code path, dialect differences behind the seam
+export { openStore, isPostgresUrl, type Store } from "./db/connect.ts";
+export { migrate } from "./db/migrations.ts";
+export type { DialectSeam, Db, Tx } from "./db/dialect.ts";
+export type { Database } from "./db/schema.ts";
+
+// Crypto
+export { encrypt, decrypt, generateKey, MultiFernet, FernetError } from "./crypto/fernet.ts";
+export { loadKeys } from "./crypto/keyring.ts";
