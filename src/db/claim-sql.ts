@@ -1,20 +1,46 @@
-// The candidate query shared by both dialects' claimOutgoing: due, not paced, and the oldest
-// unsent message of its chat. Only the locking around it differs per dialect.
+// The candidate query shared by both dialects' claimOutgoing. It looks at a bounded window of
+// open (pending/sending) messages in id order — through a partial index that holds only open
+// rows — so a claim costs the same whether 10 or 100,000 messages are waiting. Within the
+// window a message is due when it is the oldest open message of its chat (order kept) and its
+// chat is not paced into the future. Only the locking around it differs per dialect.
 import { sql, type RawBuilder } from "kysely";
 
-export function dueOutgoingIds(now: number, limit: number, lockClause: RawBuilder<unknown>): RawBuilder<{ id: number }> {
+export interface ClaimWindow {
+  now: number;
+  limit: number;
+  /** Look at open messages with id > afterId … */
+  afterId: number;
+  /** … at most this many of them. */
+  window: number;
+}
+
+export function dueOutgoingIds(w: ClaimWindow, lockClause: RawBuilder<unknown>): RawBuilder<{ id: number }> {
   return sql<{ id: number }>`
-    select m.id from outgoing_messages m
-    where (m.status = 'pending' and m.next_attempt_at <= ${now}
-           or m.status = 'sending' and m.claimed_until < ${now})
+    select m.id from (
+      select id from outgoing_messages
+      where status in ('pending', 'sending') and id > ${w.afterId}
+      order by id limit ${w.window}
+    ) w join outgoing_messages m on m.id = w.id
+    where (m.status = 'pending' and m.next_attempt_at <= ${w.now}
+           or m.status = 'sending' and m.claimed_until < ${w.now})
       and not exists (
         select 1 from outgoing_messages p
         where p.plugin_id = m.plugin_id and p.chat_id = m.chat_id and p.id < m.id
           and p.status in ('pending', 'sending'))
       and not exists (
         select 1 from chat_state c
-        where c.plugin_id = m.plugin_id and c.chat_id = m.chat_id and c.next_send_at > ${now})
+        where c.plugin_id = m.plugin_id and c.chat_id = m.chat_id and c.next_send_at > ${w.now})
     order by m.id
-    limit ${limit}
+    limit ${w.limit}
     ${lockClause}`;
+}
+
+/** The last open id of the window, or null when the window reached the end (wrap around). */
+export function windowEnd(w: ClaimWindow): RawBuilder<{ last: number | null; n: number }> {
+  return sql<{ last: number | null; n: number }>`
+    select max(id) as last, count(*) as n from (
+      select id from outgoing_messages
+      where status in ('pending', 'sending') and id > ${w.afterId}
+      order by id limit ${w.window}
+    ) w`;
 }

@@ -3,6 +3,7 @@
 // rest of the code is written once against Kysely.
 import type { Kysely, Transaction, RawBuilder } from "kysely";
 import type { Database, OutgoingRow } from "./schema.ts";
+import type { ClaimWindow } from "./claim-sql.ts";
 
 export type Db = Kysely<Database>;
 export type Tx = Transaction<Database>;
@@ -29,11 +30,13 @@ export interface DialectSeam {
   /** Extra DDL after the tables exist (e.g. PostgreSQL's task id sequence). */
   afterMigrate?(db: Db): Promise<void>;
   /**
-   * Claim up to `limit` outgoing messages that are due, at most one per chat and only the oldest
-   * unsent message of each chat (keeps per-chat order), skipping chats paced into the future.
-   * Claimed rows are set to status=sending with a lease until `now + leaseMs`.
+   * Claim up to `limit` outgoing messages that are due, among a window of open messages (see
+   * claim-sql.ts): at most one per chat, only the oldest open message of each chat (keeps
+   * per-chat order), skipping chats paced into the future. Claimed rows are set to
+   * status=sending with a lease until `now + leaseMs`. `nextAfterId` is where the next window
+   * starts (0 once the window reached the end).
    */
-  claimOutgoing(db: Db, now: number, limit: number, leaseMs: number): Promise<OutgoingRow[]>;
+  claimOutgoing(db: Db, w: ClaimWindow, leaseMs: number): Promise<{ rows: OutgoingRow[]; nextAfterId: number }>;
   /** Called once when a worker starts: SQLite (one worker process) releases every stale claim at once. */
   recoverClaims(db: Db): Promise<number>;
   /** True when an error means "the database is unavailable / busy" rather than a bug. */

@@ -1,6 +1,6 @@
 // Schema migrations, written once for both dialects through the seam's column types. Kysely's
 // Migrator takes a lock table, so several instances may start (and migrate) at once.
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
 import type { Db, DialectSeam } from "./dialect.ts";
 
 function initial(seam: DialectSeam): Migration {
@@ -80,10 +80,12 @@ function initial(seam: DialectSeam): Migration {
         .addColumn("created_at", "bigint", (c) => c.notNull())
         .addColumn("sent_at", "bigint")
         .execute();
-      await db.schema.createIndex("outgoing_due_idx").ifNotExists().on("outgoing_messages")
-        .columns(["status", "next_attempt_at"]).execute();
-      await db.schema.createIndex("outgoing_chat_idx").ifNotExists().on("outgoing_messages")
-        .columns(["plugin_id", "chat_id", "status", "id"]).execute();
+      // Partial indexes over the open (pending/sending) messages only: the sender's claims stay
+      // cheap however long the history of sent messages grows.
+      await db.schema.createIndex("outgoing_open_idx").ifNotExists().on("outgoing_messages")
+        .column("id").where(sql<boolean>`status in ('pending', 'sending')`).execute();
+      await db.schema.createIndex("outgoing_open_chat_idx").ifNotExists().on("outgoing_messages")
+        .columns(["plugin_id", "chat_id", "id"]).where(sql<boolean>`status in ('pending', 'sending')`).execute();
 
       await db.schema.createTable("chat_state").ifNotExists()
         .addColumn("plugin_id", "bigint", (c) => c.notNull())

@@ -11,6 +11,9 @@ import { createBotApi } from "../telegram/api.ts";
 import { BotLimiter } from "./bot-limiter.ts";
 import { PACE, GIVE_UP_AFTER_MS, chatPaceMs, classifySendError } from "./policy.ts";
 
+/** How many open messages one claim looks at (see db/claim-sql.ts). */
+const CLAIM_WINDOW = 512;
+
 export interface SenderOptions {
   db: Db;
   seam: DialectSeam;
@@ -76,13 +79,33 @@ export class OutboxSender {
       this.o.logger.error({ err }, "outbox: could not release old claims");
     }
     let busy = false;
+    let afterId = 0;
+    let lastEmptyClaimAt = 0;
     while (this.running) {
       this.woken = false;
+      // Under load the webhook wakes us after every commit; an empty claim is not repeated more
+      // often than every 10 ms, so claiming never crowds out the webhook's own writes.
+      const sinceEmpty = this.now() - lastEmptyClaimAt;
+      if (sinceEmpty < 10) await this.sleep(10 - sinceEmpty, false);
       const free = this.concurrency - this.inflight.size;
       let claimed: OutgoingRow[] = [];
       if (free > 0) {
         try {
-          claimed = await this.o.seam.claimOutgoing(this.o.db, this.now(), free, this.leaseMs);
+          const now = this.now();
+          // The window at the head (oldest open messages: where most chats' next message is),
+          // then a rotating window further on, so a long backlog in one chat starves nobody.
+          const head = await this.o.seam.claimOutgoing(this.o.db, { now, limit: free, afterId: 0, window: CLAIM_WINDOW }, this.leaseMs);
+          claimed = head.rows;
+          if (head.nextAfterId > 0) {
+            const from = Math.max(afterId, head.nextAfterId);
+            const more = claimed.length < free
+              ? await this.o.seam.claimOutgoing(this.o.db, { now, limit: free - claimed.length, afterId: from, window: CLAIM_WINDOW }, this.leaseMs)
+              : { rows: [], nextAfterId: from };
+            claimed = claimed.concat(more.rows);
+            afterId = more.nextAfterId;
+          } else {
+            afterId = 0;
+          }
         } catch (err) {
           this.o.logger.warn({ err }, "outbox: database unavailable, retrying");
           await this.sleep(1000);
@@ -91,14 +114,18 @@ export class OutboxSender {
       }
       for (const m of claimed) this.launch(m);
       if (claimed.length > 0) busy = true;
-      else if (this.inflight.size === 0) busy = false;
+      else {
+        lastEmptyClaimAt = this.now();
+        if (this.inflight.size === 0) busy = false;
+      }
       // While messages are moving, look again soon (a paced chat frees up within a second).
       if (!this.woken) await this.sleep(claimed.length > 0 && free > claimed.length ? 0 : busy ? 25 : this.pollMs);
     }
   }
 
-  private sleep(ms: number): Promise<void> {
+  private sleep(ms: number, wakeable = true): Promise<void> {
     if (ms <= 0) return new Promise((r) => setImmediate(r));
+    if (!wakeable) return new Promise((r) => setTimeout(r, ms));
     return new Promise((resolve) => {
       const t = setTimeout(done, ms);
       function done() {

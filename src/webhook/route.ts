@@ -27,6 +27,8 @@ export function registerWebhook(app: FastifyInstance, deps: WebhookDeps): void {
   app.register(async (scope) => {
     // Keep the raw body: the secret is checked before we spend anything on parsing it.
     scope.addContentTypeParser("application/json", { parseAs: "buffer", bodyLimit: BODY_LIMIT }, (_req, body, done) => done(null, body));
+    // Fastify parses text/plain by default; an update sent as text/plain is the wrong media type (415).
+    scope.removeContentTypeParser("text/plain");
 
     scope.post<{ Params: { pluginId: string } }>(WEBHOOK_PATH, { bodyLimit: BODY_LIMIT }, async (req, reply) => handle(req, reply, deps));
   });

@@ -2,9 +2,9 @@
 // with FOR UPDATE SKIP LOCKED so any number can run without sending a message twice.
 import pg from "pg";
 import { Kysely, PostgresDialect, sql } from "kysely";
-import type { Database } from "../schema.ts";
+import type { Database, OutgoingRow } from "../schema.ts";
 import type { Db, DialectSeam, Tx } from "../dialect.ts";
-import { dueOutgoingIds } from "../claim-sql.ts";
+import { dueOutgoingIds, windowEnd, type ClaimWindow } from "../claim-sql.ts";
 
 // BIGINT (int8) and COUNT come back as strings by default; every value we keep fits in 53 bits
 // (Telegram chat ids are at most 52 bits), so read them as numbers.
@@ -46,12 +46,13 @@ export const postgresSeam: DialectSeam = {
   async afterMigrate(db: Db) {
     await sql`create sequence if not exists tasks_id_seq`.execute(db);
   },
-  async claimOutgoing(db: Db, now: number, limit: number, leaseMs: number) {
-    const r = await sql<Record<string, unknown>>`
-      update outgoing_messages set status = 'sending', claimed_until = ${now + leaseMs}
-      where id in (${dueOutgoingIds(now, limit, sql`for update of m skip locked`)})
+  async claimOutgoing(db: Db, w: ClaimWindow, leaseMs: number) {
+    const r = await sql<OutgoingRow>`
+      update outgoing_messages set status = 'sending', claimed_until = ${w.now + leaseMs}
+      where id in (${dueOutgoingIds(w, sql`for update of m skip locked`)})
       returning *`.execute(db);
-    return r.rows as never;
+    const end = (await windowEnd(w).execute(db)).rows[0];
+    return { rows: r.rows, nextAfterId: end && Number(end.n) >= w.window ? Number(end.last) : 0 };
   },
   async recoverClaims() {
     return 0; // other workers may be alive: stale claims are retaken when their lease ends

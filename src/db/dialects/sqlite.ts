@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Database, OutgoingRow } from "../schema.ts";
 import type { Db, DialectSeam, Tx } from "../dialect.ts";
-import { dueOutgoingIds } from "../claim-sql.ts";
+import { dueOutgoingIds, windowEnd, type ClaimWindow } from "../claim-sql.ts";
 
 export function openSqlite(file: string): { db: Db; seam: DialectSeam; close: () => Promise<void> } {
   if (file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -34,15 +34,18 @@ export const sqliteSeam: DialectSeam = {
     const row = await trx.selectFrom("tasks").select(sql<number>`coalesce(max(id), 0)`.as("m")).executeTakeFirstOrThrow();
     return Array.from({ length: n }, (_, i) => Number(row.m) + 1 + i);
   },
-  async claimOutgoing(db: Db, now: number, limit: number, leaseMs: number) {
+  async claimOutgoing(db: Db, w: ClaimWindow, leaseMs: number) {
     return db.transaction().execute(async (trx) => {
-      const ids = (await dueOutgoingIds(now, limit, sql``).execute(trx)).rows.map((r) => r.id);
-      if (ids.length === 0) return [] as OutgoingRow[];
-      return trx.updateTable("outgoing_messages")
-        .set({ status: "sending", claimed_until: now + leaseMs })
+      const ids = (await dueOutgoingIds(w, sql``).execute(trx)).rows.map((r) => r.id);
+      const end = (await windowEnd(w).execute(trx)).rows[0];
+      const nextAfterId = end && Number(end.n) >= w.window ? Number(end.last) : 0;
+      if (ids.length === 0) return { rows: [] as OutgoingRow[], nextAfterId };
+      const rows = await trx.updateTable("outgoing_messages")
+        .set({ status: "sending", claimed_until: w.now + leaseMs })
         .where("id", "in", ids)
         .returningAll()
         .execute();
+      return { rows, nextAfterId };
     });
   },
   async recoverClaims(db: Db) {
