@@ -25,7 +25,7 @@ export function backoffMs(attempt: number, random: () => number = Math.random): 
 
 export function classifySendError(err: unknown, attempt: number): SendFailure {
   if (err instanceof GrammyError) {
-    const reason = `${err.error_code} ${err.description}`;
+    const reason = scrub(`${err.error_code} ${err.description}`);
     if (err.error_code === 429) {
       const s = Number(err.parameters?.retry_after ?? 1);
       return { type: "rate_limited", delayMs: Math.max(1, s) * 1000, reason };

@@ -1,12 +1,24 @@
 // Task titles: the text itself, cut for long texts (the full text stays in texto_original).
 export const TITLE_MAX = 200;
 
+// What a person sees as one character (a flag, a family emoji) can be several code points.
+const GRAPHEMES = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
 /** Whitespace folded to single spaces; over TITLE_MAX characters, cut at a word boundary with "…". */
 export function titleFromText(text: string, max = TITLE_MAX): string {
   const folded = text.replace(/\s+/g, " ").trim();
   const chars = Array.from(folded); // code points: never split an emoji in two
   if (chars.length <= max) return folded;
-  const room = chars.slice(0, max - 1).join("");
+  // Fill up to max-1 code points with whole graphemes, so no emoji is cut in half.
+  let room = "";
+  let used = 0;
+  for (const { segment } of GRAPHEMES.segment(folded)) {
+    const n = Array.from(segment).length;
+    if (used + n > max - 1) break;
+    room += segment;
+    used += n;
+  }
+  if (room === "") room = chars.slice(0, max - 1).join(""); // one absurdly long grapheme
   const lastSpace = room.lastIndexOf(" ");
   // Cut at the last space unless that would throw away most of the title (one huge word).
   const cut = lastSpace >= room.length * 0.6 ? room.slice(0, lastSpace) : room;

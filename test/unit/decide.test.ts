@@ -1,0 +1,547 @@
+// Unit tests of decide(): every seed rule, on real Telegram update JSON run through parseUpdate.
+// decide() is pure, so multi-step scenarios (a guessing attack, a lockout that expires) are walked
+// by applying each decision's patches to the plugin/chat state the way apply.ts does.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+
+import { decide, LIMITS, EMPTY_CHAT, type ChatState, type Decision, type PluginState } from "../../src/webhook/decide.ts";
+import { parseUpdate, type ParsedUpdate } from "../../src/telegram/update.ts";
+import { TEXTS } from "../../src/telegram/texts.ts";
+
+const CODE = "JOE-A1B2";
+const OWNER_CHAT = 424242;
+const OTHER_CHAT = 777001;
+const T0 = 1_700_000_000_000;
+
+function plugin(over: Partial<PluginState> = {}): PluginState {
+  return {
+    id: 7, usuarioId: 3, identificador: "@joe_bot", codigoVerificacion: CODE,
+    verificado: false, chatIdVerificado: null, intentosFallidos: 0, bloqueadoEn: null, ...over,
+  };
+}
+const linkedPlugin = (over: Partial<PluginState> = {}) => plugin({ verificado: true, chatIdVerificado: OWNER_CHAT, ...over });
+
+let nextUpdateId = 1000;
+let nextMessageId = 50;
+
+interface MsgOpts { chatId?: number; chatType?: string; lang?: string; isBot?: boolean; from?: boolean }
+
+/** A Telegram "message" update as Telegram sends it, parsed the way the webhook parses it. */
+function messageUpdate(fields: Record<string, unknown>, o: MsgOpts = {}): ParsedUpdate {
+  const chatId = o.chatId ?? OWNER_CHAT;
+  const from = { id: Math.abs(chatId), is_bot: o.isBot ?? false, first_name: "Pedro", ...(o.lang ? { language_code: o.lang } : {}) };
+  return parse({
+    update_id: nextUpdateId++,
+    message: {
+      message_id: nextMessageId++, date: 1_700_000_000,
+      chat: { id: chatId, type: o.chatType ?? (chatId < 0 ? "supergroup" : "private") },
+      ...(o.from === false ? {} : { from }),
+      ...fields,
+    },
+  });
+}
+const text = (t: string, o?: MsgOpts) => messageUpdate({ text: t }, o);
+
+function parse(raw: unknown): ParsedUpdate {
+  const r = parseUpdate(raw);
+  assert.ok(r.ok, `fixture should parse: ${JSON.stringify(raw)}`);
+  return r.update;
+}
+
+/** Carry a decision's state changes over, as apply.ts does in the transaction. */
+function applyDecision(p: PluginState, c: ChatState, d: Decision): { plugin: PluginState; chat: ChatState } {
+  let np = { ...p };
+  if (d.link && !np.verificado) np = { ...np, verificado: true, chatIdVerificado: d.link.chatId };
+  if (d.pluginPatch) np = { ...np, ...d.pluginPatch };
+  return { plugin: np, chat: { ...c, ...d.chatPatch } };
+}
+
+function replyText(d: Decision, codigo = "T-0000"): string | undefined {
+  const t = d.reply?.text;
+  return typeof t === "function" ? t(codigo) : t;
+}
+
+function assertNothingHappens(d: Decision) {
+  assert.equal(d.task, undefined, "no task");
+  assert.equal(d.reply, undefined, "no reply");
+  assert.equal(d.link, undefined, "no link");
+  assert.equal(d.pluginPatch, undefined, "no plugin change");
+}
+
+describe("decide: /start CODE links an unverified plugin", () => {
+  const LINKED_ES = "✅ ¡Bot vinculado con éxito! Ya puedes enviarme notas de voz o texto.";
+  const LINKED_EN = "✅ Bot linked successfully! You can now send me voice notes or text.";
+
+  for (const [label, t] of [
+    ["plain", `/start ${CODE}`],
+    ["lowercase code", `/start ${CODE.toLowerCase()}`],
+    ["mixed-case code", "/start jOe-a1B2"],
+    ["addressed to this bot", `/start@joe_bot ${CODE}`],
+    ["addressed to this bot, other case", `/start@JOE_Bot ${CODE}`],
+    ["extra spaces", `   /start    ${CODE}   `],
+    ["newline between command and code", `/start\n${CODE}`],
+    // t.me/joe_bot?start=JOE-A1B2 (and ?startgroup=) arrive as these texts:
+    ["deep link (private chat)", `/start ${CODE}`],
+  ] as const) {
+    it(`links the chat: ${label}`, () => {
+      const u = text(t);
+      const d = decide(u, plugin(), EMPTY_CHAT, T0);
+      assert.equal(d.outcome, "linked");
+      assert.deepEqual(d.link, { chatId: OWNER_CHAT });
+      assert.equal(replyText(d), LINKED_ES);
+      assert.equal(d.reply?.replyTo, u.message!.messageId);
+      assert.equal(d.task, undefined, "the /start message itself is not a task");
+      assert.deepEqual(d.chatPatch, { failedStarts: 0, failedWindowStartedAt: null });
+    });
+  }
+
+  it("links a group chat from the deep link ?startgroup= (/start@bot CODE, 52-bit negative id)", () => {
+    const groupId = -1_009_876_543_210_123;
+    const d = decide(text(`/start@joe_bot ${CODE}`, { chatId: groupId }), plugin(), EMPTY_CHAT, T0);
+    assert.equal(d.outcome, "linked");
+    assert.deepEqual(d.link, { chatId: groupId });
+  });
+
+  it("answers in English for language_code en-*", () => {
+    for (const lang of ["en", "en-US", "en-GB", "EN"]) {
+      const d = decide(text(`/start ${CODE}`, { lang }), plugin(), EMPTY_CHAT, T0);
+      assert.equal(replyText(d), LINKED_EN, lang);
+    }
+  });
+
+  it("links even right after a warning (the link is never rate-limited)", () => {
+    const d = decide(text(`/start ${CODE}`), plugin(), { ...EMPTY_CHAT, lastWarnedAt: T0 - 1 }, T0);
+    assert.equal(d.outcome, "linked");
+    assert.ok(d.reply);
+  });
+
+  it("links after a few wrong codes (below the chat limit) and clears the chat's failure count", () => {
+    const chat: ChatState = { lastWarnedAt: T0 - 1000, failedStarts: LIMITS.chatFailures - 1, failedWindowStartedAt: T0 - 60_000 };
+    const d = decide(text(`/start ${CODE}`), plugin({ intentosFallidos: 4 }), chat, T0);
+    assert.equal(d.outcome, "linked");
+    assert.deepEqual(d.chatPatch, { failedStarts: 0, failedWindowStartedAt: null });
+  });
+
+  it("ignores /start@otherbot CODE (a command for another bot in the same group)", () => {
+    for (const t of [`/start@other_bot ${CODE}`, "/start@other_bot", `/start@joe_bot2 ${CODE}`]) {
+      const d = decide(text(t, { chatId: -100123 }), plugin(), EMPTY_CHAT, T0);
+      assert.equal(d.outcome, "ignored:other_bot_command", t);
+      assertNothingHappens(d);
+      assert.equal(d.chatPatch, undefined);
+    }
+  });
+
+  it("treats /start with trailing words or a look-alike command as an ordinary message", () => {
+    for (const t of [`/startx ${CODE}`, `/start ${CODE} please`, `start ${CODE}`]) {
+      const d = decide(text(t), plugin(), EMPTY_CHAT, T0);
+      assert.equal(d.outcome, "warned:not_linked", t);
+      assert.equal(d.link, undefined);
+    }
+  });
+});
+
+describe("decide: an unverified plugin warns and stores nothing", () => {
+  it("warns not_linked in Spanish by default, and creates no task", () => {
+    const d = decide(text("Comprar leche"), plugin(), EMPTY_CHAT, T0);
+    assert.equal(d.outcome, "warned:not_linked");
+    assert.equal(replyText(d), TEXTS.notLinked.es);
+    assert.match(replyText(d)!, /no está vinculado/);
+    assert.equal(d.task, undefined);
+    assert.equal(d.link, undefined);
+    assert.deepEqual(d.chatPatch, { lastWarnedAt: T0 });
+  });
+
+  it("warns in English for language_code en-*, Spanish for other languages", () => {
+    assert.equal(replyText(decide(text("milk", { lang: "en-US" }), plugin(), EMPTY_CHAT, T0)), TEXTS.notLinked.en);
+    assert.equal(replyText(decide(text("milk", { lang: "en" }), plugin(), EMPTY_CHAT, T0)), TEXTS.notLinked.en);
+    assert.equal(replyText(decide(text("leche", { lang: "es-MX" }), plugin(), EMPTY_CHAT, T0)), TEXTS.notLinked.es);
+    assert.equal(replyText(decide(text("lait", { lang: "fr" }), plugin(), EMPTY_CHAT, T0)), TEXTS.notLinked.es);
+    assert.equal(replyText(decide(text("?", { from: false }), plugin(), EMPTY_CHAT, T0)), TEXTS.notLinked.es);
+  });
+
+  it("the plugin's idioma forces the language over the sender's language_code", () => {
+    assert.equal(replyText(decide(text("leche", { lang: "es" }), plugin({ idioma: "en" }), EMPTY_CHAT, T0)), TEXTS.notLinked.en);
+    assert.equal(replyText(decide(text("milk", { lang: "en-US" }), plugin({ idioma: "es" }), EMPTY_CHAT, T0)), TEXTS.notLinked.es);
+    // An idioma Joe has no texts for falls back to the sender's language.
+    assert.equal(replyText(decide(text("milk", { lang: "en-US" }), plugin({ idioma: "fr" }), EMPTY_CHAT, T0)), TEXTS.notLinked.en);
+  });
+
+  it("warns for a voice note or a photo too, and stores nothing", () => {
+    const voice = messageUpdate({ voice: { file_id: "F", file_unique_id: "U", duration: 3 } });
+    const photo = messageUpdate({ photo: [{ file_id: "P", file_unique_id: "PU", width: 90, height: 90 }] });
+    for (const u of [voice, photo]) {
+      const d = decide(u, plugin(), EMPTY_CHAT, T0);
+      assert.equal(d.outcome, "warned:not_linked");
+      assert.equal(d.task, undefined);
+    }
+  });
+
+  it("warns a chat at most once per LIMITS.warnEveryMs", () => {
+    let p = plugin();
+    let chat = EMPTY_CHAT;
+    const outcomes: string[] = [];
+    for (const at of [T0, T0 + 1, T0 + LIMITS.warnEveryMs - 1, T0 + LIMITS.warnEveryMs, T0 + LIMITS.warnEveryMs + 5_000, T0 + 2 * LIMITS.warnEveryMs]) {
+      const d = decide(text("hola"), p, chat, at);
+      outcomes.push(d.outcome);
+      if (d.outcome.startsWith("warn_suppressed")) {
+        assert.equal(d.reply, undefined);
+        assert.equal(d.chatPatch, undefined, "a suppressed warning does not push the window forward");
+      }
+      ({ plugin: p, chat } = applyDecision(p, chat, d));
+    }
+    assert.deepEqual(outcomes, [
+      "warned:not_linked", "warn_suppressed:not_linked", "warn_suppressed:not_linked",
+      "warned:not_linked", "warn_suppressed:not_linked", "warned:not_linked",
+    ]);
+  });
+
+  it("rate-limits per chat: another chat is still warned", () => {
+    const d1 = decide(text("hola", { chatId: 1111 }), plugin(), EMPTY_CHAT, T0);
+    const warnedChat = applyDecision(plugin(), EMPTY_CHAT, d1).chat;
+    assert.equal(decide(text("otra vez", { chatId: 1111 }), plugin(), warnedChat, T0 + 10).outcome, "warn_suppressed:not_linked");
+    assert.equal(decide(text("hola", { chatId: 2222 }), plugin(), EMPTY_CHAT, T0 + 10).outcome, "warned:not_linked");
+  });
+
+  it("/start without a code asks for the code", () => {
+    for (const t of ["/start", "/start@joe_bot", "  /start  "]) {
+      const d = decide(text(t), plugin(), EMPTY_CHAT, T0);
+      assert.equal(d.outcome, "warned:missing_code", t);
+      assert.equal(replyText(d), TEXTS.missingCode.es);
+      assert.equal(d.link, undefined);
+      assert.equal(d.pluginPatch, undefined, "a missing code is not a failed attempt");
+    }
+    assert.equal(replyText(decide(text("/start", { lang: "en-GB" }), plugin(), EMPTY_CHAT, T0)), TEXTS.missingCode.en);
+  });
+});
+
+describe("decide: wrong codes and brute-force limits", () => {
+  it("a wrong code counts down the attempts left, then locks the chat for the window", () => {
+    let p = plugin();
+    let chat = EMPTY_CHAT;
+    const replies: Array<string | undefined> = [];
+    for (let i = 1; i <= LIMITS.chatFailures; i++) {
+      const d = decide(text(`/start JOE-ZZZ${i}`), p, chat, T0 + i * 1000);
+      assert.equal(d.outcome, "wrong_code");
+      assert.equal(d.link, undefined);
+      assert.equal(d.pluginPatch?.intentosFallidos, i, "every wrong code counts against the bot");
+      assert.equal(d.chatPatch?.failedStarts, i);
+      assert.equal(d.chatPatch?.failedWindowStartedAt, T0 + 1000, "the window starts at the first failure");
+      replies.push(replyText(d));
+      ({ plugin: p, chat } = applyDecision(p, chat, d));
+    }
+    const windowMinutes = LIMITS.chatWindowMs / 60_000;
+    assert.deepEqual(replies, [
+      TEXTS.wrongCode.es(4), TEXTS.wrongCode.es(3), TEXTS.wrongCode.es(2), TEXTS.wrongCode.es(1),
+      TEXTS.chatLockedOut.es(windowMinutes),
+    ]);
+    assert.match(replies[0]!, /Te quedan 4 intento/);
+    assert.match(replies[4]!, /15 min/);
+  });
+
+  it("wrong-code replies are not rate-limited (each guess is answered)", () => {
+    const chat: ChatState = { lastWarnedAt: T0 - 1, failedStarts: 1, failedWindowStartedAt: T0 - 10_000 };
+    const d = decide(text("/start JOE-0000"), plugin({ intentosFallidos: 1 }), chat, T0);
+    assert.equal(d.outcome, "wrong_code");
+    assert.equal(replyText(d), TEXTS.wrongCode.es(3));
+  });
+
+  it("English wrong-code text for en users", () => {
+    const d = decide(text("/start JOE-0000", { lang: "en-US" }), plugin(), EMPTY_CHAT, T0);
+    assert.equal(replyText(d), TEXTS.wrongCode.en(4));
+    assert.match(replyText(d)!, /4 attempt\(s\) left/);
+  });
+
+  it("a locked chat cannot link, even with the right code, until the window ends", () => {
+    const lockedChat: ChatState = { lastWarnedAt: T0 + 4000, failedStarts: LIMITS.chatFailures, failedWindowStartedAt: T0 };
+    const p = plugin({ intentosFallidos: LIMITS.chatFailures });
+
+    // Within a minute of the last warning: nothing at all is said, nothing linked, nothing counted.
+    const quiet = decide(text(`/start ${CODE}`), p, lockedChat, T0 + 30_000);
+    assert.equal(quiet.outcome, "warn_suppressed:chat_locked");
+    assertNothingHappens(quiet);
+
+    // Later in the window: told how long to wait (rounded up), still not linked, not counted.
+    const at = T0 + 5 * 60_000 + 1000; // 9 min 59 s left
+    const told = decide(text(`/start ${CODE}`), p, lockedChat, at);
+    assert.equal(told.outcome, "warned:chat_locked");
+    assert.equal(told.link, undefined);
+    assert.equal(told.pluginPatch, undefined);
+    assert.equal(replyText(told), TEXTS.chatLockedOut.es(10));
+
+    // Last instant of the window: still locked.
+    const edge = decide(text(`/start ${CODE}`), p, lockedChat, T0 + LIMITS.chatWindowMs - 1);
+    assert.match(edge.outcome, /chat_locked$/);
+    assert.equal(edge.link, undefined);
+
+    // Wrong guesses during the lockout are not counted against the bot either.
+    const guess = decide(text("/start JOE-9999"), p, lockedChat, at);
+    assert.equal(guess.outcome, "warned:chat_locked");
+    assert.equal(guess.pluginPatch, undefined);
+  });
+
+  it("once the window has passed, the chat may try again: right code links, wrong code opens a new window", () => {
+    const lockedChat: ChatState = { lastWarnedAt: T0 + 4000, failedStarts: LIMITS.chatFailures, failedWindowStartedAt: T0 };
+    const p = plugin({ intentosFallidos: LIMITS.chatFailures });
+    const after = T0 + LIMITS.chatWindowMs;
+
+    const right = decide(text(`/start ${CODE}`), p, lockedChat, after);
+    assert.equal(right.outcome, "linked");
+    assert.deepEqual(right.link, { chatId: OWNER_CHAT });
+
+    const wrong = decide(text("/start JOE-0000"), p, lockedChat, after + 5);
+    assert.equal(wrong.outcome, "wrong_code");
+    assert.equal(wrong.chatPatch?.failedStarts, 1);
+    assert.equal(wrong.chatPatch?.failedWindowStartedAt, after + 5);
+    assert.equal(replyText(wrong), TEXTS.wrongCode.es(LIMITS.chatFailures - 1));
+  });
+
+  it("locks the bot at LIMITS.botFailures wrong codes across chats; then even the right code is refused until unlink", () => {
+    let p = plugin();
+    const chats = new Map<number, ChatState>();
+    let now = T0;
+    let guesses = 0;
+    let lockedAt: number | null = null;
+    // An attacker rotates through chats to dodge the per-chat limit.
+    for (let chatId = 9000; lockedAt === null && chatId < 9100; chatId++) {
+      for (let i = 0; i < LIMITS.chatFailures && lockedAt === null; i++) {
+        now += 1000;
+        const chat = chats.get(chatId) ?? EMPTY_CHAT;
+        const d = decide(text(`/start JOE-${String(guesses).padStart(4, "0")}`, { chatId }), p, chat, now);
+        assert.equal(d.link, undefined);
+        guesses++;
+        const next = applyDecision(p, chat, d);
+        p = next.plugin;
+        chats.set(chatId, next.chat);
+        if (d.outcome === "wrong_code:bot_locked") {
+          lockedAt = now;
+          assert.equal(replyText(d), TEXTS.botLockedOut.es);
+          assert.deepEqual(d.pluginPatch, { intentosFallidos: LIMITS.botFailures, bloqueadoEn: now });
+        } else {
+          assert.equal(d.outcome, "wrong_code");
+        }
+      }
+    }
+    assert.equal(guesses, LIMITS.botFailures, "the bot locks at exactly LIMITS.botFailures wrong codes");
+    assert.equal(p.bloqueadoEn, lockedAt);
+
+    // The owner now sends the right code from a fresh chat, long after: refused.
+    const late = T0 + 7 * 24 * 3600_000;
+    const refused = decide(text(`/start ${CODE}`), p, EMPTY_CHAT, late);
+    assert.equal(refused.outcome, "warned:bot_locked");
+    assert.equal(refused.link, undefined);
+    assert.equal(replyText(refused), TEXTS.botLockedOut.es);
+    assert.match(replyText(refused)!, /plugin unlink/);
+    // A further guess is refused the same way and not counted.
+    const more = decide(text("/start JOE-XXXX"), p, EMPTY_CHAT, late);
+    assert.equal(more.outcome, "warned:bot_locked");
+    assert.equal(more.pluginPatch, undefined);
+    // The bot_locked warning is rate-limited like any warning.
+    const again = applyDecision(p, EMPTY_CHAT, refused).chat;
+    assert.equal(decide(text(`/start ${CODE}`), p, again, late + 1000).outcome, "warn_suppressed:bot_locked");
+
+    // `plugin unlink` issues a new code and clears the lock: the new code links.
+    const unlinked = { ...p, codigoVerificacion: "JOE-N3W0", intentosFallidos: 0, bloqueadoEn: null };
+    const ok = decide(text("/start JOE-N3W0"), unlinked, EMPTY_CHAT, late + 2000);
+    assert.equal(ok.outcome, "linked");
+    assert.equal(decide(text(`/start ${CODE}`), unlinked, EMPTY_CHAT, late + 3000).outcome, "wrong_code", "the old code no longer works");
+  });
+
+  it("the wrong code that reaches the bot limit locks the bot even if the chat still had attempts", () => {
+    const d = decide(text("/start JOE-0000"), plugin({ intentosFallidos: LIMITS.botFailures - 1 }), EMPTY_CHAT, T0);
+    assert.equal(d.outcome, "wrong_code:bot_locked");
+    assert.equal(d.pluginPatch?.bloqueadoEn, T0);
+    assert.equal(d.link, undefined);
+  });
+});
+
+describe("decide: a verified plugin in its linked chat", () => {
+  it("a text message becomes a telegram task with exactly the seed's metadatos_extra", () => {
+    const u = text("Comprar leche y pan", { lang: "es" });
+    const d = decide(u, linkedPlugin(), EMPTY_CHAT, T0);
+    assert.equal(d.outcome, "task");
+    assert.equal(d.link, undefined);
+    assert.deepEqual(d.task, {
+      tipo: "telegram",
+      titulo: "Comprar leche y pan",
+      metadatos_extra: {
+        chat_id: OWNER_CHAT, message_id: u.message!.messageId, plugin_id: 7, owner_id: 3,
+        texto_original: "Comprar leche y pan",
+      },
+    });
+  });
+
+  it("a long text gets a cut title and keeps the whole text in texto_original", () => {
+    const long = ("palabra ".repeat(60) + "fin").trim();
+    const d = decide(text(long), linkedPlugin(), EMPTY_CHAT, T0);
+    assert.equal(d.task?.metadatos_extra.texto_original, long);
+    assert.ok(d.task!.titulo.endsWith("…"));
+    assert.ok(Array.from(d.task!.titulo).length <= 200);
+  });
+
+  it("a voice note becomes a telegram_voice task pending transcription", () => {
+    const voice = { file_id: "AwACAgIAAxkBAAIB", file_unique_id: "AgADvxQAAk", duration: 12, mime_type: "audio/ogg", file_size: 48213 };
+    const u = messageUpdate({ voice });
+    const d = decide(u, linkedPlugin(), EMPTY_CHAT, T0);
+    assert.equal(d.outcome, "task");
+    assert.deepEqual(d.task, {
+      tipo: "telegram_voice",
+      titulo: "🎤 Nota de voz (0:12)",
+      metadatos_extra: {
+        chat_id: OWNER_CHAT, message_id: u.message!.messageId, plugin_id: 7, owner_id: 3,
+        pendiente_stt: true, file_id: voice.file_id, file_unique_id: voice.file_unique_id,
+        duration: 12, mime_type: "audio/ogg", file_size: 48213,
+      },
+    });
+    assert.equal("texto_original" in d.task!.metadatos_extra, false);
+  });
+
+  it("a voice note without mime_type/file_size keeps them as null; English title for en users", () => {
+    const u = messageUpdate({ voice: { file_id: "F1", file_unique_id: "U1", duration: 75 } }, { lang: "en-US" });
+    const d = decide(u, linkedPlugin(), EMPTY_CHAT, T0);
+    assert.equal(d.task?.titulo, "🎤 Voice note (1:15)");
+    assert.equal(d.task?.metadatos_extra.mime_type, null);
+    assert.equal(d.task?.metadatos_extra.file_size, null);
+    assert.equal(d.task?.metadatos_extra.pendiente_stt, true);
+  });
+
+  it("confirms with the seed's text and the task code, replying to the user's message", () => {
+    const u = text("hola");
+    const d = decide(u, linkedPlugin(), EMPTY_CHAT, T0);
+    assert.equal(d.reply?.kind, "confirmation");
+    assert.equal(d.reply?.replyTo, u.message!.messageId);
+    assert.equal(replyText(d, "T-4KQ2"), "✅ Recibido. Encolando... [T-4KQ2]");
+
+    const en = decide(text("hello", { lang: "en-GB" }), linkedPlugin(), EMPTY_CHAT, T0);
+    assert.equal(replyText(en, "T-4KQ2"), "✅ Received. Queuing... [T-4KQ2]");
+    const forced = decide(text("hello", { lang: "es" }), linkedPlugin({ idioma: "en" }), EMPTY_CHAT, T0);
+    assert.equal(replyText(forced, "T-0001"), "✅ Received. Queuing... [T-0001]");
+
+    const voice = decide(messageUpdate({ voice: { file_id: "F", file_unique_id: "U", duration: 1 } }), linkedPlugin(), EMPTY_CHAT, T0);
+    assert.equal(replyText(voice, "T-ZZZZ"), "✅ Recibido. Encolando... [T-ZZZZ]");
+  });
+
+  it("messages are never rate-limited: each one is a task, even right after a warning", () => {
+    const chat: ChatState = { lastWarnedAt: T0 - 1, failedStarts: 0, failedWindowStartedAt: null };
+    for (let i = 0; i < 3; i++) {
+      const d = decide(text(`nota ${i}`), linkedPlugin(), chat, T0 + i);
+      assert.equal(d.outcome, "task");
+      assert.ok(d.reply);
+    }
+  });
+
+  it("a group chat with a 52-bit negative id is linked and its tasks carry the exact id", () => {
+    const groupId = -4_503_599_627_370_495; // -(2^52 - 1)
+    const d = decide(text("idea del grupo", { chatId: groupId }), linkedPlugin({ chatIdVerificado: groupId }), EMPTY_CHAT, T0);
+    assert.equal(d.outcome, "task");
+    assert.equal(d.task?.metadatos_extra.chat_id, groupId);
+    assert.equal(d.chatId, groupId);
+  });
+
+  it("/start from the linked chat says it is already linked and creates no task", () => {
+    for (const t of ["/start", `/start ${CODE}`, "/start JOE-OTHR", `/start@joe_bot ${CODE}`]) {
+      const u = text(t);
+      const d = decide(u, linkedPlugin(), EMPTY_CHAT, T0);
+      assert.equal(d.outcome, "already_linked", t);
+      assert.equal(d.task, undefined);
+      assert.equal(d.link, undefined);
+      assert.equal(replyText(d), TEXTS.alreadyLinked.es);
+      assert.equal(d.reply?.replyTo, u.message!.messageId);
+      assert.equal(d.pluginPatch, undefined);
+    }
+  });
+
+  it("a photo or a sticker gets the 'text and voice only' reply and no task", () => {
+    const photo = messageUpdate({ photo: [{ file_id: "P", file_unique_id: "PU", width: 90, height: 90 }], caption: "mira" });
+    const sticker = messageUpdate({ sticker: { file_id: "S", file_unique_id: "SU", type: "regular", width: 512, height: 512, is_animated: false, is_video: false } }, { lang: "en" });
+    const dp = decide(photo, linkedPlugin(), EMPTY_CHAT, T0);
+    assert.equal(dp.outcome, "unsupported");
+    assert.equal(dp.task, undefined);
+    assert.equal(replyText(dp), TEXTS.unsupported.es);
+    assert.equal(dp.reply?.replyTo, photo.message!.messageId);
+    const ds = decide(sticker, linkedPlugin(), EMPTY_CHAT, T0);
+    assert.equal(ds.outcome, "unsupported");
+    assert.equal(replyText(ds), TEXTS.unsupported.en);
+  });
+});
+
+describe("decide: one chat per plugin (user sovereignty)", () => {
+  it("another chat gets a linked_elsewhere warning and nothing is created or relinked", () => {
+    for (const t of ["hola", `/start ${CODE}`, "/start", `/start@joe_bot ${CODE}`]) {
+      const d = decide(text(t, { chatId: OTHER_CHAT }), linkedPlugin(), EMPTY_CHAT, T0);
+      assert.equal(d.outcome, "warned:linked_elsewhere", t);
+      assert.equal(replyText(d), TEXTS.linkedElsewhere.es);
+      assert.equal(d.task, undefined);
+      assert.equal(d.link, undefined);
+      assert.equal(d.pluginPatch, undefined);
+      assert.equal(d.chatId, OTHER_CHAT);
+    }
+    const voice = messageUpdate({ voice: { file_id: "F", file_unique_id: "U", duration: 5 } }, { chatId: OTHER_CHAT, lang: "en" });
+    const dv = decide(voice, linkedPlugin(), EMPTY_CHAT, T0);
+    assert.equal(dv.outcome, "warned:linked_elsewhere");
+    assert.equal(dv.task, undefined);
+    assert.equal(replyText(dv), TEXTS.linkedElsewhere.en);
+  });
+
+  it("the linked_elsewhere warning is rate-limited per chat", () => {
+    const p = linkedPlugin();
+    const d1 = decide(text("uno", { chatId: OTHER_CHAT }), p, EMPTY_CHAT, T0);
+    const chat = applyDecision(p, EMPTY_CHAT, d1).chat;
+    const d2 = decide(text("dos", { chatId: OTHER_CHAT }), p, chat, T0 + 30_000);
+    assert.equal(d2.outcome, "warn_suppressed:linked_elsewhere");
+    assertNothingHappens(d2);
+    assert.equal(decide(text("tres", { chatId: OTHER_CHAT }), p, chat, T0 + LIMITS.warnEveryMs).outcome, "warned:linked_elsewhere");
+  });
+});
+
+describe("decide: what is ignored", () => {
+  const service = () => [
+    messageUpdate({ new_chat_members: [{ id: 5, is_bot: false, first_name: "Ana" }] }, { chatId: -100500 }),
+    messageUpdate({ left_chat_member: { id: 5, is_bot: false, first_name: "Ana" } }, { chatId: -100500 }),
+    messageUpdate({ new_chat_title: "Ideas" }, { chatId: -100500 }),
+    messageUpdate({ pinned_message: { message_id: 1, date: 1, chat: { id: -100500, type: "supergroup" }, text: "x" } }, { chatId: -100500 }),
+  ];
+
+  it("service messages (members joining, title changes, pins) are ignored, linked or not", () => {
+    for (const p of [plugin(), linkedPlugin({ chatIdVerificado: -100500 }), linkedPlugin()]) {
+      for (const u of service()) {
+        const d = decide(u, p, EMPTY_CHAT, T0);
+        assert.equal(d.outcome, "ignored:service");
+        assertNothingHappens(d);
+        assert.equal(d.chatPatch, undefined);
+      }
+    }
+  });
+
+  it("messages from bots are ignored, linked or not, even a /start with the right code", () => {
+    for (const p of [plugin(), linkedPlugin()]) {
+      for (const t of ["hola", `/start ${CODE}`]) {
+        const d = decide(text(t, { isBot: true }), p, EMPTY_CHAT, T0);
+        assert.equal(d.outcome, "ignored:from_bot");
+        assertNothingHappens(d);
+        assert.equal(d.chatPatch, undefined);
+      }
+    }
+  });
+
+  it("non-message updates are ignored without a reply", () => {
+    const msg = { message_id: 9, date: 1, chat: { id: OWNER_CHAT, type: "private" }, from: { id: OWNER_CHAT, is_bot: false, first_name: "P" }, text: "editado" };
+    const updates: Array<[string, Record<string, unknown>]> = [
+      ["edited_message", { edited_message: { ...msg, edit_date: 2 } }],
+      ["channel_post", { channel_post: { ...msg, chat: { id: -100777, type: "channel" } } }],
+      ["callback_query", { callback_query: { id: "cb1", from: msg.from, chat_instance: "ci", data: "x" } }],
+      ["my_chat_member", { my_chat_member: { chat: msg.chat, from: msg.from, date: 1, old_chat_member: {}, new_chat_member: {} } }],
+      ["message_reaction", { message_reaction: { chat: msg.chat, message_id: 9, date: 1, old_reaction: [], new_reaction: [] } }],
+      ["unknown", { some_future_update: { x: 1 } }],
+    ];
+    for (const [kind, body] of updates) {
+      const u = parse({ update_id: nextUpdateId++, ...body });
+      assert.equal(u.kind, kind);
+      for (const p of [plugin(), linkedPlugin()]) {
+        const d = decide(u, p, EMPTY_CHAT, T0);
+        assert.equal(d.outcome, `ignored:${kind}`);
+        assertNothingHappens(d);
+        assert.equal(d.chatPatch, undefined);
+      }
+    }
+  });
+});

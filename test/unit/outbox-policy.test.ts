@@ -1,0 +1,241 @@
+// Unit tests of the outbox's pure policy: what to do after a failed send, backoff, per-chat pacing,
+// and the per-bot limiter (with an injected clock). Errors are grammY's real classes.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { GrammyError, HttpError } from "grammy";
+
+import { classifySendError, backoffMs, chatPaceMs, PACE } from "../../src/outbox/policy.ts";
+import { BotLimiter } from "../../src/outbox/bot-limiter.ts";
+
+const TOKEN = "7123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
+const TOKEN_ID = "7123456789";
+const TOKEN_SECRET = "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
+
+function apiError(error_code: number, description: string, parameters?: { retry_after?: number; migrate_to_chat_id?: number }): GrammyError {
+  const payload = { chat_id: 123, text: "✅ Recibido. Encolando... [T-4KQ2]" };
+  return new GrammyError("Call to 'sendMessage' failed!", { ok: false, error_code, description, ...(parameters ? { parameters } : {}) }, "sendMessage", payload);
+}
+function networkError(code: string | undefined, message: string): HttpError {
+  const inner = Object.assign(new Error(message), code ? { code } : {});
+  return new HttpError("Network request for 'sendMessage' failed!", inner);
+}
+function assertNoToken(reason: string) {
+  assert.ok(!reason.includes(TOKEN), `token in reason: ${reason}`);
+  assert.ok(!reason.includes(TOKEN_SECRET), `token secret part in reason: ${reason}`);
+}
+
+describe("classifySendError", () => {
+  it("429 with parameters.retry_after → rate_limited, waiting exactly retry_after seconds", () => {
+    for (const s of [1, 7, 35, 600]) {
+      const r = classifySendError(apiError(429, `Too Many Requests: retry after ${s}`, { retry_after: s }), 3);
+      assert.equal(r.type, "rate_limited");
+      assert.equal((r as { delayMs: number }).delayMs, s * 1000);
+      assert.match(r.reason, /429/);
+    }
+  });
+
+  it("429 without retry_after still waits (at least a second) rather than hammering", () => {
+    const r = classifySendError(apiError(429, "Too Many Requests"), 1);
+    assert.equal(r.type, "rate_limited");
+    assert.ok((r as { delayMs: number }).delayMs >= 1000);
+    const zero = classifySendError(apiError(429, "Too Many Requests: retry after 0", { retry_after: 0 }), 1);
+    assert.ok((zero as { delayMs: number }).delayMs >= 1000);
+  });
+
+  it("500 / 502 / 503 → retry with the backoff for that attempt", () => {
+    for (const code of [500, 502, 503, 504]) {
+      for (const attempt of [1, 4, 30]) {
+        const r = classifySendError(apiError(code, "Internal Server Error"), attempt);
+        assert.equal(r.type, "retry", `${code}`);
+        const step = Math.min(500 * 2 ** (attempt - 1), 300_000);
+        const d = (r as { delayMs: number }).delayMs;
+        assert.ok(d >= step / 2 && d <= step, `attempt ${attempt}: ${d} not in [${step / 2}, ${step}]`);
+        assert.match(r.reason, new RegExp(String(code)));
+      }
+    }
+  });
+
+  it("400 / 403 / 401 → permanent, with Telegram's reason kept", () => {
+    const cases: Array<[number, string]> = [
+      [400, "Bad Request: chat not found"],
+      [403, "Forbidden: bot was blocked by the user"],
+      [403, "Forbidden: bot was kicked from the group chat"],
+      [401, "Unauthorized"],
+      [400, "Bad Request: message text is empty"],
+    ];
+    for (const [code, description] of cases) {
+      const r = classifySendError(apiError(code, description), 1);
+      assert.equal(r.type, "permanent", `${code} ${description}`);
+      assert.equal("delayMs" in r, false);
+      assert.ok(r.reason.includes(String(code)) && r.reason.includes(description), r.reason);
+    }
+  });
+
+  it("grammY HttpError (network failure) → retry with backoff, naming the cause", () => {
+    const r = classifySendError(networkError("ECONNREFUSED", "connect ECONNREFUSED 127.0.0.1:8081"), 2);
+    assert.equal(r.type, "retry");
+    const d = (r as { delayMs: number }).delayMs;
+    assert.ok(d >= 500 && d <= 1000, `${d}`);
+    assert.match(r.reason, /ECONNREFUSED/);
+
+    const noCode = classifySendError(networkError(undefined, "socket hang up"), 1);
+    assert.equal(noCode.type, "retry");
+    assert.match(noCode.reason, /socket hang up/);
+
+    const notAnError = classifySendError(new HttpError("Network request for 'sendMessage' failed!", "weird"), 1);
+    assert.equal(notAnError.type, "retry");
+  });
+
+  it("any other thrown value → retry, never a crash", () => {
+    for (const e of [new Error("boom"), new TypeError("fetch failed"), "string", null, undefined, 42, {}]) {
+      const r = classifySendError(e, 1);
+      assert.equal(r.type, "retry");
+      assert.equal(typeof r.reason, "string");
+    }
+  });
+
+  it("reasons never contain a bot token, even when the error's text has one", () => {
+    const url = `https://api.telegram.org/bot${TOKEN}/sendMessage`;
+    const errors: unknown[] = [
+      networkError(undefined, `request to ${url} failed, reason: getaddrinfo ENOTFOUND`),
+      networkError(undefined, `token ${TOKEN} rejected`),
+      new HttpError(`Network request for 'sendMessage' failed! request to ${url} failed`, undefined),
+      new Error(`fetch ${url} failed`),
+      new Error(`bad token ${TOKEN}`),
+      `thrown string with ${TOKEN}`,
+      apiError(401, `Unauthorized: invalid token ${TOKEN}`),
+      apiError(400, `Bad Request: wrong url ${url}`),
+      apiError(502, `Bad Gateway (upstream ${url})`),
+      apiError(429, `Too Many Requests for bot${TOKEN}`, { retry_after: 3 }),
+    ];
+    for (const e of errors) {
+      const r = classifySendError(e, 1);
+      assertNoToken(r.reason);
+    }
+    // The bot id alone is public (it is in getMe); only the secret part matters, but check the
+    // scrubbing did not just drop the colon.
+    assert.ok(!classifySendError(new Error(`x ${TOKEN}`), 1).reason.includes(`${TOKEN_ID}:`));
+  });
+});
+
+describe("backoffMs", () => {
+  const top = () => 0.999999999;
+  const bottom = () => 0;
+
+  it("grows with each attempt (0.5 s, 1 s, 2 s …) until the 5 minute cap", () => {
+    const steps = Array.from({ length: 12 }, (_, i) => backoffMs(i + 1, top));
+    assert.deepEqual(steps.slice(0, 5), [500, 1000, 2000, 4000, 8000]);
+    for (let i = 1; i < steps.length; i++) {
+      if (steps[i - 1]! < 300_000) assert.ok(steps[i]! > steps[i - 1]!, `attempt ${i + 1} not longer`);
+    }
+  });
+
+  it("is capped at 5 minutes, however many attempts", () => {
+    for (const attempt of [11, 12, 20, 100, 1100, 10_000]) {
+      const d = backoffMs(attempt, top);
+      assert.ok(Number.isFinite(d));
+      assert.equal(d, 300_000, `attempt ${attempt}`);
+      assert.equal(backoffMs(attempt, bottom), 150_000);
+    }
+  });
+
+  it("jitter stays within [step/2, step]", () => {
+    for (const attempt of [1, 2, 5, 9, 15]) {
+      const step = Math.min(500 * 2 ** (attempt - 1), 300_000);
+      assert.equal(backoffMs(attempt, bottom), step / 2);
+      assert.equal(backoffMs(attempt, top), step);
+      const seen = new Set<number>();
+      for (let i = 0; i < 500; i++) {
+        const d = backoffMs(attempt);
+        assert.ok(d >= step / 2 && d <= step, `attempt ${attempt}: ${d}`);
+        seen.add(d);
+      }
+      assert.ok(seen.size > 10, "the delay is actually jittered");
+    }
+  });
+
+  it("attempt 0 or below is treated as the first attempt", () => {
+    assert.equal(backoffMs(0, top), 500);
+    assert.equal(backoffMs(-3, top), 500);
+  });
+});
+
+describe("chatPaceMs", () => {
+  it("private chats: 1 s between messages", () => {
+    assert.equal(PACE.privateChatMs, 1000);
+    for (const id of [1, 123456789, 4_503_599_627_370_495]) assert.equal(chatPaceMs(id), 1000);
+  });
+  it("groups and supergroups (negative ids): 3 s (Telegram allows 20 a minute)", () => {
+    assert.equal(PACE.groupChatMs, 3000);
+    for (const id of [-1, -123456, -1001234567890, -4_503_599_627_370_495]) assert.equal(chatPaceMs(id), 3000);
+    assert.ok(60_000 / chatPaceMs(-100123) <= 20);
+  });
+});
+
+describe("BotLimiter", () => {
+  function clock(start = 1_000_000) {
+    const c = { t: start, now: () => c.t };
+    return c;
+  }
+
+  it("lets 29 sends start at once, then says how long to wait; after that wait, the next one goes", () => {
+    const c = clock();
+    const lim = new BotLimiter(PACE.perBotPerSecond, c.now);
+    assert.equal(PACE.perBotPerSecond, 29);
+    for (let i = 0; i < 29; i++) assert.equal(lim.tryAcquire(1), 0, `send ${i + 1}`);
+    const wait = lim.tryAcquire(1);
+    assert.ok(wait > 0 && wait <= 1001, `wait ${wait}`);
+    // Refusals are not counted as sends: asking again does not push the wait further.
+    c.t += 10;
+    assert.equal(lim.tryAcquire(1), wait - 10);
+    c.t += wait - 10;
+    assert.equal(lim.tryAcquire(1), 0);
+  });
+
+  it("waits only until the oldest send in the last second leaves the window", () => {
+    const c = clock();
+    const lim = new BotLimiter(29, c.now);
+    for (let i = 0; i < 29; i++) {
+      assert.equal(lim.tryAcquire(1), 0);
+      c.t += 10; // 29 sends over 290 ms
+    }
+    c.t = 1_000_000 + 500;
+    const wait = lim.tryAcquire(1);
+    assert.ok(wait > 0 && wait <= 501, `wait ${wait}`);
+    c.t += wait;
+    assert.equal(lim.tryAcquire(1), 0);
+    // Only the first send has left the window: the next is refused again.
+    assert.ok(lim.tryAcquire(1) > 0);
+  });
+
+  it("never lets more than 29 sends start in any one-second window (greedy sender, noisy clock)", () => {
+    const c = clock();
+    const lim = new BotLimiter(29, c.now);
+    const starts: number[] = [];
+    let rnd = 12345;
+    const jitter = () => (rnd = (rnd * 1103515245 + 12345) % 2 ** 31) % 7;
+    while (starts.length < 1000) {
+      const wait = lim.tryAcquire(42);
+      if (wait === 0) starts.push(c.t);
+      else c.t += wait;
+      c.t += jitter(); // some sends take a few ms to start
+    }
+    let i = 0;
+    for (let j = 0; j < starts.length; j++) {
+      while (starts[j]! - starts[i]! >= 1000) i++;
+      assert.ok(j - i + 1 <= 29, `${j - i + 1} sends within 1 s ending at ${starts[j]}`);
+    }
+    // And it does not crawl: 1000 sends at 29/s need ~34 s, allow slack for the jitter.
+    const elapsed = starts.at(-1)! - starts[0]!;
+    assert.ok(elapsed < 36_000, `1000 sends took ${elapsed} ms of clock time`);
+  });
+
+  it("keeps bots independent", () => {
+    const c = clock();
+    const lim = new BotLimiter(29, c.now);
+    for (let i = 0; i < 29; i++) lim.tryAcquire(1);
+    assert.ok(lim.tryAcquire(1) > 0);
+    for (let i = 0; i < 29; i++) assert.equal(lim.tryAcquire(2), 0, `bot 2 send ${i + 1}`);
+    assert.ok(lim.tryAcquire(2) > 0);
+  });
+});
