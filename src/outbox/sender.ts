@@ -24,7 +24,11 @@ export interface SenderOptions {
   concurrency?: number;
   /** How often to look for work written by other processes. */
   pollMs?: number;
-  /** A claim lasts this long; a crashed worker's claims are retaken after it. */
+  /**
+   * A claim lasts this long; a crashed worker's claims are retaken after it (PostgreSQL; SQLite
+   * releases them when its single worker starts). It must outlast the Bot API timeout (10 s)
+   * plus the per-bot pacing wait, or a slow send could be claimed and sent twice.
+   */
   leaseMs?: number;
   now?: () => number;
 }
@@ -47,7 +51,7 @@ export class OutboxSender {
     this.now = o.now ?? Date.now;
     this.concurrency = o.concurrency ?? 64;
     this.pollMs = o.pollMs ?? 200;
-    this.leaseMs = o.leaseMs ?? 60_000;
+    this.leaseMs = o.leaseMs ?? 30_000;
     this.limiter = new BotLimiter(PACE.perBotPerSecond, this.now);
   }
 

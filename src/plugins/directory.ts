@@ -17,8 +17,9 @@ export class PluginDirectory {
   private cache = new Map<number, { gate: PluginGate | null; at: number }>();
   constructor(private readonly db: Db, private readonly seam: DialectSeam, private readonly ttlMs = 2000, private readonly now: () => number = Date.now) {}
 
-  async lookup(id: number): Promise<PluginGate | null> {
-    const hit = this.cache.get(id);
+  /** `fresh`: skip the cache (and refresh it). */
+  async lookup(id: number, fresh = false): Promise<PluginGate | null> {
+    const hit = fresh ? undefined : this.cache.get(id);
     if (hit && this.now() - hit.at < this.ttlMs) return hit.gate;
     const row = await this.db.selectFrom("plugin_configs").select(["id", "servicio", "metadatos"]).where("id", "=", id).executeTakeFirst();
     let gate: PluginGate | null = null;

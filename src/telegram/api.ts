@@ -7,7 +7,7 @@ import https from "node:https";
 const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 64 });
 
-export function createBotApi(token: string, apiRoot: string, timeoutSeconds = 15): Api {
+export function createBotApi(token: string, apiRoot: string, timeoutSeconds = 10): Api {
   const agent = apiRoot.startsWith("https:") ? httpsAgent : httpAgent;
   return new Api(token, {
     apiRoot,

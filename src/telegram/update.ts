@@ -45,6 +45,10 @@ const SERVICE_FIELDS = [
 
 export type Voice = z.infer<typeof voiceSchema>;
 
+/** U+0000 and lone surrogates (valid JSON escapes) cannot be stored by PostgreSQL (text / jsonb): U+FFFD instead. */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const storable = (s: string): string => s.replace(UNSTORABLE, "\uFFFD");
+
 export interface IncomingMessage {
   messageId: number;
   chatId: number;
@@ -91,10 +95,12 @@ export function parseUpdate(body: unknown): ParseResult {
   };
   if (msg.voice) {
     message.kind = "voice";
-    message.voice = msg.voice;
+    const v = msg.voice;
+    message.voice = { ...v, file_id: storable(v.file_id), file_unique_id: storable(v.file_unique_id) };
+    if (v.mime_type !== undefined) message.voice.mime_type = storable(v.mime_type);
   } else if (typeof msg.text === "string") {
     message.kind = "text";
-    message.text = msg.text;
+    message.text = storable(msg.text);
   } else if (SERVICE_FIELDS.some((f) => rawMsg[f] !== undefined)) {
     message.kind = "service";
   }

@@ -40,7 +40,13 @@ async function handle(req: FastifyRequest<{ Params: { pluginId: string } }>, rep
   if (!gate || gate.servicio !== SERVICIO) throw new JoeError("PLUGIN_NOT_FOUND");
 
   const header = req.headers["x-telegram-bot-api-secret-token"];
-  if (!deps.plugins.secretMatches(gate, typeof header === "string" ? header : undefined)) throw new JoeError("BAD_SECRET");
+  const secret = typeof header === "string" ? header : undefined;
+  if (!deps.plugins.secretMatches(gate, secret)) {
+    // The cached gate may predate `plugin rotate-secret` (Telegram sends the new secret at once):
+    // read the plugin again before refusing.
+    const fresh = secret === undefined ? null : await deps.plugins.lookup(pluginId, true);
+    if (!fresh || fresh.servicio !== SERVICIO || !deps.plugins.secretMatches(fresh, secret)) throw new JoeError("BAD_SECRET");
+  }
 
   const raw = req.body instanceof Buffer ? req.body.toString("utf8") : "";
   let body: unknown;

@@ -2,7 +2,8 @@
 // the webhook answers 200. One process writes at a time; busy_timeout makes the CLI and the
 // server wait for each other instead of failing.
 import SqliteDatabase from "better-sqlite3";
-import { Kysely, SqliteDialect, sql } from "kysely";
+import { Kysely, sql } from "kysely";
+import { ImmediateSqliteDialect } from "./sqlite-driver.ts";
 import fs from "node:fs";
 import path from "node:path";
 import type { Database, OutgoingRow } from "../schema.ts";
@@ -16,7 +17,7 @@ export function openSqlite(file: string): { db: Db; seam: DialectSeam; close: ()
   native.pragma("synchronous = FULL");
   native.pragma("busy_timeout = 5000");
   native.pragma("foreign_keys = ON");
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: native }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect(native) });
   return { db, seam: sqliteSeam, close: () => db.destroy() };
 }
 
