@@ -1,8 +1,10 @@
 // The candidate query shared by both dialects' claimOutgoing. It looks at a bounded window of
 // open (pending/sending) messages in id order — through a partial index that holds only open
 // rows — so a claim costs the same whether 10 or 100,000 messages are waiting. Within the
-// window a message is due when it is the oldest open message of its chat (order kept) and its
-// chat is not paced into the future. Only the locking around it differs per dialect.
+// window a message is due when it is the oldest open message of its chat (order kept), no
+// message of its chat is in flight (ids of one chat may commit out of order when several web
+// instances write), and its chat is not paced into the future. A unique partial index (one
+// 'sending' row per chat) backs this up when two claims race. Only the locking differs per dialect.
 import { sql, type RawBuilder } from "kysely";
 
 export interface ClaimWindow {
@@ -21,12 +23,19 @@ export function dueOutgoingIds(w: ClaimWindow, lockClause: RawBuilder<unknown>):
       where status in ('pending', 'sending') and id > ${w.afterId}
       order by id limit ${w.window}
     ) w join outgoing_messages m on m.id = w.id
-    where (m.status = 'pending' and m.next_attempt_at <= ${w.now}
-           or m.status = 'sending' and m.claimed_until < ${w.now})
-      and not exists (
-        select 1 from outgoing_messages p
-        where p.plugin_id = m.plugin_id and p.chat_id = m.chat_id and p.id < m.id
-          and p.status in ('pending', 'sending'))
+    where (
+        -- a pending message: due, no older open message in its chat, and none of its chat in flight
+        m.status = 'pending' and m.next_attempt_at <= ${w.now}
+        and not exists (
+          select 1 from outgoing_messages p
+          where p.plugin_id = m.plugin_id and p.chat_id = m.chat_id and p.id <> m.id
+            and (p.id < m.id and p.status = 'pending' or p.status = 'sending'))
+      or
+        -- a claim whose worker died: retake it, unless another message of its chat is in flight
+        m.status = 'sending' and m.claimed_until < ${w.now}
+        and not exists (
+          select 1 from outgoing_messages p
+          where p.plugin_id = m.plugin_id and p.chat_id = m.chat_id and p.id <> m.id and p.status = 'sending'))
       and not exists (
         select 1 from chat_state c
         where c.plugin_id = m.plugin_id and c.chat_id = m.chat_id and c.next_send_at > ${w.now})

@@ -86,6 +86,9 @@ function initial(seam: DialectSeam): Migration {
         .column("id").where(sql<boolean>`status in ('pending', 'sending')`).execute();
       await db.schema.createIndex("outgoing_open_chat_idx").ifNotExists().on("outgoing_messages")
         .columns(["plugin_id", "chat_id", "id"]).where(sql<boolean>`status in ('pending', 'sending')`).execute();
+      // At most one message in flight per chat, whatever races between workers' claims.
+      await db.schema.createIndex("outgoing_one_sending_per_chat").ifNotExists().on("outgoing_messages").unique()
+        .columns(["plugin_id", "chat_id"]).where(sql<boolean>`status = 'sending'`).execute();
 
       await db.schema.createTable("chat_state").ifNotExists()
         .addColumn("plugin_id", "bigint", (c) => c.notNull())

@@ -111,6 +111,11 @@ export class OutboxSender {
             afterId = 0;
           }
         } catch (err) {
+          if (this.o.seam.isUniqueViolation(err)) {
+            // Another worker claimed a message of the same chat at the same moment: try again.
+            lastEmptyClaimAt = this.now();
+            continue;
+          }
           this.o.logger.warn({ err }, "outbox: database unavailable, retrying");
           await this.sleep(1000);
           continue;

@@ -84,8 +84,12 @@ export class GroupCommitter {
       const ctx = new BatchContext(trx, this.seam, now);
       // Reserve the task ids the batch may need in one go (an upper bound: unused ids are gaps).
       await ctx.reserveTaskIds(batch.filter((j) => j.update.message?.kind === "text" || j.update.message?.kind === "voice").length);
-      const out: ApplyResult[] = [];
-      for (const job of batch) out.push(await applyUpdate(ctx, job.pluginId, job.update));
+      // Applied in (plugin, update_id) order: the order Telegram numbered the events in, and one
+      // lock order for every instance, so two instances holding the same updates cannot deadlock.
+      const order = batch.map((_, i) => i).sort((a, b) =>
+        batch[a]!.pluginId - batch[b]!.pluginId || batch[a]!.update.updateId - batch[b]!.update.updateId);
+      const out: ApplyResult[] = new Array(batch.length);
+      for (const i of order) out[i] = await applyUpdate(ctx, batch[i]!.pluginId, batch[i]!.update);
       return out;
     });
     this.stats.transactions++;
