@@ -12,7 +12,9 @@ export function titleFromText(text: string, max = TITLE_MAX): string {
   // Fill up to max-1 code points with whole graphemes, so no emoji is cut in half.
   let room = "";
   let used = 0;
-  for (const { segment } of GRAPHEMES.segment(folded)) {
+  // Segment only a prefix: Intl.Segmenter slows down on very long strings, and a title never
+  // needs more than `max` code points (8 UTF-16 units each is ample for any grapheme).
+  for (const { segment } of GRAPHEMES.segment(folded.slice(0, max * 8))) {
     const n = Array.from(segment).length;
     if (used + n > max - 1) break;
     room += segment;
