@@ -6,6 +6,12 @@ const GRAPHEMES = new Intl.Segmenter(undefined, { granularity: "grapheme" });
 
 /** Whitespace folded to single spaces; over TITLE_MAX characters, cut at a word boundary with "…". */
 export function titleFromText(text: string, max = TITLE_MAX): string {
+  // A long text (up to 256 KB) needs only its beginning for the title: fold a generous prefix,
+  // and the whole text only when whitespace runs shrank that prefix below the title's length.
+  if (text.length > max * 16) {
+    const head = text.trimStart().slice(0, max * 16).replace(/\s+/g, " ");
+    if (Array.from(head).length > max) return titleFromText(head, max);
+  }
   const folded = text.replace(/\s+/g, " ").trim();
   const chars = Array.from(folded); // code points: never split an emoji in two
   if (chars.length <= max) return folded;
