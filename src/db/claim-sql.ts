@@ -26,10 +26,15 @@ export function dueOutgoingIds(w: ClaimWindow, lockClause: RawBuilder<unknown>):
     where (
         -- a pending message: due, no older open message in its chat, and none of its chat in flight
         m.status = 'pending' and m.next_attempt_at <= ${w.now}
+        -- (each subquery repeats its index's condition word for word, so SQLite uses the
+        -- partial index instead of scanning every older row)
         and not exists (
           select 1 from outgoing_messages p
-          where p.plugin_id = m.plugin_id and p.chat_id = m.chat_id and p.id <> m.id
-            and (p.id < m.id and p.status = 'pending' or p.status = 'sending'))
+          where p.plugin_id = m.plugin_id and p.chat_id = m.chat_id
+            and p.status in ('pending', 'sending') and p.id < m.id)
+        and not exists (
+          select 1 from outgoing_messages p
+          where p.plugin_id = m.plugin_id and p.chat_id = m.chat_id and p.status = 'sending')
       or
         -- a claim whose worker died: retake it, unless another message of its chat is in flight
         m.status = 'sending' and m.claimed_until < ${w.now}

@@ -15,18 +15,19 @@ export function titleFromText(text: string, max = TITLE_MAX): string {
   const folded = text.replace(/\s+/g, " ").trim();
   const chars = Array.from(folded); // code points: never split an emoji in two
   if (chars.length <= max) return folded;
-  // Fill up to max-1 code points with whole graphemes, so no emoji is cut in half.
-  let room = "";
-  let used = 0;
-  // Segment only a prefix: Intl.Segmenter slows down on very long strings, and a title never
-  // needs more than `max` code points (8 UTF-16 units each is ample for any grapheme).
-  for (const { segment } of GRAPHEMES.segment(folded.slice(0, max * 8))) {
+  // Cut at max-1 code points, moved back to a grapheme boundary so no emoji is cut in half.
+  // Only the code points around the cut are segmented (Intl.Segmenter is slow on long text).
+  const cutAt = max - 1;
+  // Start segmenting at a plain ASCII character (surely a grapheme boundary), or at the start.
+  let from = Math.max(0, cutAt - 16);
+  while (from > 0 && chars[from]!.charCodeAt(0) >= 0x80) from--;
+  let keep = from;
+  for (const { segment } of GRAPHEMES.segment(chars.slice(from, cutAt + 16).join(""))) {
     const n = Array.from(segment).length;
-    if (used + n > max - 1) break;
-    room += segment;
-    used += n;
+    if (keep + n > cutAt) break;
+    keep += n;
   }
-  if (room === "") room = chars.slice(0, max - 1).join(""); // one absurdly long grapheme
+  const room = chars.slice(0, keep > from ? keep : cutAt).join("");
   const lastSpace = room.lastIndexOf(" ");
   // Cut at the last space unless that would throw away most of the title (one huge word).
   const cut = lastSpace >= room.length * 0.6 ? room.slice(0, lastSpace) : room;
