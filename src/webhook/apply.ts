@@ -30,6 +30,20 @@ export class BatchContext {
     return state;
   }
 
+  /** Read the states of every plugin in the batch in one query. */
+  async loadPlugins(ids: number[]): Promise<void> {
+    const missing = [...new Set(ids)].filter((id) => !this.plugins.has(id));
+    if (missing.length === 0) return;
+    const rows = await this.trx.selectFrom("plugin_configs").selectAll().where("id", "in", missing).execute();
+    for (const id of missing) this.plugins.set(id, null);
+    for (const row of rows) this.plugins.set(Number(row.id), pluginState(row, this.seam));
+  }
+
+  /** The state loaded for this batch (undefined if not loaded). */
+  cachedPlugin(id: number): PluginState | null | undefined {
+    return this.plugins.get(id);
+  }
+
   setPlugin(id: number, state: PluginState): void {
     this.plugins.set(id, state);
   }
@@ -64,8 +78,17 @@ async function markProcessed(ctx: BatchContext, pluginId: number, update: Parsed
     .onConflict((oc) => oc.columns(["plugin_id", "update_id"]).doNothing())
     .executeTakeFirst();
   if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0) return true;
-  // update_id restarts at a random value after a week of silence: an old mark with the same id
-  // but another message is not this update. Take the mark over instead of dropping the update.
+  return takeOverMark(ctx, pluginId, update, outcome);
+}
+
+/**
+ * The mark (plugin_id, update_id) exists already. Usually that is this very update again (a
+ * duplicate: false). But update_id restarts at a random value after a week of silence: an old
+ * mark with the same id and another message is not this update, so take the mark over (true).
+ */
+export async function takeOverMark(ctx: BatchContext, pluginId: number, update: ParsedUpdate, outcome: string): Promise<boolean> {
+  const chatId = update.message?.chatId ?? null;
+  const messageId = update.message?.messageId ?? null;
   const old = await ctx.trx.selectFrom("processed_updates").select(["chat_id", "message_id"])
     .where("plugin_id", "=", pluginId).where("update_id", "=", update.updateId).executeTakeFirst();
   const num = (v: number | null) => (v === null ? null : Number(v));
@@ -75,6 +98,24 @@ async function markProcessed(ctx: BatchContext, pluginId: number, update: Parsed
     .set({ chat_id: chatId, message_id: messageId, outcome, received_at: ctx.now })
     .where("plugin_id", "=", pluginId).where("update_id", "=", update.updateId).execute();
   return true;
+}
+
+export function taskRow(id: number, plugin: PluginState, msg: { chatId: number; messageId: number }, task: NonNullable<Decision["task"]>, now: number) {
+  return {
+    id, codigo: taskCodigo(id), usuario_id: plugin.usuarioId, plugin_id: plugin.id,
+    tipo: task.tipo, titulo: task.titulo, estado: TASK_ESTADO_INICIAL,
+    chat_id: msg.chatId, message_id: msg.messageId,
+    metadatos_extra: JSON.stringify(task.metadatos_extra), created_at: new Date(now).toISOString(),
+  };
+}
+
+export function outgoingRow(pluginId: number, chatId: number, reply: NonNullable<Decision["reply"]>, task: { id: number; codigo: string } | null, now: number) {
+  return {
+    plugin_id: pluginId, chat_id: chatId, kind: reply.kind,
+    text: typeof reply.text === "function" ? reply.text(task?.codigo ?? "") : reply.text,
+    reply_to_message_id: reply.replyTo ?? null, task_id: task?.id ?? null, status: "pending",
+    next_attempt_at: now, created_at: now,
+  };
 }
 
 export async function applyUpdate(ctx: BatchContext, pluginId: number, update: ParsedUpdate): Promise<ApplyResult> {
@@ -124,30 +165,18 @@ export async function applyUpdate(ctx: BatchContext, pluginId: number, update: P
       .onConflict((oc) => oc.columns(["plugin_id", "chat_id"]).doUpdateSet(values)).execute();
   }
 
-  let codigo: string | undefined;
-  let taskId: number | null = null;
+  let task: { id: number; codigo: string } | null = null;
   if (decision.task && msg) {
-    const id = await ctx.nextTaskId();
-    codigo = taskCodigo(id);
-    const inserted = await trx.insertInto("tasks").values({
-      id, codigo, usuario_id: plugin.usuarioId, plugin_id: pluginId,
-      tipo: decision.task.tipo, titulo: decision.task.titulo, estado: TASK_ESTADO_INICIAL,
-      chat_id: msg.chatId, message_id: msg.messageId,
-      metadatos_extra: JSON.stringify(decision.task.metadatos_extra), created_at: new Date(now).toISOString(),
-    }).onConflict((oc) => oc.columns(["plugin_id", "chat_id", "message_id"]).doNothing()).executeTakeFirst();
+    const row = taskRow(await ctx.nextTaskId(), plugin, msg, decision.task, now);
+    const inserted = await trx.insertInto("tasks").values(row)
+      .onConflict((oc) => oc.columns(["plugin_id", "chat_id", "message_id"]).doNothing()).executeTakeFirst();
     // Same message already has its task (the same message in another update): nothing more to do.
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) return { outcome: "duplicate_message", queuedMessage: false };
-    taskId = id;
+    task = { id: row.id, codigo: row.codigo };
   }
 
   if (decision.reply && decision.chatId !== undefined) {
-    const r = decision.reply;
-    const text = typeof r.text === "function" ? r.text(codigo ?? "") : r.text;
-    await trx.insertInto("outgoing_messages").values({
-      plugin_id: pluginId, chat_id: decision.chatId, kind: r.kind, text,
-      reply_to_message_id: r.replyTo ?? null, task_id: taskId, status: "pending",
-      next_attempt_at: now, created_at: now,
-    }).execute();
+    await trx.insertInto("outgoing_messages").values(outgoingRow(pluginId, decision.chatId, decision.reply, task, now)).execute();
   }
-  return { outcome: decision.outcome, taskCodigo: codigo, queuedMessage: decision.reply !== undefined };
+  return { outcome: decision.outcome, taskCodigo: task?.codigo, queuedMessage: decision.reply !== undefined };
 }

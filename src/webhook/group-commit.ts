@@ -7,6 +7,7 @@
 import type { Db, DialectSeam } from "../db/dialect.ts";
 import type { ParsedUpdate } from "../telegram/update.ts";
 import { applyUpdate, BatchContext, type ApplyResult } from "./apply.ts";
+import { applyBulk, isBulkable, type BulkJob } from "./apply-bulk.ts";
 
 interface Job {
   pluginId: number;
@@ -82,6 +83,7 @@ export class GroupCommitter {
     const now = this.now();
     const results = await this.db.transaction().execute(async (trx) => {
       const ctx = new BatchContext(trx, this.seam, now);
+      await ctx.loadPlugins(batch.map((j) => j.pluginId));
       // Reserve the task ids the batch may need in one go (an upper bound: unused ids are gaps).
       await ctx.reserveTaskIds(batch.filter((j) => j.update.message?.kind === "text" || j.update.message?.kind === "voice").length);
       // Applied in (plugin, update_id) order: the order Telegram numbered the events in, and one
@@ -89,7 +91,20 @@ export class GroupCommitter {
       const order = batch.map((_, i) => i).sort((a, b) =>
         batch[a]!.pluginId - batch[b]!.pluginId || batch[a]!.update.updateId - batch[b]!.update.updateId);
       const out: ApplyResult[] = new Array(batch.length);
-      for (const i of order) out[i] = await applyUpdate(ctx, batch[i]!.pluginId, batch[i]!.update);
+      // Runs of updates that change no state (messages from linked chats) are written with
+      // multi-row statements; anything else (linking, warnings, counters) one by one, in order.
+      let run: BulkJob[] = [];
+      for (const i of order) {
+        const job = batch[i]!;
+        if (isBulkable(ctx.cachedPlugin(job.pluginId), job.update)) {
+          run.push({ index: i, pluginId: job.pluginId, update: job.update });
+          continue;
+        }
+        if (run.length > 0) await applyBulk(ctx, run, out);
+        run = [];
+        out[i] = await applyUpdate(ctx, job.pluginId, job.update);
+      }
+      if (run.length > 0) await applyBulk(ctx, run, out);
       return out;
     });
     this.stats.transactions++;
