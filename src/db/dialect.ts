@@ -19,6 +19,8 @@ export interface ColumnTypes {
 export interface DialectSeam {
   readonly name: "sqlite" | "postgres";
   readonly types: ColumnTypes;
+  /** How many webhook transactions one process may write at once (group-commit batches in flight). */
+  readonly writeConcurrency: number;
   /** Turn what the driver returns for a JSON column into a value. */
   parseJson(value: unknown): unknown;
   /** SQL for `json_column ->> key` compared as boolean true. */

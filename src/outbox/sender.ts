@@ -85,12 +85,15 @@ export class OutboxSender {
     let busy = false;
     let afterId = 0;
     let lastEmptyClaimAt = 0;
+    let emptyStreak = 0;
     while (this.running) {
       this.woken = false;
-      // Under load the webhook wakes us after every commit; an empty claim is not repeated more
-      // often than every 10 ms, so claiming never crowds out the webhook's own writes.
+      // Under load the webhook wakes us after every commit. When claims keep finding nothing (every
+      // waiting chat is paced), look less often — 10 ms, doubling to 200 ms — so claiming never
+      // crowds out the webhook's own writes. The first look after a quiet spell is immediate.
+      const gap = Math.min(200, 10 * 2 ** Math.max(0, emptyStreak - 1));
       const sinceEmpty = this.now() - lastEmptyClaimAt;
-      if (sinceEmpty < 10) await this.sleep(10 - sinceEmpty, false);
+      if (emptyStreak > 0 && sinceEmpty < gap) await this.sleep(gap - sinceEmpty, false);
       const free = this.concurrency - this.inflight.size;
       let claimed: OutgoingRow[] = [];
       if (free > 0) {
@@ -114,6 +117,7 @@ export class OutboxSender {
           if (this.o.seam.isUniqueViolation(err)) {
             // Another worker claimed a message of the same chat at the same moment: try again.
             lastEmptyClaimAt = this.now();
+            emptyStreak = 1;
             continue;
           }
           this.o.logger.warn({ err }, "outbox: database unavailable, retrying");
@@ -122,9 +126,12 @@ export class OutboxSender {
         }
       }
       for (const m of claimed) this.launch(m);
-      if (claimed.length > 0) busy = true;
-      else {
+      if (claimed.length > 0) {
+        busy = true;
+        emptyStreak = 0;
+      } else {
         lastEmptyClaimAt = this.now();
+        emptyStreak = sinceEmpty > 1000 ? 1 : emptyStreak + 1;
         if (this.inflight.size === 0) busy = false;
       }
       // While messages are moving, look again soon (a paced chat frees up within a second).

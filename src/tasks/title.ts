@@ -13,7 +13,9 @@ export function titleFromText(text: string, max = TITLE_MAX): string {
     if (Array.from(head).length > max) return titleFromText(head, max);
   }
   const folded = text.replace(/\s+/g, " ").trim();
-  const chars = Array.from(folded); // code points: never split an emoji in two
+  if (folded.length <= max) return folded; // UTF-16 length ≥ code points
+  // Code points of a prefix long enough to hold max+1 of them (at most 2 UTF-16 units each).
+  const chars = Array.from(folded.length > 2 * max + 2 ? folded.slice(0, 2 * max + 2) : folded);
   if (chars.length <= max) return folded;
   // Cut at max-1 code points, moved back to a grapheme boundary so no emoji is cut in half.
   // Only the code points around the cut are segmented (Intl.Segmenter is slow on long text).
@@ -22,7 +24,11 @@ export function titleFromText(text: string, max = TITLE_MAX): string {
   let from = Math.max(0, cutAt - 16);
   while (from > 0 && chars[from]!.charCodeAt(0) >= 0x80) from--;
   let keep = from;
-  for (const { segment } of GRAPHEMES.segment(chars.slice(from, cutAt + 16).join(""))) {
+  // Below U+0300 (Latin, accented letters included) every code point is a grapheme of its own:
+  // no segmenting needed, which is the common case.
+  const simple = chars.slice(from, cutAt + 1).every((c) => c.charCodeAt(0) < 0x300);
+  if (simple) keep = cutAt;
+  else for (const { segment } of GRAPHEMES.segment(chars.slice(from, cutAt + 16).join(""))) {
     const n = Array.from(segment).length;
     if (keep + n > cutAt) break;
     keep += n;

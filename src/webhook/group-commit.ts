@@ -26,41 +26,50 @@ export interface CommitterOptions {
 
 export class GroupCommitter {
   private queue: Job[] = [];
-  private running = false;
+  private inFlight = 0;
+  private scheduled = false;
   private readonly maxBatch: number;
+  private readonly maxInFlight: number;
   private readonly now: () => number;
   /** Counters for tests and benchmarks: how many transactions carried how many updates. */
   readonly stats = { transactions: 0, updates: 0, fallbacks: 0 };
 
   constructor(private readonly db: Db, private readonly seam: DialectSeam, private readonly opts: CommitterOptions = {}) {
     this.maxBatch = opts.maxBatch ?? 256;
+    // SQLite has one writer; PostgreSQL commits several transactions at once, and a batch spends
+    // most of its time waiting on round trips, so a few batches are written side by side.
+    this.maxInFlight = seam.writeConcurrency;
     this.now = opts.now ?? Date.now;
   }
 
   submit(pluginId: number, update: ParsedUpdate): Promise<ApplyResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ pluginId, update, resolve, reject });
-      if (!this.running) {
-        this.running = true;
+      if (!this.scheduled && this.inFlight < this.maxInFlight) {
+        this.scheduled = true;
         // Let the requests already read in this turn of the event loop join the batch.
-        setImmediate(() => void this.drain());
+        setImmediate(() => {
+          this.scheduled = false;
+          this.pump();
+        });
       }
     });
   }
 
   /** Resolves when nothing is queued or being written (graceful shutdown). */
   async idle(): Promise<void> {
-    while (this.running || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+    while (this.inFlight > 0 || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
   }
 
-  private async drain(): Promise<void> {
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.maxBatch);
-        await this.commit(batch);
-      }
-    } finally {
-      this.running = false;
+  private pump(): void {
+    while (this.queue.length > 0 && this.inFlight < this.maxInFlight) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      this.inFlight++;
+      // commit() settles every job's promise itself and never rejects.
+      void this.commit(batch).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
     }
   }
 

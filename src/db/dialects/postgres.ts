@@ -12,8 +12,11 @@ pg.types.setTypeParser(20, (v) => Number(v));
 
 export function openPostgres(url: string, poolSize = 10): { db: Db; seam: DialectSeam; close: () => Promise<void> } {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000 });
-  // An idle client losing its connection (server restart) must not crash the process.
+  // A client losing its connection (server restart, backend terminated) must not crash the
+  // process: idle clients report to the pool, busy ones to themselves; the query in flight fails
+  // with the error anyway, and the webhook answers 503.
   pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, seam: postgresSeam, close: () => db.destroy() };
 }
@@ -25,6 +28,7 @@ const NODE_NET_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPI
 export const postgresSeam: DialectSeam = {
   name: "postgres",
   types: { autoId: sql`bigserial`, json: sql`jsonb`, boolean: sql`boolean` },
+  writeConcurrency: 4,
   parseJson: (v) => (typeof v === "string" ? JSON.parse(v) : v),
   jsonFlagIsTrue: (column, key) => sql<boolean>`(${sql.ref(column)} ->> ${key}) = 'true'`,
   async nextTaskIds(trx: Tx, n: number) {

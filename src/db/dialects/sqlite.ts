@@ -26,6 +26,7 @@ const SQLITE_UNAVAILABLE = new Set(["SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_READ
 export const sqliteSeam: DialectSeam = {
   name: "sqlite",
   types: { autoId: sql`integer`, json: sql`text`, boolean: sql`integer` },
+  writeConcurrency: 1,
   parseJson: (v) => (typeof v === "string" ? JSON.parse(v) : v),
   jsonFlagIsTrue: (column, key) => sql<boolean>`json_extract(${sql.ref(column)}, ${"$." + key}) = 1`,
   // SQLite serialises writers on the file itself; Kysely's own lock table is enough.
