@@ -14,6 +14,10 @@ export interface ColumnTypes {
   /** JSON document column. */
   json: RawBuilder<unknown>;
   boolean: RawBuilder<unknown>;
+  /** A 64-bit primary key whose values the application assigns (task ids). */
+  assignedId: RawBuilder<unknown>;
+  /** Appended to tables keyed by a composite primary key (SQLite: stored in key order, no rowid). */
+  keyedTableSuffix: RawBuilder<unknown>;
 }
 
 export interface DialectSeam {

@@ -30,7 +30,7 @@ function initial(seam: DialectSeam): Migration {
         .execute();
 
       await db.schema.createTable("tasks").ifNotExists()
-        .addColumn("id", "bigint", (c) => c.primaryKey())
+        .addColumn("id", t.assignedId, (c) => c.primaryKey())
         .addColumn("codigo", "text", (c) => c.notNull().unique())
         .addColumn("usuario_id", "bigint", (c) => c.notNull())
         .addColumn("plugin_id", "bigint", (c) => c.notNull().references("plugin_configs.id"))
@@ -53,6 +53,7 @@ function initial(seam: DialectSeam): Migration {
         .addColumn("outcome", "text", (c) => c.notNull())
         .addColumn("received_at", "bigint", (c) => c.notNull())
         .addPrimaryKeyConstraint("processed_updates_pk", ["plugin_id", "update_id"])
+        .modifyEnd(t.keyedTableSuffix)
         .execute();
 
       await db.schema.createTable("unparsed_updates").ifNotExists()
@@ -98,6 +99,7 @@ function initial(seam: DialectSeam): Migration {
         .addColumn("failed_window_started_at", "bigint")
         .addColumn("next_send_at", "bigint")
         .addPrimaryKeyConstraint("chat_state_pk", ["plugin_id", "chat_id"])
+        .modifyEnd(t.keyedTableSuffix)
         .execute();
     },
   };

@@ -167,10 +167,20 @@ export class OutboxSender {
   private async deliver(m: OutgoingRow): Promise<void> {
     const pluginId = Number(m.plugin_id);
     // Per-bot pacing: wait here (holding the claim) until the bot may send again.
-    for (let wait = this.limiter.tryAcquire(pluginId); wait > 0; wait = this.limiter.tryAcquire(pluginId)) {
+    let slot = this.limiter.tryAcquire(pluginId);
+    while (typeof slot === "number") {
       if (!this.running) return this.release(m);
-      await new Promise((r) => setTimeout(r, wait));
+      await new Promise((r) => setTimeout(r, slot as number));
+      slot = this.limiter.tryAcquire(pluginId);
     }
+    try {
+      await this.send(m, pluginId);
+    } finally {
+      this.limiter.release(slot);
+    }
+  }
+
+  private async send(m: OutgoingRow, pluginId: number): Promise<void> {
     if (!this.running) return this.release(m);
 
     const api = await this.apiFor(pluginId);

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { GrammyError, HttpError } from "grammy";
 
 import { classifySendError, backoffMs, chatPaceMs, PACE } from "../../src/outbox/policy.ts";
-import { BotLimiter } from "../../src/outbox/bot-limiter.ts";
+import { BotLimiter, type Slot } from "../../src/outbox/bot-limiter.ts";
 
 const TOKEN = "7123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
 const TOKEN_ID = "7123456789";
@@ -177,65 +177,66 @@ describe("BotLimiter", () => {
     const c = { t: start, now: () => c.t };
     return c;
   }
+  const isSlot = (r: Slot | number): r is Slot => typeof r !== "number";
 
-  it("lets 29 sends start at once, then says how long to wait; after that wait, the next one goes", () => {
+  it("lets 29 sends start at once; the 30th waits until one second after an answer came back", () => {
     const c = clock();
     const lim = new BotLimiter(PACE.perBotPerSecond, c.now);
     assert.equal(PACE.perBotPerSecond, 29);
-    for (let i = 0; i < 29; i++) assert.equal(lim.tryAcquire(1), 0, `send ${i + 1}`);
+    const slots = Array.from({ length: 29 }, (_, i) => {
+      const r = lim.tryAcquire(1);
+      assert.ok(isSlot(r), `send ${i + 1}`);
+      return r;
+    });
+    // All 29 still in flight: nothing frees until an answer comes back.
+    const inFlight = lim.tryAcquire(1);
+    assert.ok(!isSlot(inFlight) && inFlight > 0);
+    c.t += 200; // the answers arrive 200 ms after the starts
+    for (const s of slots) lim.release(s);
     const wait = lim.tryAcquire(1);
-    assert.ok(wait > 0 && wait <= 1001, `wait ${wait}`);
-    // Refusals are not counted as sends: asking again does not push the wait further.
-    c.t += 10;
-    assert.equal(lim.tryAcquire(1), wait - 10);
-    c.t += wait - 10;
-    assert.equal(lim.tryAcquire(1), 0);
+    assert.equal(wait, 1000, "a slot frees one second after its answer, not after its start");
+    c.t += 999;
+    assert.ok(!isSlot(lim.tryAcquire(1)));
+    c.t += 1;
+    assert.ok(isSlot(lim.tryAcquire(1)));
   });
 
-  it("waits only until the oldest send in the last second leaves the window", () => {
+  it("never lets Telegram see more than 29 arrivals in a second, whatever the network delay", () => {
     const c = clock();
     const lim = new BotLimiter(29, c.now);
-    for (let i = 0; i < 29; i++) {
-      assert.equal(lim.tryAcquire(1), 0);
-      c.t += 10; // 29 sends over 290 ms
-    }
-    c.t = 1_000_000 + 500;
-    const wait = lim.tryAcquire(1);
-    assert.ok(wait > 0 && wait <= 501, `wait ${wait}`);
-    c.t += wait;
-    assert.equal(lim.tryAcquire(1), 0);
-    // Only the first send has left the window: the next is refused again.
-    assert.ok(lim.tryAcquire(1) > 0);
-  });
-
-  it("never lets more than 29 sends start in any one-second window (greedy sender, noisy clock)", () => {
-    const c = clock();
-    const lim = new BotLimiter(29, c.now);
-    const starts: number[] = [];
     let rnd = 12345;
-    const jitter = () => (rnd = (rnd * 1103515245 + 12345) % 2 ** 31) % 7;
-    while (starts.length < 1000) {
-      const wait = lim.tryAcquire(42);
-      if (wait === 0) starts.push(c.t);
-      else c.t += wait;
-      c.t += jitter(); // some sends take a few ms to start
+    const random = (n: number) => (rnd = (rnd * 1103515245 + 12345) % 2 ** 31) % n;
+    const arrivals: number[] = [];
+    // A greedy sender: as soon as a slot is free it starts a send; each send arrives at Telegram
+    // 0-80 ms after its start and its answer comes back 0-20 ms after that.
+    const pending: Array<{ slot: Slot; answerAt: number }> = [];
+    while (arrivals.length < 1000) {
+      for (const p of pending.filter((p) => p.answerAt <= c.t)) lim.release(p.slot);
+      pending.splice(0, pending.length, ...pending.filter((p) => p.answerAt > c.t));
+      const r = lim.tryAcquire(42);
+      if (isSlot(r)) {
+        const arrival = c.t + random(80);
+        arrivals.push(arrival);
+        pending.push({ slot: r, answerAt: arrival + random(20) });
+      } else c.t += Math.min(r, 5);
     }
+    arrivals.sort((a, b) => a - b);
     let i = 0;
-    for (let j = 0; j < starts.length; j++) {
-      while (starts[j]! - starts[i]! >= 1000) i++;
-      assert.ok(j - i + 1 <= 29, `${j - i + 1} sends within 1 s ending at ${starts[j]}`);
+    for (let j = 0; j < arrivals.length; j++) {
+      while (arrivals[j]! - arrivals[i]! >= 1000) i++;
+      assert.ok(j - i + 1 <= 29, `${j - i + 1} arrivals within 1 s ending at ${arrivals[j]}`);
     }
-    // And it does not crawl: 1000 sends at 29/s need ~34 s, allow slack for the jitter.
-    const elapsed = starts.at(-1)! - starts[0]!;
-    assert.ok(elapsed < 36_000, `1000 sends took ${elapsed} ms of clock time`);
+    // And it does not crawl: 1000 sends at ~29 per (1 s + the round trip).
+    const elapsed = arrivals.at(-1)! - arrivals[0]!;
+    assert.ok(elapsed < 40_000, `1000 sends took ${elapsed} ms of clock time`);
   });
 
   it("keeps bots independent", () => {
     const c = clock();
     const lim = new BotLimiter(29, c.now);
     for (let i = 0; i < 29; i++) lim.tryAcquire(1);
-    assert.ok(lim.tryAcquire(1) > 0);
-    for (let i = 0; i < 29; i++) assert.equal(lim.tryAcquire(2), 0, `bot 2 send ${i + 1}`);
-    assert.ok(lim.tryAcquire(2) > 0);
+    assert.ok(!isSlot(lim.tryAcquire(1)));
+    for (let i = 0; i < 29; i++) assert.ok(isSlot(lim.tryAcquire(2)), `bot 2 send ${i + 1}`);
+    assert.ok(!isSlot(lim.tryAcquire(2)));
   });
 });

@@ -27,7 +27,7 @@ const NODE_NET_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPI
 
 export const postgresSeam: DialectSeam = {
   name: "postgres",
-  types: { autoId: sql`bigserial`, json: sql`jsonb`, boolean: sql`boolean` },
+  types: { autoId: sql`bigserial`, json: sql`jsonb`, boolean: sql`boolean`, assignedId: sql`bigint`, keyedTableSuffix: sql`` },
   writeConcurrency: 4,
   parseJson: (v) => (typeof v === "string" ? JSON.parse(v) : v),
   jsonFlagIsTrue: (column, key) => sql<boolean>`(${sql.ref(column)} ->> ${key}) = 'true'`,
