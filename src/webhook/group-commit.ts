@@ -6,8 +6,8 @@
 // bad update cannot fail its neighbours.
 import type { Db, DialectSeam } from "../db/dialect.ts";
 import type { ParsedUpdate } from "../telegram/update.ts";
-import { applyUpdate, BatchContext, type ApplyResult } from "./apply.ts";
-import { applyBulk, isBulkable, type BulkJob } from "./apply-bulk.ts";
+import type { ApplyResult } from "./apply.ts";
+import { writeBatch, type BatchWriter } from "./write-batch.ts";
 
 interface Job {
   pluginId: number;
@@ -21,6 +21,8 @@ export interface CommitterOptions {
   maxBatch?: number;
   /** Told after each commit that wrote outgoing messages (wakes the sender in this process). */
   onQueued?: () => void;
+  /** Writes one batch in one transaction; by default in this thread (see write-batch.ts). */
+  writer?: BatchWriter;
   now?: () => number;
 }
 
@@ -31,6 +33,7 @@ export class GroupCommitter {
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
   private readonly now: () => number;
+  private readonly writer: BatchWriter;
   /** Counters for tests and benchmarks: how many transactions carried how many updates. */
   readonly stats = { transactions: 0, updates: 0, fallbacks: 0 };
 
@@ -40,6 +43,7 @@ export class GroupCommitter {
     // most of its time waiting on round trips, so a few batches are written side by side.
     this.maxInFlight = seam.writeConcurrency;
     this.now = opts.now ?? Date.now;
+    this.writer = opts.writer ?? ((jobs, now) => writeBatch(db, seam, jobs, now));
   }
 
   submit(pluginId: number, update: ParsedUpdate): Promise<ApplyResult> {
@@ -89,35 +93,10 @@ export class GroupCommitter {
   }
 
   private async write(batch: Job[]): Promise<ApplyResult[]> {
-    const now = this.now();
-    const results = await this.db.transaction().execute(async (trx) => {
-      const ctx = new BatchContext(trx, this.seam, now);
-      await ctx.loadPlugins(batch.map((j) => j.pluginId));
-      // Reserve the task ids the batch may need in one go (an upper bound: unused ids are gaps).
-      await ctx.reserveTaskIds(batch.filter((j) => j.update.message?.kind === "text" || j.update.message?.kind === "voice").length);
-      // Applied in (plugin, update_id) order: the order Telegram numbered the events in, and one
-      // lock order for every instance, so two instances holding the same updates cannot deadlock.
-      const order = batch.map((_, i) => i).sort((a, b) =>
-        batch[a]!.pluginId - batch[b]!.pluginId || batch[a]!.update.updateId - batch[b]!.update.updateId);
-      const out: ApplyResult[] = new Array(batch.length);
-      // Runs of updates that change no state (messages from linked chats) are written with
-      // multi-row statements; anything else (linking, warnings, counters) one by one, in order.
-      let run: BulkJob[] = [];
-      for (const i of order) {
-        const job = batch[i]!;
-        if (isBulkable(ctx.cachedPlugin(job.pluginId), job.update)) {
-          run.push({ index: i, pluginId: job.pluginId, update: job.update });
-          continue;
-        }
-        if (run.length > 0) await applyBulk(ctx, run, out);
-        run = [];
-        out[i] = await applyUpdate(ctx, job.pluginId, job.update);
-      }
-      if (run.length > 0) await applyBulk(ctx, run, out);
-      return out;
-    });
+    const results = await this.writer(batch.map((j) => ({ pluginId: j.pluginId, update: j.update })), this.now());
     this.stats.transactions++;
     this.stats.updates += batch.length;
     return results;
   }
+
 }
