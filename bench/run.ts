@@ -811,6 +811,7 @@ function markdown(r: Results): string {
   out.push(`- Total bench time: ${fmt(r.durationS, 0)} s.`, "");
 
   out.push("## Targets", "", table(["target", "measured", "verdict"], targets(r)), "");
+  out.push("For the targets not met — what limits them, and what was tried — see [NOTES.md](NOTES.md).", "");
 
   const hints = bottleneckHints(r);
   if (hints.length) out.push("## Bottleneck hints (derived from this run's numbers)", "", ...hints.map((h) => `- ${h}`), "");
