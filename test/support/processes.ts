@@ -4,21 +4,12 @@
 // ./server-process.ts, which waits for /healthz). Output (stdout and stderr, line by line) is
 // captured for assertions and failure messages; kill() stops only the process it started.
 import { spawn, type ChildProcess } from "node:child_process";
+import { trackChild } from "./server-process.ts";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-/** A failed test must not leave processes running on the shared machine. */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on("exit", () => {
-    for (const c of live) c.kill("SIGKILL");
-  });
-}
 
 export interface JoeProcess {
   readonly name: string;
@@ -37,7 +28,6 @@ export interface JoeProcess {
 
 /** Spawn `joe-telegram <args>` from the sources with `env` added to (and overriding) this process's environment. */
 export function spawnJoe(name: string, args: string[], env: Record<string, string>): JoeProcess {
-  installExitHook();
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   // Nothing from the parent's configuration may leak into the child's.
   for (const k of ["PUBLIC_URL", "DATABASE_URL", "FERNET_KEYS", "NODE_ENV", "SECRET_GRACE_SECONDS", "PORT", "HOST"]) delete childEnv[k];
@@ -47,7 +37,7 @@ export function spawnJoe(name: string, args: string[], env: Record<string, strin
   const child = spawn(process.execPath, ["--import", "tsx", path.join("src", "cli", "main.ts"), ...args], {
     cwd: REPO_ROOT, env: childEnv, stdio: ["ignore", "pipe", "pipe"],
   });
-  live.add(child);
+  trackChild(child);
   const lines: string[] = [];
   const listeners = new Set<() => void>();
   const collect = (stream: NodeJS.ReadableStream | null) => {
@@ -71,7 +61,6 @@ export function spawnJoe(name: string, args: string[], env: Record<string, strin
   const exited = new Promise<number | string>((resolve) => {
     child.once("exit", (code, signal) => {
       ended = true;
-      live.delete(child);
       for (const l of listeners) l();
       resolve(code ?? signal ?? "unknown");
     });

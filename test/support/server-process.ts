@@ -78,16 +78,21 @@ export interface ServerProcess {
 
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // A failed test must not leave a server running on the shared machine.
-  process.on("exit", () => {
-    for (const c of live) c.kill("SIGKILL");
-  });
+/**
+ * Track a child process until it exits: a failed test must not leave a server or a worker
+ * running on the shared machine (all tracked children are SIGKILLed when the test process exits).
+ */
+export function trackChild(child: ChildProcess): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on("exit", () => {
+      for (const c of live) c.kill("SIGKILL");
+    });
+  }
+  live.add(child);
+  child.once("exit", () => live.delete(child));
 }
 
-/** Start `serve` and wait until GET /healthz answers 200. */
 export async function startServerProcess(opts: ServerProcessOptions): Promise<ServerProcess> {
   for (let attempt = 0; ; attempt++) {
     const port = opts.port ?? (await freePort());
@@ -102,7 +107,6 @@ export async function startServerProcess(opts: ServerProcessOptions): Promise<Se
 }
 
 async function spawnOnce(opts: ServerProcessOptions, port: number): Promise<ServerProcess> {
-  installExitHook();
   const env: NodeJS.ProcessEnv = { ...process.env };
   // Nothing from the parent's configuration may leak into the child's.
   for (const k of ["PUBLIC_URL", "DATABASE_URL", "FERNET_KEYS", "NODE_ENV", "SECRET_GRACE_SECONDS"]) delete env[k];
@@ -112,7 +116,7 @@ async function spawnOnce(opts: ServerProcessOptions, port: number): Promise<Serv
   const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "serve", ...(opts.args ?? [])], {
     cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"],
   });
-  live.add(child);
+  trackChild(child);
   let out = "";
   let err = "";
   child.stdout!.setEncoding("utf8").on("data", (d: string) => { out += d; });
@@ -120,7 +124,6 @@ async function spawnOnce(opts: ServerProcessOptions, port: number): Promise<Serv
   let exitInfo: Exit | undefined;
   const exited = new Promise<Exit>((resolve) => {
     child.once("exit", (code, signal) => {
-      live.delete(child);
       exitInfo = { code, signal };
       resolve(exitInfo);
     });
