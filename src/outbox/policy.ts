@@ -8,7 +8,9 @@ export type SendFailure =
   | { type: "permanent"; reason: string };
 
 /** Telegram's limits: ~1 message/s to one chat, 20/min to a group, 30/s per bot. */
-export const PACE = { privateChatMs: 1000, groupChatMs: 3000, perBotPerSecond: 29 } as const;
+// Per bot: a send holds its slot until one second after its answer (bot-limiter.ts), so Telegram
+// never sees more than 30 arrivals in a second even though we use all 30.
+export const PACE = { privateChatMs: 1000, groupChatMs: 3000, perBotPerSecond: 30 } as const;
 
 /** Retryable failures are given up after this long (the message is then marked failed). */
 export const GIVE_UP_AFTER_MS = 24 * 3600_000;
