@@ -23,7 +23,7 @@ export async function openRuntime(opts: { config?: Config; logger?: Logger; migr
   const config = opts.config ?? loadConfig();
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
   const keys = loadKeys({ fernetKeys: config.FERNET_KEYS, dataDir: config.DATA_DIR, production: config.production, warn: (m) => logger.warn(m) });
-  const store = openStore(config.databaseUrl);
+  const store = await openStore(config.databaseUrl);
   try {
     if (opts.migrate !== false) await migrate(store.db, store.seam);
   } catch (err) {

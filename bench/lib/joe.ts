@@ -62,7 +62,7 @@ export async function postgresDb(): Promise<BenchDb | { unavailable: string }> {
 }
 
 export async function withStore<T>(db: BenchDb, fn: (s: Store) => Promise<T>): Promise<T> {
-  const store = openStore(db.url);
+  const store = await openStore(db.url);
   try {
     return await fn(store);
   } finally {

@@ -1,8 +1,6 @@
 // Open the database named by DATABASE_URL: `postgres://…` selects PostgreSQL, anything else
 // (`sqlite:path`, a bare path, or nothing) the embedded SQLite file.
 import type { Db, DialectSeam } from "./dialect.ts";
-import { openSqlite } from "./dialects/sqlite.ts";
-import { openPostgres } from "./dialects/postgres.ts";
 
 export interface Store {
   db: Db;
@@ -14,10 +12,11 @@ export function isPostgresUrl(url: string): boolean {
   return /^postgres(ql)?:\/\//i.test(url);
 }
 
-export function openStore(url: string, opts: { poolSize?: number } = {}): Store {
-  if (isPostgresUrl(url)) return openPostgres(url, opts.poolSize);
+/** Only the selected driver is loaded (the other would cost ~15 MB of memory for nothing). */
+export async function openStore(url: string, opts: { poolSize?: number } = {}): Promise<Store> {
+  if (isPostgresUrl(url)) return (await import("./dialects/postgres.ts")).openPostgres(url, opts.poolSize);
   const file = url.replace(/^sqlite:(\/\/)?/i, "");
-  return openSqlite(file);
+  return (await import("./dialects/sqlite.ts")).openSqlite(file);
 }
 
 /** A URL safe to print: the password (if any) is removed. */

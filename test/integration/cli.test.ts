@@ -60,7 +60,7 @@ function ok(r: CliResult, what: string): void {
 
 /** The plugin row as stored, read in-process (the test's own connection). */
 async function readPlugin(db: TestDatabase, id: number): Promise<PluginRow & { secret: string }> {
-  const store = openStore(db.url);
+  const store = await openStore(db.url);
   try {
     const row = await store.db.selectFrom("plugin_configs").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
     return { ...row, secret: metadatosOf(row, store.seam).webhook_secret ?? "" };

@@ -11,7 +11,7 @@ for (const target of dbTargets()) {
   describe(`maintenance (${target.name})`, () => {
     it("prunes marks older than the keep period and keeps the rest", async () => {
       const database = await target.create();
-      const store = openStore(database.url);
+      const store = await openStore(database.url);
       try {
         await migrate(store.db, store.seam);
         const now = Date.now();
