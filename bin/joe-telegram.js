@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
+// --max-semi-space-size=4: Joe makes many small short-lived objects; a smaller young generation
+// keeps peak memory under load ~40 MB lower at no measurable cost in throughput (bench/NOTES.md).
 // Runs the compiled CLI (built by `npm install` through the "prepare" script). In a checkout
 // where it was not built, falls back to the TypeScript sources through tsx.
 import { existsSync } from "node:fs";

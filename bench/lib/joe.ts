@@ -14,6 +14,9 @@ import { createPlugin } from "../../src/plugins/store.ts";
 import type { FakeBotApi } from "../../test/support/fake-bot-api.ts";
 import { startChild, waitForOk, freePort, type Child } from "./proc.ts";
 
+/** The V8 flags Joe runs with, as `npm start` and bin/joe-telegram.js's shebang give them. */
+const PRODUCTION_NODE_FLAGS = ["--max-semi-space-size=4"];
+
 export const PG_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
 export interface BenchDb {
@@ -131,7 +134,7 @@ function joeEnv(e: JoeEnv, port?: number): Record<string, string> {
 /** `serve` (webhook + workers) as a child process; resolves when /healthz answers 200. */
 export async function startServe(e: JoeEnv): Promise<JoeProcess> {
   const port = await freePort();
-  const child = startChild("joe serve", [...(e.nodeArgs ?? []), e.cliMain, "serve", ...(e.extraArgs ?? [])], joeEnv(e, port), e.cwd);
+  const child = startChild("joe serve", [...PRODUCTION_NODE_FLAGS, ...(e.nodeArgs ?? []), e.cliMain, "serve", ...(e.extraArgs ?? [])], joeEnv(e, port), e.cwd);
   const baseUrl = `http://127.0.0.1:${port}`;
   const readyAt = await waitForOk(child, `${baseUrl}/healthz`);
   return { child, baseUrl, readyAt };
@@ -139,7 +142,7 @@ export async function startServe(e: JoeEnv): Promise<JoeProcess> {
 
 /** `worker` (the outbox sender alone) as a child process. */
 export function startWorkerProcess(e: JoeEnv): Child {
-  return startChild("joe worker", [...(e.nodeArgs ?? []), e.cliMain, "worker"], joeEnv(e), e.cwd);
+  return startChild("joe worker", [...PRODUCTION_NODE_FLAGS, ...(e.nodeArgs ?? []), e.cliMain, "worker"], joeEnv(e), e.cwd);
 }
 
 export function webhookUrl(baseUrl: string, pluginId: number): string {

@@ -8,18 +8,24 @@
 import type Sqlite from "better-sqlite3";
 import { CompiledQuery, SqliteDialect, type DatabaseConnection, type Driver, type QueryResult } from "kysely";
 
+const STATEMENT_CACHE_SIZE = 48;
+
 class CachingConnection implements DatabaseConnection {
   private statements = new Map<string, Sqlite.Statement>();
   constructor(private readonly db: Sqlite.Database) {}
 
   private prepare(sql: string): Sqlite.Statement {
     let stmt = this.statements.get(sql);
-    if (!stmt) {
+    if (stmt) {
+      // Least recently used first: a hit moves to the end.
+      this.statements.delete(sql);
+    } else {
       stmt = this.db.prepare(sql);
-      // Statements built with IN-lists of varying length are one-offs; keep the cache bounded.
-      if (this.statements.size >= 500) this.statements.clear();
-      this.statements.set(sql, stmt);
+      // Multi-row inserts come in one variant per batch size, each a large compiled program:
+      // keep only the statements in use lately, or the cache alone grows by tens of MB.
+      if (this.statements.size >= STATEMENT_CACHE_SIZE) this.statements.delete(this.statements.keys().next().value!);
     }
+    this.statements.set(sql, stmt);
     return stmt;
   }
 
