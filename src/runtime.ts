@@ -50,10 +50,21 @@ export function startSender(rt: Runtime): OutboxSender {
 }
 
 export async function startServer(rt: Runtime, opts: { workers: boolean }): Promise<Running> {
-  const sender = opts.workers ? startSender(rt) : undefined;
-  const maintenance = opts.workers ? startMaintenance(rt.store.db, rt.logger) : undefined;
+  let sender: OutboxSender | undefined;
   const { app, committer } = buildApp({ db: rt.store.db, seam: rt.store.seam, logger: rt.logger, onQueued: () => sender?.wake() });
-  const url = await app.listen({ port: rt.config.PORT, host: rt.config.HOST });
+  let url: string;
+  try {
+    url = await app.listen({ port: rt.config.PORT, host: rt.config.HOST });
+  } catch (err) {
+    // Nothing may keep running when the server could not start (a stray sender would release
+    // the live server's claims on SQLite and send its messages a second time).
+    await app.close().catch(() => {});
+    await rt.close();
+    throw err;
+  }
+  // Workers only once the port is ours.
+  sender = opts.workers ? startSender(rt) : undefined;
+  const maintenance = opts.workers ? startMaintenance(rt.store.db, rt.logger) : undefined;
   rt.logger.info({ url, database: describeUrl(rt.config.databaseUrl), dialect: rt.store.seam.name, workers: opts.workers, key_source: rt.keys.origin }, "joe-telegram: listening");
   return {
     app, sender, url,

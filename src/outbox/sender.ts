@@ -220,10 +220,15 @@ export class OutboxSender {
     set: { status: string; sent_at?: number; telegram_message_id?: number; last_error?: string; attempts?: number; next_attempt_at?: number },
     chatWaitMs?: number,
   ): Promise<void> {
+    // Retrying the record of a send must end well before the claim does, or another worker
+    // could retake the message and send it again. And only while the claim is still ours.
+    const deadline = this.now() + this.leaseMs / 2;
     for (let tries = 0; ; tries++) {
       try {
         await this.o.db.transaction().execute(async (trx) => {
-          await trx.updateTable("outgoing_messages").set({ ...set, claimed_until: null }).where("id", "=", m.id).execute();
+          let q = trx.updateTable("outgoing_messages").set({ ...set, claimed_until: null }).where("id", "=", m.id);
+          if (m.claimed_until !== null) q = q.where("claimed_until", "=", m.claimed_until);
+          await q.execute();
           if (chatWaitMs !== undefined) {
             const next_send_at = this.now() + chatWaitMs;
             await trx.insertInto("chat_state").values({ plugin_id: m.plugin_id, chat_id: m.chat_id, next_send_at })
@@ -232,8 +237,7 @@ export class OutboxSender {
         });
         return;
       } catch (err) {
-        // The send happened; losing that fact would send it again. Keep trying while the lease lasts.
-        if (tries > 20 || !this.o.seam.isUnavailable(err)) throw err;
+        if (!this.o.seam.isUnavailable(err) || this.now() + 250 * (tries + 1) > deadline) throw err;
         await new Promise((r) => setTimeout(r, 250 * (tries + 1)));
       }
     }

@@ -108,14 +108,18 @@ export async function unlinkPlugin(db: Db, seam: DialectSeam, id: number): Promi
 }
 
 /** New webhook secret; the old one keeps working for `graceSeconds` so no update is refused in between. */
-export async function rotateWebhookSecret(db: Db, seam: DialectSeam, id: number, graceSeconds: number): Promise<{ secret: string; previousValidUntil: number }> {
+export async function rotateWebhookSecret(db: Db, seam: DialectSeam, id: number, graceSeconds: number): Promise<{ secret: string; previousValidUntil: number; undo: () => Promise<void> }> {
   const row = await getPluginRow(db, id);
   const meta = metadatosOf(row, seam);
   const secret = newWebhookSecret();
   const previousValidUntil = Date.now() + graceSeconds * 1000;
   const next: PluginMetadatos = { ...meta, webhook_secret: secret, webhook_secret_anterior: meta.webhook_secret, webhook_secret_anterior_hasta: previousValidUntil };
   await db.updateTable("plugin_configs").set({ metadatos: JSON.stringify(next), updated_at: new Date().toISOString() }).where("id", "=", id).execute();
-  return { secret, previousValidUntil };
+  // If Telegram could not be told the new secret, the old one must stay the secret.
+  const undo = async () => {
+    await db.updateTable("plugin_configs").set({ metadatos: JSON.stringify(meta) }).where("id", "=", id).execute();
+  };
+  return { secret, previousValidUntil, undo };
 }
 
 export function decryptToken(row: PluginRow, fernet: MultiFernet): string {

@@ -3,7 +3,7 @@
 // task, the chat/plugin counters and the outgoing message. All or nothing, with the batch.
 import type { Tx, DialectSeam } from "../db/dialect.ts";
 import type { ParsedUpdate } from "../telegram/update.ts";
-import { decide, EMPTY_CHAT, type ChatState, type Decision, type PluginState } from "./decide.ts";
+import { decide, EMPTY_CHAT, LIMITS, type ChatState, type Decision, type PluginState } from "./decide.ts";
 import { pluginState } from "../plugins/state.ts";
 import { taskCodigo } from "../tasks/codigo.ts";
 
@@ -149,10 +149,13 @@ export async function applyUpdate(ctx: BatchContext, pluginId: number, update: P
 
   if (decision.pluginPatch) {
     const p = decision.pluginPatch;
+    // The count and the lock are computed by the database from the row itself, so concurrent
+    // wrong codes (several PostgreSQL batches at once) cannot slip past the limit.
     await trx.updateTable("plugin_configs")
       .set((eb) => ({
         intentos_fallidos: eb("intentos_fallidos", "+", 1),
-        ...(p.bloqueadoEn !== undefined ? { bloqueado_en: p.bloqueadoEn } : {}),
+        bloqueado_en: eb.case().when("intentos_fallidos", ">=", LIMITS.botFailures - 1)
+          .then(eb.fn.coalesce("bloqueado_en", eb.val(now))).else(eb.ref("bloqueado_en")).end(),
       }))
       .where("id", "=", pluginId).execute();
     ctx.setPlugin(pluginId, { ...plugin, intentosFallidos: plugin.intentosFallidos + 1, bloqueadoEn: p.bloqueadoEn ?? plugin.bloqueadoEn });

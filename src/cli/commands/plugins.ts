@@ -81,8 +81,14 @@ export function registerPlugins(program: Command): void {
       const pluginId = parseId(id, "plugin id");
       const base = webhookBase(rt, o.url);
       const grace = o.grace !== undefined ? parseId(o.grace, "--grace") : rt.config.SECRET_GRACE_SECONDS;
-      const { previousValidUntil } = await rotateWebhookSecret(rt.store.db, rt.store.seam, pluginId, grace);
-      const url = await setWebhook(rt, pluginId, base);
+      const { previousValidUntil, undo } = await rotateWebhookSecret(rt.store.db, rt.store.seam, pluginId, grace);
+      let url: string;
+      try {
+        url = await setWebhook(rt, pluginId, base);
+      } catch (err) {
+        await undo();
+        throw err;
+      }
       const out = { id: pluginId, url, secret_rotated: true, previous_secret_valid_until: new Date(previousValidUntil).toISOString() };
       print(o, out, () => `Webhook secret of plugin ${pluginId} rotated and registered with Telegram (${url}).\n  The old secret is accepted until ${out.previous_secret_valid_until}.`);
     }));

@@ -1,0 +1,34 @@
+// A `serve` that cannot take its port must exit with an error, not linger as a headless worker
+// (on SQLite it would release the live server's claims and send its messages a second time).
+import { it } from "node:test";
+import assert from "node:assert/strict";
+import net from "node:net";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { spawn } from "node:child_process";
+import { generateKey } from "../../src/crypto/fernet.ts";
+import { REPO_ROOT } from "../support/processes.ts";
+import { trackChild } from "../support/server-process.ts";
+
+it("serve exits with code 1 and a clear error when its port is taken", { timeout: 60_000 }, async () => {
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", () => r()));
+  const port = (blocker.address() as net.AddressInfo).port;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "joe-tg-port-"));
+  try {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "serve"], {
+      cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, FERNET_KEYS: generateKey(), LOG_LEVEL: "warn" },
+    });
+    trackChild(child);
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+    assert.equal(code, 1, `exit code ${code}; stderr: ${stderr}`);
+    assert.match(stderr, /EADDRINUSE/);
+  } finally {
+    blocker.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});
