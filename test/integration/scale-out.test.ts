@@ -282,6 +282,13 @@ for (const target of dbTargets()) {
           const bot = await stack.addBot();
           await stack.link(bot, 4242);
           const db = stack.rt.store.db;
+          // The link reply reached the fake; wait until the sender has also recorded it as sent
+          // (one message of a chat may be in flight at a time: the rows below set that up by hand).
+          for (let i = 0; i < 200; i++) {
+            const open = await db.selectFrom("outgoing_messages").select("id").where("plugin_id", "=", bot.pluginId).where("status", "!=", "sent").execute();
+            if (open.length === 0) break;
+            await new Promise((r) => setTimeout(r, 25));
+          }
           const now = Date.now();
           const row = (text: string, status: string, extra: { next_attempt_at: number; claimed_until: number | null }) => ({
             plugin_id: bot.pluginId, chat_id: 4242, kind: "confirmation", text, reply_to_message_id: null, task_id: null,
