@@ -7,11 +7,10 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { sql } from "kysely";
 import { dbTargets, type TestDatabase } from "../support/databases.ts";
-import { startFakeBotApi, type FakeBotApi } from "../support/fake-bot-api.ts";
-import { generateKey } from "../../src/crypto/fernet.ts";
+import type { FakeBotApi } from "../support/fake-bot-api.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import {
-  createBots, deliverAll, freePort, linkBots, messageIdOf, openTestRuntime, sleep, startServerProcess,
+  deliverAll, messageIdOf, sleep, startServerProcess, startWorld, stopWorld,
   type Delivered, type Outgoing, type ServerEnv, type ServerProcess, type WorldBot,
 } from "../support/server-process.ts";
 
@@ -37,22 +36,10 @@ for (const target of dbTargets()) {
     let bots: WorldBot[];
 
     before(async () => {
-      database = await target.create();
-      fake = await startFakeBotApi();
-      env = { DATA_DIR: database.dataDir, DATABASE_URL: database.url, FERNET_KEYS: generateKey(), TELEGRAM_API_ROOT: fake.url };
-      rt = await openTestRuntime(env);
-      port = await freePort();
-      bots = await createBots(rt, fake, `http://127.0.0.1:${port}`, CHATS);
-      server = await startServerProcess({ env, port });
-      await linkBots(fake, bots);
+      ({ database, fake, env, rt, port, server, bots } = await startWorld(target, CHATS));
     });
 
-    after(async () => {
-      await server?.stop("SIGTERM");
-      await rt?.close();
-      await fake?.close();
-      await database?.drop();
-    });
+    after(() => stopWorld({ server, rt, fake, database }));
 
     const pluginIds = () => bots.map((b) => b.pluginId);
     const tasksOf = async (ids: number[]): Promise<TaskKey[]> => {

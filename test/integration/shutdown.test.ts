@@ -6,11 +6,10 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { dbTargets, type TestDatabase } from "../support/databases.ts";
-import { startFakeBotApi, type FakeBotApi } from "../support/fake-bot-api.ts";
-import { generateKey } from "../../src/crypto/fernet.ts";
+import type { FakeBotApi } from "../support/fake-bot-api.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import {
-  createBots, deliverAll, freePort, linkBots, messageIdOf, openTestRuntime, sleep, startServerProcess,
+  deliverAll, messageIdOf, sleep, startServerProcess, startWorld, stopWorld,
   type Outgoing, type ServerEnv, type ServerProcess, type WorldBot,
 } from "../support/server-process.ts";
 
@@ -32,22 +31,10 @@ for (const target of dbTargets()) {
     let bots: WorldBot[];
 
     before(async () => {
-      database = await target.create();
-      fake = await startFakeBotApi();
-      env = { DATA_DIR: database.dataDir, DATABASE_URL: database.url, FERNET_KEYS: generateKey(), TELEGRAM_API_ROOT: fake.url };
-      rt = await openTestRuntime(env);
-      port = await freePort();
-      bots = await createBots(rt, fake, `http://127.0.0.1:${port}`, CHATS);
-      server = await startServerProcess({ env, port });
-      await linkBots(fake, bots);
+      ({ database, fake, env, rt, port, server, bots } = await startWorld(target, CHATS));
     });
 
-    after(async () => {
-      await server?.stop("SIGTERM");
-      await rt?.close();
-      await fake?.close();
-      await database?.drop();
-    });
+    after(() => stopWorld({ server, rt, fake, database }));
 
     it("SIGTERM during delivery: no 200 without its task, exit 0, queued confirmations sent after a restart", { timeout: 180_000 }, async () => {
       const pluginIds = bots.map((b) => b.pluginId);

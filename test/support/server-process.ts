@@ -15,7 +15,9 @@ import { openRuntime, type Runtime } from "../../src/runtime.ts";
 import { createUser } from "../../src/users/store.ts";
 import { createPlugin } from "../../src/plugins/store.ts";
 import { setWebhook } from "../../src/cli/commands/webhook.ts";
-import type { DeliveryResult, FakeBotApi } from "./fake-bot-api.ts";
+import { startFakeBotApi, type DeliveryResult, type FakeBotApi } from "./fake-bot-api.ts";
+import type { DbTarget, TestDatabase } from "./databases.ts";
+import { generateKey } from "../../src/crypto/fernet.ts";
 import { randomToken } from "./stack.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -300,4 +302,38 @@ export async function deliverAll(
     }
   }));
   return results;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A whole world for the process tests: a fresh database, a fake Bot API, `chats` bots each with
+// a plugin whose webhook points at a `serve` child process, every chat linked.
+
+export interface World {
+  database: TestDatabase;
+  fake: FakeBotApi;
+  env: ServerEnv;
+  rt: Runtime;
+  port: number;
+  server: ServerProcess;
+  bots: WorldBot[];
+}
+
+export async function startWorld(target: DbTarget, chats: number): Promise<World> {
+  const database = await target.create();
+  const fake = await startFakeBotApi();
+  const env: ServerEnv = { DATA_DIR: database.dataDir, DATABASE_URL: database.url, FERNET_KEYS: generateKey(), TELEGRAM_API_ROOT: fake.url };
+  const rt = await openTestRuntime(env);
+  const port = await freePort();
+  const bots = await createBots(rt, fake, `http://127.0.0.1:${port}`, chats);
+  const server = await startServerProcess({ env, port });
+  await linkBots(fake, bots);
+  return { database, fake, env, rt, port, server, bots };
+}
+
+/** Stop whatever of the world was started (the server may have been replaced by a restart). */
+export async function stopWorld(w: Partial<World>): Promise<void> {
+  await w.server?.stop("SIGTERM");
+  await w.rt?.close();
+  await w.fake?.close();
+  await w.database?.drop();
 }
