@@ -81,6 +81,9 @@ const CFG = {
   /** …i.e. to use less than this % of one core in total; at most waitQuietTotalS seconds per run. */
   quietPct: num("BENCH_QUIET_PCT", 30, 30),
   waitQuietTotalS: num("BENCH_WAIT_QUIET_TOTAL", 90, 0),
+  variantEnv: process.env.BENCH_VARIANT_ENV
+    ? Object.fromEntries(process.env.BENCH_VARIANT_ENV.split(/\s+/).filter(Boolean).map((kv) => [kv.split("=")[0]!, kv.split("=").slice(1).join("=")]))
+    : undefined,
   only: (process.env.BENCH_ONLY ?? "").split(",").map((s) => s.trim()).filter(Boolean),
 };
 const runs = (part: string) => CFG.only.length === 0 || CFG.only.includes(part);
@@ -147,6 +150,7 @@ interface Build {
   cliMain: string;
   bareJs: string;
   grammyJs: string;
+  floorJs: string;
   notes: string[];
 }
 
@@ -170,15 +174,16 @@ function build(): Build {
   if (!fs.existsSync(cliMain)) throw new Error(`build of src/ failed:\n${srcErr}`);
   if (srcErr) notes.push(`tsc reported errors compiling src/ (output emitted anyway): ${srcErr.split("\n")[0]}`);
   const srvErr = tsc([
-    path.join(BENCH, "servers/bare.ts"), path.join(BENCH, "servers/grammy-naive.ts"), "--outDir", servers,
+    path.join(BENCH, "servers/bare.ts"), path.join(BENCH, "servers/grammy-naive.ts"), path.join(BENCH, "servers/floor.ts"), "--outDir", servers,
     "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--strict", "--esModuleInterop",
     "--skipLibCheck", "--types", "node",
   ]);
   const bareJs = path.join(servers, "bare.js");
   const grammyJs = path.join(servers, "grammy-naive.js");
-  if (!fs.existsSync(bareJs) || !fs.existsSync(grammyJs)) throw new Error(`build of bench/servers failed:\n${srvErr}`);
+  const floorJs = path.join(servers, "floor.js");
+  if (!fs.existsSync(bareJs) || !fs.existsSync(grammyJs) || !fs.existsSync(floorJs)) throw new Error(`build of bench/servers failed:\n${srvErr}`);
   if (srvErr) notes.push(`tsc reported errors compiling bench/servers: ${srvErr.split("\n")[0]}`);
-  return { cliMain, bareJs, grammyJs, notes };
+  return { cliMain, bareJs, grammyJs, floorJs, notes };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -198,7 +203,8 @@ interface Integrity {
 }
 
 interface IngestResult {
-  key: "a" | "b" | "c" | "d";
+  /** a bare, b Joe SQLite, c Joe PostgreSQL, d naive grammY, e the durable floor; b' a variant of b. */
+  key: string;
   label: string;
   skipped?: string;
   load?: LoadSummary;
@@ -255,9 +261,9 @@ async function setupBare(b: Build): Promise<IngestServer> {
   };
 }
 
-async function setupJoe(b: Build, fake: FakeBotApi, kind: "sqlite" | "postgres"): Promise<IngestServer | IngestResult> {
-  const key = kind === "sqlite" ? "b" : "c";
-  const label = `(${key}) Joe webhook, ${kind === "sqlite" ? "SQLite" : "PostgreSQL"}`;
+async function setupJoe(b: Build, fake: FakeBotApi, kind: "sqlite" | "postgres", variant?: Record<string, string>): Promise<IngestServer | IngestResult> {
+  const key = (kind === "sqlite" ? "b" : "c") + (variant ? "'" : "");
+  const label = `(${key}) Joe webhook, ${kind === "sqlite" ? "SQLite" : "PostgreSQL"}${variant ? `, with ${Object.entries(variant).map(([k, v]) => `${k}=${v}`).join(" ")}` : ""}`;
   const db = kind === "sqlite" ? sqliteDb() : await postgresDb();
   if ("unavailable" in db) {
     log(`  ${label}: skipped, PostgreSQL unreachable (${db.unavailable})`);
@@ -266,7 +272,7 @@ async function setupJoe(b: Build, fake: FakeBotApi, kind: "sqlite" | "postgres")
   const dropDb = trackDb(db);
   const fernetKey = generateKey();
   const bots = await createBots(db, fernetKey, CFG.plugins, fake);
-  const joe = await startServe({ db, fernetKey, apiRoot: fake.url, cliMain: b.cliMain, cwd: ROOT });
+  const joe = await startServe({ db, fernetKey, apiRoot: fake.url, cliMain: b.cliMain, cwd: ROOT, env: variant });
   const stop = trackChild(joe.child);
   for (const [i, bot] of bots.entries()) await linkChat(fake, joe.baseUrl, bot, chatOf(i));
   const tokens = new Set(bots.map((x) => x.token));
@@ -290,23 +296,37 @@ async function setupJoe(b: Build, fake: FakeBotApi, kind: "sqlite" | "postgres")
 }
 
 async function setupGrammy(b: Build, fake: FakeBotApi): Promise<IngestServer> {
-  const dir = tempDir("grammy");
-  const dropDir = onCleanup(async () => fs.rmSync(dir, { recursive: true, force: true }));
-  const port = await freePort();
   const token = "123456789:AAbenchNaiveGrammyTokenxxxxxxxxxxxx";
   fake.addBot({ token, username: "bench_naive_bot" });
-  const dbFile = path.join(dir, "naive.sqlite");
-  const child = startChild("grammY naive", [b.grammyJs], {
-    PORT: String(port), DB_FILE: dbFile, BOT_TOKEN: token, WEBHOOK_SECRET: "naive_secret",
-    LINKED_CHAT_ID: String(chatOf(0)), PLUGIN_ID: "1", TELEGRAM_API_ROOT: fake.url,
+  return setupSqliteServer({
+    key: "d", label: "(d) naive grammY webhookCallback, 1 tx/update (SQLite)", name: "grammY naive", js: b.grammyJs,
+    env: { BOT_TOKEN: token, TELEGRAM_API_ROOT: fake.url },
+  });
+}
+
+function setupFloor(b: Build): Promise<IngestServer> {
+  return setupSqliteServer({
+    key: "e", label: "(e) durable floor: group commit, raw prepared statements, no validation (SQLite)", name: "durable floor", js: b.floorJs, env: {},
+  });
+}
+
+/** A comparison server (bench/servers/) with its own SQLite file; its tasks are counted at the end. */
+async function setupSqliteServer(o: { key: string; label: string; name: string; js: string; env: Record<string, string> }): Promise<IngestServer> {
+  const dir = tempDir(o.key);
+  const dropDir = onCleanup(async () => fs.rmSync(dir, { recursive: true, force: true }));
+  const port = await freePort();
+  const dbFile = path.join(dir, "bench.sqlite");
+  const secret = `secret_${o.key}`;
+  const child = startChild(o.name, [o.js], {
+    PORT: String(port), DB_FILE: dbFile, WEBHOOK_SECRET: secret, LINKED_CHAT_ID: String(chatOf(0)), PLUGIN_ID: "1", ...o.env,
   }, ROOT);
   const stop = trackChild(child);
   const baseUrl = `http://127.0.0.1:${port}`;
   await waitForOk(child, `${baseUrl}/healthz`);
   const ids = new IdSource();
   return {
-    key: "d", label: "(d) naive grammY webhookCallback, 1 tx/update (SQLite)", child, baseUrl, ids, slices: [], rss: sampleRss(child.pid), dbPids: () => [],
-    routes: [{ path: "/plugins/telegram/webhook/1/", secret: "naive_secret", template: textUpdateTemplate(chatOf(0)) }],
+    key: o.key, label: o.label, child, baseUrl, ids, slices: [], rss: sampleRss(child.pid), dbPids: () => [],
+    routes: [{ path: "/plugins/telegram/webhook/1/", secret, template: textUpdateTemplate(chatOf(0)) }],
     async finish() {
       await stop();
       const sq = new Database(dbFile, { readonly: true });
@@ -319,24 +339,30 @@ async function setupGrammy(b: Build, fake: FakeBotApi): Promise<IngestServer> {
 }
 
 /**
- * All four servers run side by side and take turns: a warm-up each, then rounds of short slices
+ * All the ingest servers run side by side and take turns: a warm-up each, then rounds of short slices
  * (the order rotating every round) until each has had BENCH_SECONDS of load. Noise from other
- * work on a shared machine then falls on all four alike, so the ratios stay fair.
+ * work on a shared machine then falls on all of them alike, so the ratios stay fair.
  */
 async function ingest(b: Build, fake: FakeBotApi): Promise<IngestResult[]> {
-  log("1. ingest: starting (a) bare Fastify, (b) Joe SQLite, (c) Joe PostgreSQL, (d) naive grammY");
+  log("1. ingest: starting (a) bare Fastify, (b) Joe SQLite, (c) Joe PostgreSQL, (d) naive grammY, (e) the durable floor");
   const results: IngestResult[] = [];
   const servers: IngestServer[] = [];
   servers.push(await setupBare(b));
   const joeSqlite = await setupJoe(b, fake, "sqlite");
   if ("child" in joeSqlite) servers.push(joeSqlite);
   else results.push(joeSqlite);
+  if (CFG.variantEnv) {
+    // The same server again with other settings, in the same rotation: a fair A/B on a noisy machine.
+    const variant = await setupJoe(b, fake, "sqlite", CFG.variantEnv);
+    if ("child" in variant) servers.push(variant);
+  }
   if (CFG.pg) {
     const joePg = await setupJoe(b, fake, "postgres");
     if ("child" in joePg) servers.push(joePg);
     else results.push(joePg);
   }
   servers.push(await setupGrammy(b, fake));
+  servers.push(await setupFloor(b));
   const pids = servers.map((s) => s.child.pid);
   const dbPids = new Map<IngestServer, number[]>();
   const opts = (s: IngestServer, seconds: number) => ({
@@ -727,14 +753,15 @@ function table(head: string[], rows: Row[]): string {
 
 function targets(r: Results): Row[] {
   const get = (k: string) => r.ingest.find((x) => x.key === k && x.load);
-  const a = get("a"), b = get("b"), c = get("c"), d = get("d");
+  const a = get("a"), b = get("b"), c = get("c"), d = get("d"), e = get("e");
   const ratio = (x?: IngestResult, y?: IngestResult) => (x?.load && y?.load ? x.load.rps / y.load.rps : NaN);
   const rows: Row[] = [];
   const add = (name: string, measured: string, met: boolean | undefined) =>
     rows.push([name, measured, met === undefined ? "not measured" : met ? "**met**" : "**NOT met**"]);
   const measuredIf = (v: number, s: string) => (Number.isFinite(v) ? s : "–");
   const ba = ratio(b, a), ca = ratio(c, a), bd = ratio(b, d), cd = ratio(c, d);
-  add("Ingest SQLite ≥ 0.5× bare", measuredIf(ba, `${fmt(ba, 2)}×`), Number.isFinite(ba) ? ba >= 0.5 : undefined);
+  const ea = ratio(e, a), be = ratio(b, e);
+  add("Ingest SQLite ≥ 0.5× bare", measuredIf(ba, `${fmt(ba, 2)}×${Number.isFinite(ea) ? ` (the durable floor (e) reaches ${fmt(ea, 2)}×; Joe = ${fmt(be, 2)}× the floor)` : ""}`), Number.isFinite(ba) ? ba >= 0.5 : undefined);
   add("Ingest SQLite p99 ≤ 10 ms (c=40)", b?.load ? `${fmt(b.load.latency.p99, 0)} ms` : "–", b?.load ? b.load.latency.p99 <= 10 : undefined);
   add("Ingest PostgreSQL ≥ 0.35× bare", measuredIf(ca, `${fmt(ca, 2)}×`), Number.isFinite(ca) ? ca >= 0.35 : undefined);
   add("Ingest SQLite ahead of naive grammY (b/d > 1)", measuredIf(bd, `${fmt(bd, 2)}×`), Number.isFinite(bd) ? bd > 1 : undefined);
@@ -805,8 +832,8 @@ function markdown(r: Results): string {
   out.push(`- Code measured: commit ${r.git.commit}${r.git.dirty.length ? `, plus uncommitted changes in ${r.git.dirty.join(", ")}` : " (src/ clean)"}; compiled fresh at the start of the run.`);
   out.push(`- Machine: \`nproc\` = ${m.nproc} (${m.cpu}), ${fmt(m.memGb, 0)} GB RAM, ${m.platform}, Node ${m.node}. A durable 4 KB write (write + fdatasync) in the databases' directory takes ${fmt(m.fsyncMs, 2)} ms (median): a fast disk, which flatters one-transaction-per-update designs such as (d); where a sync costs 2–10 ms, (d) falls to a few hundred req/s while group commit pays it once per batch.`);
   out.push(`- Noise: before the run, load average ${m.noiseBefore.loadavg}, other processes used ${fmt(m.noiseBefore.othersPct, 0)} % of a core${m.noiseBefore.busy.length ? ` (${m.noiseBefore.busy.join(", ")})` : ""}; after, load average ${m.noiseAfter?.loadavg ?? "–"}, others ${fmt(m.noiseAfter?.othersPct, 0)} %${m.noiseAfter?.busy.length ? ` (${m.noiseAfter.busy.join(", ")})` : ""}. Each section waited (up to ${CFG.waitQuietS} s) for others to use < ${CFG.quietPct} % of a core; the CPU others used during each measurement is in the tables (\"others' CPU %\"). The machine is shared: expect ±10–20 % between runs, more where others' CPU is high.`);
-  out.push(`- With ${m.nproc} cores, the load generator (autocannon, in the bench process) and the server (a child process) compete for CPU. That is the same for all four servers, so ratios are comparable; absolute req/s are lower than on a machine where the client runs elsewhere.`);
-  out.push(`- Load: ${r.config.connections} connections, pipelining 1, ${r.config.warmup} s warm-up (not counted) then ${r.config.seconds} s measured per server. The four servers run side by side and take turns in ${r.config.sliceSeconds} s slices (order rotating each round), so noise from other work on the machine falls on all of them alike; the slices are merged (latency histograms included); every request a ${r.config.bodyBytes}-byte Telegram text update (${r.config.textChars} characters of text, entities, from/chat) with a unique update_id and message_id${r.config.plugins > 1 ? `, rotating over ${r.config.plugins} linked plugins` : ", to one linked plugin/chat"}. Servers run compiled (fresh \`tsc\` into bench/.tmp), LOG_LEVEL=warn, Joe with its workers (confirmations are sent to the fake Bot API during the run).`);
+  out.push(`- With ${m.nproc} cores, the load generator (autocannon, in the bench process) and the server (a child process) compete for CPU. That is the same for all the servers, so ratios are comparable; absolute req/s are lower than on a machine where the client runs elsewhere.`);
+  out.push(`- Load: ${r.config.connections} connections, pipelining 1, ${r.config.warmup} s warm-up (not counted) then ${r.config.seconds} s measured per server. The servers run side by side and take turns in ${r.config.sliceSeconds} s slices (order rotating each round), so noise from other work on the machine falls on all of them alike; the slices are merged (latency histograms included); every request a ${r.config.bodyBytes}-byte Telegram text update (${r.config.textChars} characters of text, entities, from/chat) with a unique update_id and message_id${r.config.plugins > 1 ? `, rotating over ${r.config.plugins} linked plugins` : ", to one linked plugin/chat"}. Servers run compiled (fresh \`tsc\` into bench/.tmp), LOG_LEVEL=warn, Joe with its workers (confirmations are sent to the fake Bot API during the run).`);
   for (const n of r.buildNotes) out.push(`- Build note: ${n}`);
   out.push(`- Total bench time: ${fmt(r.durationS, 0)} s.`, "");
 
@@ -824,8 +851,8 @@ function markdown(r: Results): string {
   out.push(table(["server", "req/s (2xx)", "p50 ms", "p90 ms", "p99 ms", "max ms", "2xx", "non-2xx", "errors / timeouts", "server CPU µs per request", "server CPU %", "client CPU %", "idle siblings' CPU %", "others' CPU %", "peak RSS MB"], rows), "");
   const by = (k: string) => r.ingest.find((x) => x.key === k)?.load?.rps;
   const ratio = (x?: number, y?: number) => (x !== undefined && y !== undefined ? `${fmt(x / y, 2)}×` : "–");
-  out.push(table(["ratio", "value"], [["b/a (SQLite / bare)", ratio(by("b"), by("a"))], ["c/a (PostgreSQL / bare)", ratio(by("c"), by("a"))], ["b/d (SQLite / naive grammY)", ratio(by("b"), by("d"))], ["c/d (PostgreSQL / naive grammY)", ratio(by("c"), by("d"))]]), "");
-  out.push("CPU % is of one core (200 % = both cores), over the server's own slices: \"server\" is the server process (for PostgreSQL plus the database backends serving it), \"client\" is the bench process (autocannon and the fake Bot API), \"idle siblings'\" the other three servers waiting for their turn (Joe's senders keep sending the backlog of confirmations at 1/s), \"others'\" everything else on the machine (other people's work on this shared machine: noise). \"Server CPU µs per request\" (server, plus PostgreSQL's backends, CPU time ÷ 2xx answers) is the cost of one update, and moves much less with noise than req/s. Latency is autocannon's (whole milliseconds), from request written to response read.", "");
+  out.push(table(["ratio", "value"], [["b/a (SQLite / bare)", ratio(by("b"), by("a"))], ["c/a (PostgreSQL / bare)", ratio(by("c"), by("a"))], ["b/d (SQLite / naive grammY)", ratio(by("b"), by("d"))], ["c/d (PostgreSQL / naive grammY)", ratio(by("c"), by("d"))], ["e/a (durable floor / bare)", ratio(by("e"), by("a"))], ["b/e (SQLite / durable floor)", ratio(by("b"), by("e"))]]), "");
+  out.push("CPU % is of one core (200 % = both cores), over the server's own slices: \"server\" is the server process (for PostgreSQL plus the database backends serving it), \"client\" is the bench process (autocannon and the fake Bot API), \"idle siblings'\" the other servers waiting for their turn (Joe's senders keep sending the backlog of confirmations at 1/s), \"others'\" everything else on the machine (other people's work on this shared machine: noise). \"Server CPU µs per request\" (server, plus PostgreSQL's backends, CPU time ÷ 2xx answers) is the cost of one update, and moves much less with noise than req/s. Latency is autocannon's (whole milliseconds), from request written to response read.", "");
   out.push("### Integrity after the load", "");
   out.push(table(["server", "answered 2xx", "tasks in DB", "2xx without a task", "duplicate message_ids", "tasks whose answer was cut by a slice's end", "verdict"],
     r.ingest.filter((x) => x.integrity).map((x) => [x.label, x.integrity!.answered2xx, x.integrity!.tasks, x.integrity!.missing, x.integrity!.duplicates, x.integrity!.inFlightAtStop, x.integrity!.ok ? "OK: every 2xx has exactly one task" : "**FAILED**"])), "");

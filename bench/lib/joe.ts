@@ -122,12 +122,15 @@ export interface JoeEnv {
   cwd: string;
   extraArgs?: string[];
   nodeArgs?: string[];
+  /** More environment for Joe (BENCH_VARIANT_ENV: the same server measured with other settings). */
+  env?: Record<string, string>;
 }
 
 function joeEnv(e: JoeEnv, port?: number): Record<string, string> {
   return {
     DATA_DIR: e.db.dataDir, DATABASE_URL: e.db.url, FERNET_KEYS: e.fernetKey, TELEGRAM_API_ROOT: e.apiRoot,
     LOG_LEVEL: "warn", HOST: "127.0.0.1", NODE_ENV: "production", ...(port !== undefined ? { PORT: String(port) } : {}),
+    ...e.env,
   };
 }
 
