@@ -20,7 +20,10 @@ export function newWebhookSecret(): string {
  * same time whatever the lengths (timingSafeEqual needs equal lengths).
  */
 export function safeEqual(a: string, b: string): boolean {
-  const ha = createHash("sha256").update(a).digest();
-  const hb = createHash("sha256").update(b).digest();
-  return timingSafeEqual(ha, hb);
+  return timingSafeEqual(secretDigest(a), secretDigest(b));
+}
+
+/** The digest safeEqual compares; kept by callers that check the same secret again and again. */
+export function secretDigest(s: string): Buffer {
+  return createHash("sha256").update(s).digest();
 }

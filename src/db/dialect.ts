@@ -25,6 +25,8 @@ export interface DialectSeam {
   readonly types: ColumnTypes;
   /** How many webhook transactions one process may write at once (group-commit batches in flight). */
   readonly writeConcurrency: number;
+  /** Rows per INSERT statement in the webhook's bulk writes (see insert-statement.ts). */
+  readonly rowsPerInsert: number;
   /** Turn what the driver returns for a JSON column into a value. */
   parseJson(value: unknown): unknown;
   /** SQL for `json_column ->> key` compared as boolean true. */

@@ -3,13 +3,15 @@
 // decision itself always reads the plugin fresh inside the transaction.
 import type { Db, DialectSeam } from "../db/dialect.ts";
 import { metadatosOf } from "./state.ts";
-import { safeEqual } from "../crypto/random.ts";
+import { timingSafeEqual } from "node:crypto";
+import { secretDigest } from "../crypto/random.ts";
 
 export interface PluginGate {
   id: number;
   servicio: string;
-  secret: string | null;
-  previousSecret: string | null;
+  /** Digests of the secrets (secretDigest), made once per lookup rather than once per request. */
+  secret: Buffer | null;
+  previousSecret: Buffer | null;
   previousUntil: number;
 }
 
@@ -27,8 +29,8 @@ export class PluginDirectory {
       const m = metadatosOf(row, this.seam);
       gate = {
         id: Number(row.id), servicio: row.servicio,
-        secret: typeof m.webhook_secret === "string" ? m.webhook_secret : null,
-        previousSecret: typeof m.webhook_secret_anterior === "string" ? m.webhook_secret_anterior : null,
+        secret: typeof m.webhook_secret === "string" ? secretDigest(m.webhook_secret) : null,
+        previousSecret: typeof m.webhook_secret_anterior === "string" ? secretDigest(m.webhook_secret_anterior) : null,
         previousUntil: Number(m.webhook_secret_anterior_hasta ?? 0),
       };
     }
@@ -40,8 +42,9 @@ export class PluginDirectory {
   /** Constant-time check of the X-Telegram-Bot-Api-Secret-Token header. */
   secretMatches(gate: PluginGate, header: string | undefined): boolean {
     if (!header || !gate.secret) return false;
-    const current = safeEqual(header, gate.secret);
-    const previous = gate.previousSecret !== null && this.now() < gate.previousUntil && safeEqual(header, gate.previousSecret);
+    const digest = secretDigest(header);
+    const current = timingSafeEqual(digest, gate.secret);
+    const previous = gate.previousSecret !== null && this.now() < gate.previousUntil && timingSafeEqual(digest, gate.previousSecret);
     return current || previous;
   }
 }

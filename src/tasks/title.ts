@@ -12,8 +12,12 @@ export function titleFromText(text: string, max = TITLE_MAX): string {
     const head = text.trimStart().slice(0, max * 16).replace(/\s+/g, " ");
     if (Array.from(head).length > max) return titleFromText(head, max);
   }
-  const folded = text.replace(/\s+/g, " ").trim();
+  // Most texts have nothing to fold (single spaces only): testing is much cheaper than replacing.
+  const folded = (NEEDS_FOLDING.test(text) ? text.replace(/\s+/g, " ") : text).trim();
   if (folded.length <= max) return folded; // UTF-16 length ≥ code points
+  // The common case: the first max+1 UTF-16 units are all below U+0300 (Latin, accents
+  // included), so each is one code point and one grapheme: cut by index, no arrays of characters.
+  if (!BEYOND_LATIN.test(folded.slice(0, max + 1))) return cutAtSpace(folded.slice(0, max - 1));
   // Code points of a prefix long enough to hold max+1 of them (at most 2 UTF-16 units each).
   const chars = Array.from(folded.length > 2 * max + 2 ? folded.slice(0, 2 * max + 2) : folded);
   if (chars.length <= max) return folded;
@@ -33,7 +37,15 @@ export function titleFromText(text: string, max = TITLE_MAX): string {
     if (keep + n > cutAt) break;
     keep += n;
   }
-  const room = chars.slice(0, keep > from ? keep : cutAt).join("");
+  return cutAtSpace(chars.slice(0, keep > from ? keep : cutAt).join(""));
+}
+
+const BEYOND_LATIN = /[^\u0000-\u02ff]/;
+/** Whitespace that folding would change: a run of two, or anything but a plain space. */
+const NEEDS_FOLDING = /\s\s|[^\S ]/;
+
+/** `room` (the longest title that fits) cut back to its last space, and the ellipsis. */
+function cutAtSpace(room: string): string {
   const lastSpace = room.lastIndexOf(" ");
   // Cut at the last space unless that would throw away most of the title (one huge word).
   const cut = lastSpace >= room.length * 0.6 ? room.slice(0, lastSpace) : room;

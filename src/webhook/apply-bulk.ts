@@ -1,11 +1,22 @@
 // The common case, written for a whole batch at once: messages from a plugin's linked chat (and
 // updates that are not messages). Their decisions change no plugin or chat state, so a batch of
-// them is three multi-row statements — marks, tasks, outgoing messages — instead of three
-// statements per update. Same rules as apply.ts: the mark decides duplicates, the task's
+// them is written in three steps — all marks, then all tasks, then all outgoing messages — with
+// statements compiled once (db/insert-statement.ts; on PostgreSQL one multi-row statement per
+// step, on SQLite a prepared statement per row). Same rules as apply.ts: the mark decides duplicates, the task's
 // (plugin, chat, message) key decides duplicate messages, and only new tasks are confirmed.
 import type { ParsedUpdate } from "../telegram/update.ts";
 import { decide, EMPTY_CHAT, type Decision, type PluginState } from "./decide.ts";
 import { takeOverMark, taskRow, outgoingRow, type ApplyResult, type BatchContext } from "./apply.ts";
+import { InsertStatement } from "../db/insert-statement.ts";
+
+type MarkRow = { plugin_id: number; update_id: number; chat_id: number | null; message_id: number | null; outcome: string; received_at: number };
+const INSERT_MARKS = new InsertStatement((trx, rows: MarkRow[]) => trx.insertInto("processed_updates").values(rows)
+  .onConflict((oc) => oc.columns(["plugin_id", "update_id"]).doNothing())
+  .returning(["plugin_id", "update_id"]));
+const INSERT_TASKS = new InsertStatement((trx, rows: Array<ReturnType<typeof taskRow>>) => trx.insertInto("tasks").values(rows)
+  .onConflict((oc) => oc.columns(["plugin_id", "chat_id", "message_id"]).doNothing())
+  .returning(["id"]));
+const INSERT_OUTGOING = new InsertStatement((trx, rows: Array<ReturnType<typeof outgoingRow>>) => trx.insertInto("outgoing_messages").values(rows));
 
 export interface BulkJob {
   /** Position in the batch (results are returned in the batch's order). */
@@ -39,14 +50,10 @@ export async function applyBulk(ctx: BatchContext, jobs: BulkJob[], results: App
   if (items.length === 0) return;
 
   // 1. Processed-update marks: those that conflict are duplicates (or a reused update_id).
-  const marked = await trx.insertInto("processed_updates")
-    .values(items.map((it) => ({
-      plugin_id: it.pluginId, update_id: it.update.updateId, chat_id: it.update.message?.chatId ?? null,
-      message_id: it.update.message?.messageId ?? null, outcome: it.d.outcome, received_at: now,
-    })))
-    .onConflict((oc) => oc.columns(["plugin_id", "update_id"]).doNothing())
-    .returning(["plugin_id", "update_id"])
-    .execute();
+  const marked = await INSERT_MARKS.run(trx, ctx.seam, items.map((it) => ({
+    plugin_id: it.pluginId, update_id: it.update.updateId, chat_id: it.update.message?.chatId ?? null,
+    message_id: it.update.message?.messageId ?? null, outcome: it.d.outcome, received_at: now,
+  })));
   const isNew = new Set(marked.map((r) => `${Number(r.plugin_id)}:${Number(r.update_id)}`));
   const fresh: typeof items = [];
   for (const it of items) {
@@ -68,9 +75,7 @@ export async function applyBulk(ctx: BatchContext, jobs: BulkJob[], results: App
     taskRows.push(row);
     taskOf.set(it.index, { id: row.id, codigo: row.codigo });
   }
-  const insertedTasks = taskRows.length === 0 ? [] : await trx.insertInto("tasks").values(taskRows)
-    .onConflict((oc) => oc.columns(["plugin_id", "chat_id", "message_id"]).doNothing())
-    .returning(["id"]).execute();
+  const insertedTasks = await INSERT_TASKS.run(trx, ctx.seam, taskRows);
   const taskInserted = new Set(insertedTasks.map((r) => Number(r.id)));
 
   // 3. Outgoing messages: confirmations of new tasks, and replies that need no task.
@@ -84,5 +89,5 @@ export async function applyBulk(ctx: BatchContext, jobs: BulkJob[], results: App
     if (it.d.reply && it.d.chatId !== undefined) outRows.push(outgoingRow(it.pluginId, it.d.chatId, it.d.reply, task, now));
     results[it.index] = { outcome: it.d.outcome, taskCodigo: task?.codigo, queuedMessage: it.d.reply !== undefined };
   }
-  if (outRows.length > 0) await trx.insertInto("outgoing_messages").values(outRows).execute();
+  await INSERT_OUTGOING.run(trx, ctx.seam, outRows);
 }

@@ -128,6 +128,24 @@ describe("titleFromText", () => {
       assert.ok(codePoints(t) <= 200);
     }), { numRuns: 300 });
   });
+
+  it("property: Latin text with single spaces (the fast path) ends at the last whole word within 199 characters", () => {
+    const word = fc.string({ unit: fc.constantFrom(..."abcdefghijklmnñopqrstuvwxyzáéíóúü0123456789,.:"), minLength: 1, maxLength: 15 });
+    fc.assert(fc.property(fc.array(word, { minLength: 30, maxLength: 120 }), (words) => {
+      const text = words.join(" ");
+      fc.pre(text.length > 200);
+      // The longest prefix of whole words shorter than the 199 characters before the "…" (a word
+      // ending exactly at the 199th cannot be told from one cut there, so it is left out too).
+      let body = words[0]!;
+      for (const w of words.slice(1)) {
+        if (body.length + 1 + w.length >= TITLE_MAX - 1) break;
+        body += " " + w;
+      }
+      assert.equal(titleFromText(text), body + "…");
+      // The same text with its spaces doubled and turned into newlines is folded to the same title.
+      assert.equal(titleFromText(`\n ${words.join(" \n\t ")}  `), body + "…");
+    }), { numRuns: 300 });
+  });
 });
 
 describe("formatDuration", () => {

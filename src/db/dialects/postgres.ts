@@ -29,6 +29,8 @@ export const postgresSeam: DialectSeam = {
   name: "postgres",
   types: { autoId: sql`bigserial`, json: sql`jsonb`, boolean: sql`boolean`, assignedId: sql`bigint`, keyedTableSuffix: sql`` },
   writeConcurrency: 4,
+  // Each statement is a round trip: a whole batch's rows in one.
+  rowsPerInsert: 256,
   parseJson: (v) => (typeof v === "string" ? JSON.parse(v) : v),
   jsonFlagIsTrue: (column, key) => sql<boolean>`(${sql.ref(column)} ->> ${key}) = 'true'`,
   async nextTaskIds(trx: Tx, n: number) {
