@@ -272,7 +272,9 @@ async function setupJoe(b: Build, fake: FakeBotApi, kind: "sqlite" | "postgres",
   const dropDb = trackDb(db);
   const fernetKey = generateKey();
   const bots = await createBots(db, fernetKey, CFG.plugins, fake);
-  const joe = await startServe({ db, fernetKey, apiRoot: fake.url, cliMain: b.cliMain, cwd: ROOT, env: variant });
+  // In a variant, NODE_ARGS (e.g. "--max-semi-space-size=16") goes to node itself; the rest is environment.
+  const { NODE_ARGS: nodeArgs, ...env } = variant ?? {};
+  const joe = await startServe({ db, fernetKey, apiRoot: fake.url, cliMain: b.cliMain, cwd: ROOT, env, nodeArgs: nodeArgs?.split(",") });
   const stop = trackChild(joe.child);
   for (const [i, bot] of bots.entries()) await linkChat(fake, joe.baseUrl, bot, chatOf(i));
   const tokens = new Set(bots.map((x) => x.token));
