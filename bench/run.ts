@@ -76,6 +76,8 @@ const CFG = {
   profileSeconds: num("BENCH_PROFILE_SECONDS", 5, 2),
   profileOutboxPerChat: Math.max(1, num("BENCH_PROFILE_OUTBOX_PER_CHAT", 3, 1)),
   pg: process.env.BENCH_PG !== "0",
+  variantDb: process.env.BENCH_VARIANT_DB === "postgres" ? "postgres" as const : "sqlite" as const,
+  profileDb: process.env.BENCH_PROFILE_DB === "postgres" ? "postgres" as const : "sqlite" as const,
   /** Before each section, wait up to this many seconds for other processes to calm down… */
   waitQuietS: num("BENCH_WAIT_QUIET", 10, 0),
   /** …i.e. to use less than this % of one core in total; at most waitQuietTotalS seconds per run. */
@@ -355,7 +357,7 @@ async function ingest(b: Build, fake: FakeBotApi): Promise<IngestResult[]> {
   else results.push(joeSqlite);
   if (CFG.variantEnv) {
     // The same server again with other settings, in the same rotation: a fair A/B on a noisy machine.
-    const variant = await setupJoe(b, fake, "sqlite", CFG.variantEnv);
+    const variant = await setupJoe(b, fake, CFG.variantDb, CFG.variantEnv);
     if ("child" in variant) servers.push(variant);
   }
   if (CFG.pg) {
@@ -438,9 +440,11 @@ async function profileWorker(b: Build): Promise<ProfileEntry> {
 }
 
 async function profileJoe(b: Build, fake: FakeBotApi): Promise<ProfileEntry> {
-  log(`profile: Joe on SQLite with --cpu-prof, ${CFG.profileSeconds} s of load`);
+  const kind = CFG.profileDb;
+  log(`profile: Joe on ${kind} with --cpu-prof, ${CFG.profileSeconds} s of load`);
   const profDir = freshDir("prof-serve");
-  const db = sqliteDb();
+  const db = kind === "postgres" ? await postgresDb() : sqliteDb();
+  if ("unavailable" in db) throw new Error(`profile on PostgreSQL: ${db.unavailable}`);
   const dropDb = trackDb(db);
   const fernetKey = generateKey();
   const bots = await createBots(db, fernetKey, CFG.plugins, fake);
@@ -453,7 +457,7 @@ async function profileJoe(b: Build, fake: FakeBotApi): Promise<ProfileEntry> {
   await stop();
   await dropDb();
   return {
-    title: `Joe's \`serve\` (SQLite, \`--cpu-prof\`) under ${CFG.profileSeconds} s of the ingest load`,
+    title: `Joe's \`serve\` (${kind === "postgres" ? "PostgreSQL" : "SQLite"}, \`--cpu-prof\`) under ${CFG.profileSeconds} s of the ingest load`,
     note: `Under the profiler: ${fmt(load.rps, 0)} req/s, p99 ${fmt(load.latency.p99, 0)} ms.`,
     summary: readProfile(profDir),
   };
