@@ -241,7 +241,7 @@ interface IngestServer {
   ids: IdSource;
   slices: Slice[];
   rss: { stop(): number };
-  /** PostgreSQL backends serving this server's database (found after the warm-up). */
+  /** PostgreSQL backends serving this server's database (listed again at each slice: pools reconnect). */
   dbPids(): number[];
   /** Stop the child (gracefully) and check the database; undefined for the bare server. */
   finish(): Promise<Pick<IngestResult, "integrity" | "confirmationsSentDuringRun">>;
@@ -368,16 +368,14 @@ async function ingest(b: Build, fake: FakeBotApi): Promise<IngestResult[]> {
   servers.push(await setupGrammy(b, fake));
   servers.push(await setupFloor(b));
   const pids = servers.map((s) => s.child.pid);
-  const dbPids = new Map<IngestServer, number[]>();
   const opts = (s: IngestServer, seconds: number) => ({
     baseUrl: s.baseUrl, routes: s.routes, ids: s.ids, seconds, connections: CFG.connections,
-    serverPid: s.child.pid, siblingPids: pids.filter((p) => p !== s.child.pid), dbPids: dbPids.get(s) ?? [],
+    serverPid: s.child.pid, siblingPids: pids.filter((p) => p !== s.child.pid), dbPids: () => s.dbPids(),
   });
   if (CFG.warmup > 0) {
     log(`  warm-up: ${CFG.warmup} s each`);
     for (const s of servers) await runSlice(opts(s, CFG.warmup));
   }
-  for (const s of servers) dbPids.set(s, s.dbPids());
   const rounds = Math.max(1, Math.ceil(CFG.seconds / CFG.sliceSeconds));
   log(`  measuring: ${rounds} round(s) of ${fmt(CFG.seconds / rounds, 1)} s per server, order rotating`);
   for (let r = 0; r < rounds; r++) {

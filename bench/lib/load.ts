@@ -39,7 +39,8 @@ export interface LoadOptions {
   /** Other benchmark children, idle during this slice: their CPU is accounted separately. */
   siblingPids?: number[];
   /** Database server processes working for this server (PostgreSQL backends). */
-  dbPids?: number[];
+  /** The database's processes serving this server (listed at the start and the end of the slice). */
+  dbPids?: () => number[];
 }
 
 export interface Slice {
@@ -86,8 +87,10 @@ export async function runSlice(o: LoadOptions): Promise<Slice> {
   const siblings = o.siblingPids ?? [];
   const server0 = o.serverPid ? cpuSecondsOf(o.serverPid) : NaN;
   const siblings0 = cpuOf(siblings);
-  const dbPids = o.dbPids ?? [];
-  const db0 = cpuOf(dbPids);
+  const dbPids = o.dbPids ?? (() => []);
+  // Per process: a connection pool may close idle backends and open new ones between or during
+  // slices; a backend that appears during the slice counts from zero.
+  const db0 = new Map(dbPids().map((p) => [p, cpuSecondsOf(p)]));
   const client0 = process.cpuUsage();
   const machine0 = machineBusySeconds();
   const t0 = performance.now();
@@ -121,7 +124,7 @@ export async function runSlice(o: LoadOptions): Promise<Slice> {
     serverCpuS: o.serverPid ? cpuSecondsOf(o.serverPid) - server0 : NaN,
     clientCpuS: (client.user + client.system) / 1e6,
     siblingsCpuS: cpuOf(siblings) - siblings0,
-    dbCpuS: cpuOf(dbPids) - db0,
+    dbCpuS: sum(dbPids().map((p) => cpuSecondsOf(p) - (db0.get(p) ?? 0)).filter(Number.isFinite)),
     machineBusyS: machineBusySeconds() - machine0,
   };
 }
