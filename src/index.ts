@@ -32,7 +32,7 @@ export { createUser, findUser, listUsers } from "./users/store.ts";
 export { createPlugin, listPlugins, getPluginRow, unlinkPlugin, rotateWebhookSecret, rotateTokens, toPublic, deepLink } from "./plugins/store.ts";
 export { PluginDirectory } from "./plugins/directory.ts";
 export { listTasks, toPublicTask } from "./tasks/store.ts";
-export { taskCodigo } from "./tasks/codigo.ts";
+export { taskCodigo, taskIdFromCodigo } from "./tasks/codigo.ts";
 export { titleFromText, formatDuration } from "./tasks/title.ts";
 
 // Storage: one Kysely code path, dialect differences behind the seam

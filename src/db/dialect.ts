@@ -35,6 +35,11 @@ export interface DialectSeam {
   nextTaskIds(trx: Tx, n: number): Promise<number[]>;
   /** Run `fn` (the migrations) while holding a lock that other instances starting at once wait for. */
   withMigrationLock(db: Db, fn: (conn: Db) => Promise<void>): Promise<void>;
+  /**
+   * Migration 0002: tasks.codigo loses its UNIQUE constraint (PostgreSQL drops it; SQLite, which
+   * cannot drop a constraint, rebuilds the table). Must be safe to run again.
+   */
+  dropTaskCodigoUnique(db: Kysely<any>): Promise<void>;
   /** Extra DDL after the tables exist (e.g. PostgreSQL's task id sequence). */
   afterMigrate?(db: Db): Promise<void>;
   /**

@@ -19,3 +19,27 @@ export function taskCodigo(id: number): string {
   }
   return `T-${s}`;
 }
+
+/** The task id a code was made from, or null when no task id gives that code. Lets a task be
+ *  found by its code through the primary key (codes themselves are not indexed: see migrations). */
+export function taskIdFromCodigo(codigo: string): number | null {
+  const m = /^T-([0-9A-Z]{4,12})$/.exec(codigo.trim().toUpperCase());
+  if (!m) return null;
+  const digits = m[1]!;
+  const mod = BASE ** BigInt(digits.length);
+  let x = 0n;
+  for (const ch of digits) x = x * BASE + BigInt(ALPHABET.indexOf(ch));
+  const id = Number((((x - B) % mod + mod) % mod * inverse(A % mod, mod)) % mod);
+  return Number.isSafeInteger(id) && id > 0 && taskCodigo(id) === `T-${digits}` ? id : null;
+}
+
+/** a⁻¹ mod m (a and m coprime), by the extended Euclidean algorithm. */
+function inverse(a: bigint, m: bigint): bigint {
+  let [r0, r1, s0, s1] = [a, m, 1n, 0n];
+  while (r1 !== 0n) {
+    const q = r0 / r1;
+    [r0, r1] = [r1, r0 - q * r1];
+    [s0, s1] = [s1, s0 - q * s1];
+  }
+  return ((s0 % m) + m) % m;
+}

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 
 import { titleFromText, formatDuration, TITLE_MAX } from "../../src/tasks/title.ts";
-import { taskCodigo } from "../../src/tasks/codigo.ts";
+import { taskCodigo, taskIdFromCodigo } from "../../src/tasks/codigo.ts";
 
 const codePoints = (s: string) => Array.from(s).length;
 const graphemes = (s: string) => Array.from(new Intl.Segmenter("es", { granularity: "grapheme" }).segment(s), (g) => g.segment);
@@ -203,5 +203,27 @@ describe("taskCodigo", () => {
     const a = taskCodigo(1000);
     const b = taskCodigo(1001);
     assert.notEqual(a.slice(0, -1), b.slice(0, -1), `${a} then ${b}`);
+  });
+});
+
+describe("taskIdFromCodigo", () => {
+  it("gives back the id of every code (both sides of the 4 → 5 and 5 → 6 character boundaries, and large ids)", () => {
+    const ids = [1, 2, 99, 12_345, 36 ** 4 - 1, 36 ** 4, 36 ** 4 + 1, 36 ** 5 - 1, 36 ** 5, 2 ** 40, Number.MAX_SAFE_INTEGER];
+    for (const id of ids) assert.equal(taskIdFromCodigo(taskCodigo(id)), id, `id ${id}`);
+    fc.assert(fc.property(fc.integer({ min: 1, max: 2 ** 45 }), (id) => taskIdFromCodigo(taskCodigo(id)) === id), { numRuns: 2000 });
+  });
+
+  it("accepts the code as people type it (lower case, spaces around)", () => {
+    assert.equal(taskIdFromCodigo(` ${taskCodigo(4242).toLowerCase()} `), 4242);
+  });
+
+  it("is null for what is not a task code, or a code no task id gives", () => {
+    for (const bad of ["", "T-", "T-12", "X-1XMS", "T-1XM$", "1XMS", "T-" + "Z".repeat(13)]) assert.equal(taskIdFromCodigo(bad), null, bad);
+    // A 5-character code whose id would be below 36^4 (ids that small get 4 characters).
+    const five = Array.from({ length: 50 }, (_, i) => `T-0000${"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[i % 36]}`);
+    for (const c of five) {
+      const id = taskIdFromCodigo(c);
+      if (id !== null) assert.equal(taskCodigo(id), c);
+    }
   });
 });

@@ -51,6 +51,10 @@ export const postgresSeam: DialectSeam = {
       }
     });
   },
+  async dropTaskCodigoUnique(db) {
+    // A column's UNIQUE constraint is named <table>_<column>_key by PostgreSQL.
+    await sql`alter table tasks drop constraint if exists tasks_codigo_key`.execute(db);
+  },
   async afterMigrate(db: Db) {
     await sql`create sequence if not exists tasks_id_seq`.execute(db);
   },

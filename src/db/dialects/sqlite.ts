@@ -34,6 +34,29 @@ export const sqliteSeam: DialectSeam = {
   jsonFlagIsTrue: (column, key) => sql<boolean>`json_extract(${sql.ref(column)}, ${"$." + key}) = 1`,
   // SQLite serialises writers on the file itself; Kysely's own lock table is enough.
   withMigrationLock: (db, fn) => fn(db),
+  async dropTaskCodigoUnique(db) {
+    const indexes = (await sql<{ name: string; unique: number }>`select name, "unique" from pragma_index_list('tasks')`.execute(db)).rows;
+    const onCodigo = [];
+    for (const ix of indexes.filter((i) => i.unique)) {
+      const cols = (await sql<{ name: string }>`select name from pragma_index_info(${ix.name})`.execute(db)).rows;
+      if (cols.length === 1 && cols[0]!.name === "codigo") onCodigo.push(ix.name);
+    }
+    if (onCodigo.length === 0) return; // done before
+    // SQLite cannot drop a constraint: rebuild the table without it, in one transaction
+    // (nothing references tasks, so no foreign key is affected).
+    await db.transaction().execute(async (trx) => {
+      await sql`create table tasks_rebuilt (
+        id integer primary key, codigo text not null, usuario_id bigint not null,
+        plugin_id bigint not null references plugin_configs (id), tipo text not null, titulo text not null,
+        estado text not null, chat_id bigint not null, message_id bigint not null, metadatos_extra text not null,
+        created_at text not null,
+        constraint tasks_message_unique unique (plugin_id, chat_id, message_id))`.execute(trx);
+      await sql`insert into tasks_rebuilt (id, codigo, usuario_id, plugin_id, tipo, titulo, estado, chat_id, message_id, metadatos_extra, created_at)
+        select id, codigo, usuario_id, plugin_id, tipo, titulo, estado, chat_id, message_id, metadatos_extra, created_at from tasks`.execute(trx);
+      await sql`drop table tasks`.execute(trx);
+      await sql`alter table tasks_rebuilt rename to tasks`.execute(trx);
+    });
+  },
   async nextTaskIds(trx: Tx, n: number) {
     // Safe because SQLite has one writer: nobody else can insert between this read and our insert.
     const row = await trx.selectFrom("tasks").select(sql<number>`coalesce(max(id), 0)`.as("m")).executeTakeFirstOrThrow();
