@@ -27,7 +27,7 @@ db.exec(`
     plugin_id integer not null, update_id integer not null, chat_id integer, message_id integer,
     outcome text not null, received_at integer not null, primary key (plugin_id, update_id)) without rowid;
   create table if not exists tasks (
-    id integer primary key, codigo text not null unique, usuario_id integer not null,
+    id integer primary key, codigo text not null, usuario_id integer not null,
     plugin_id integer not null, tipo text not null, titulo text not null, estado text not null,
     chat_id integer not null, message_id integer not null, metadatos_extra text not null,
     created_at text not null, unique (plugin_id, chat_id, message_id));
