@@ -25,6 +25,12 @@ export interface DialectSeam {
   readonly types: ColumnTypes;
   /** How many webhook transactions one process may write at once (group-commit batches in flight). */
   readonly writeConcurrency: number;
+  /**
+   * The outbox records the outcomes of sends that finish together in one transaction (true:
+   * SQLite, one writer whose every commit is an fsync) or each in its own, side by side (false:
+   * PostgreSQL, whose pool writes in parallel and where a shared transaction is a queue of round trips).
+   */
+  readonly groupOutcomes: boolean;
   /** Rows per INSERT statement in the webhook's bulk writes (see insert-statement.ts). */
   readonly rowsPerInsert: number;
   /** Turn what the driver returns for a JSON column into a value. */

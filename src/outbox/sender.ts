@@ -3,7 +3,7 @@
 // flight at a time, oldest first, paced to Telegram's limits; failures are retried with backoff
 // or end as failed. Nothing here ever delays a webhook answer.
 import type { Api } from "grammy";
-import type { Db, DialectSeam } from "../db/dialect.ts";
+import type { Db, DialectSeam, Tx } from "../db/dialect.ts";
 import type { OutgoingRow } from "../db/schema.ts";
 import type { MultiFernet } from "../crypto/fernet.ts";
 import type { Logger } from "../log.ts";
@@ -33,12 +33,17 @@ export interface SenderOptions {
   now?: () => number;
 }
 
+type FinishSet = { status: string; sent_at?: number; telegram_message_id?: number; last_error?: string; attempts?: number; next_attempt_at?: number };
+interface PendingOutcome { m: OutgoingRow; set: FinishSet; chatWaitMs?: number; resolve: () => void; reject: (e: unknown) => void }
+
 export class OutboxSender {
   readonly stats = { sent: 0, failed: 0, retried: 0, rateLimited: 0 };
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
   private inflight = new Set<Promise<void>>();
   private wakeUp: (() => void) | null = null;
+  /** Outcomes waiting to be written together (see finish). */
+  private finishing: PendingOutcome[] = [];
   private woken = false;
   private apis = new Map<number, { api: Api; at: number }>();
   private limiter: BotLimiter;
@@ -214,32 +219,59 @@ export class OutboxSender {
     return this.finish(m, { status: "pending" });
   }
 
-  /** Record the outcome of one message, and how long its chat must now wait. */
-  private async finish(
-    m: OutgoingRow,
-    set: { status: string; sent_at?: number; telegram_message_id?: number; last_error?: string; attempts?: number; next_attempt_at?: number },
-    chatWaitMs?: number,
-  ): Promise<void> {
+  /**
+   * Record the outcome of one message, and how long its chat must now wait. Where the dialect
+   * asks for it (SQLite), outcomes that come in together are written in one transaction — one
+   * fsync instead of one per message; if that transaction fails, each is written on its own.
+   */
+  private finish(m: OutgoingRow, set: FinishSet, chatWaitMs?: number): Promise<void> {
+    if (!this.o.seam.groupOutcomes) return this.finishOne({ m, set, chatWaitMs, resolve: () => {}, reject: () => {} });
+    return new Promise((resolve, reject) => {
+      this.finishing.push({ m, set, chatWaitMs, resolve, reject });
+      if (this.finishing.length === 1) setImmediate(() => void this.flushFinished());
+    });
+  }
+
+  private async flushFinished(): Promise<void> {
+    const batch = this.finishing;
+    this.finishing = [];
+    if (batch.length > 1) {
+      try {
+        await this.o.db.transaction().execute(async (trx) => {
+          for (const f of batch) await this.writeOutcome(trx, f);
+        });
+        for (const f of batch) f.resolve();
+        return;
+      } catch {
+        // Written one by one below: one bad outcome must not hold up the others.
+      }
+    }
+    await Promise.all(batch.map((f) => this.finishOne(f).then(f.resolve, f.reject)));
+  }
+
+  private async finishOne(f: PendingOutcome): Promise<void> {
     // Retrying the record of a send must end well before the claim does, or another worker
     // could retake the message and send it again. And only while the claim is still ours.
     const deadline = this.now() + this.leaseMs / 2;
     for (let tries = 0; ; tries++) {
       try {
-        await this.o.db.transaction().execute(async (trx) => {
-          let q = trx.updateTable("outgoing_messages").set({ ...set, claimed_until: null }).where("id", "=", m.id);
-          if (m.claimed_until !== null) q = q.where("claimed_until", "=", m.claimed_until);
-          await q.execute();
-          if (chatWaitMs !== undefined) {
-            const next_send_at = this.now() + chatWaitMs;
-            await trx.insertInto("chat_state").values({ plugin_id: m.plugin_id, chat_id: m.chat_id, next_send_at })
-              .onConflict((oc) => oc.columns(["plugin_id", "chat_id"]).doUpdateSet({ next_send_at })).execute();
-          }
-        });
+        await this.o.db.transaction().execute((trx) => this.writeOutcome(trx, f));
         return;
       } catch (err) {
         if (!this.o.seam.isUnavailable(err) || this.now() + 250 * (tries + 1) > deadline) throw err;
         await new Promise((r) => setTimeout(r, 250 * (tries + 1)));
       }
+    }
+  }
+
+  private async writeOutcome(trx: Tx, { m, set, chatWaitMs }: PendingOutcome): Promise<void> {
+    let q = trx.updateTable("outgoing_messages").set({ ...set, claimed_until: null }).where("id", "=", m.id);
+    if (m.claimed_until !== null) q = q.where("claimed_until", "=", m.claimed_until);
+    await q.execute();
+    if (chatWaitMs !== undefined) {
+      const next_send_at = this.now() + chatWaitMs;
+      await trx.insertInto("chat_state").values({ plugin_id: m.plugin_id, chat_id: m.chat_id, next_send_at })
+        .onConflict((oc) => oc.columns(["plugin_id", "chat_id"]).doUpdateSet({ next_send_at })).execute();
     }
   }
 

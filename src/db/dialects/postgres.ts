@@ -31,6 +31,8 @@ export const postgresSeam: DialectSeam = {
   // Two batches at once: one waits on its commit while the next is sent. More in flight made
   // batches smaller (more round trips per update) and was slower in the benchmark (4: −12–17 %).
   writeConcurrency: 2,
+  // The pool records send outcomes side by side.
+  groupOutcomes: false,
   // Each statement is a round trip: a whole batch's rows in one.
   rowsPerInsert: 256,
   parseJson: (v) => (typeof v === "string" ? JSON.parse(v) : v),

@@ -32,6 +32,8 @@ export const sqliteSeam: DialectSeam = {
   // "integer primary key" is the rowid itself in SQLite: one b-tree fewer per table.
   types: { autoId: sql`integer`, json: sql`text`, boolean: sql`integer`, assignedId: sql`integer`, keyedTableSuffix: sql`without rowid` },
   writeConcurrency: 1,
+  // Every commit is an fsync: send outcomes that finish together share one.
+  groupOutcomes: true,
   // In-process: a statement per row costs no round trip, and the three fixed statements stay prepared.
   rowsPerInsert: 1,
   parseJson: (v) => (typeof v === "string" ? JSON.parse(v) : v),
