@@ -13,7 +13,7 @@ import type { DialectSeam, Tx } from "./dialect.ts";
 const MAX_SHAPES = 600;
 
 export class InsertStatement<Row extends Record<string, unknown>, Out = unknown> {
-  /** SQL text by dialect and row count ("sqlite:1"): one process may hold both dialects (tests). */
+  /** SQL text by dialect, row count and column list: one process may hold both dialects (tests). */
   private readonly sqlByShape = new Map<string, string>();
 
   /** `build` must produce an insert of exactly `rows`, with no other parameters. */
@@ -32,15 +32,18 @@ export class InsertStatement<Row extends Record<string, unknown>, Out = unknown>
 
   private async runChunk(trx: Tx, seam: DialectSeam, rows: Row[]): Promise<Out[]> {
     if (rows.length === 0) return [];
+    const keys = Object.keys(rows[0]!).join(",");
     const params: unknown[] = [];
     for (const row of rows) {
+      // Every row must have the first row's columns, in its order: the SQL is per column list.
+      if (Object.keys(row).join(",") !== keys) throw new Error("InsertStatement: rows must have the same keys in the same order");
       for (const v of Object.values(row)) {
         // Kysely leaves an undefined value's column out: the SQL text would not fit these values.
         if (v === undefined) throw new Error("InsertStatement: row values must not be undefined (use null)");
         params.push(v);
       }
     }
-    const shape = `${seam.name}:${rows.length}`;
+    const shape = `${seam.name}:${rows.length}:${keys}`;
     let text = this.sqlByShape.get(shape);
     if (text === undefined) {
       const compiled = this.build(trx, rows).compile();

@@ -120,7 +120,11 @@ export function migrationsFor(seam: DialectSeam): Record<string, Migration> {
 export async function migrate(db: Db, seam: DialectSeam): Promise<void> {
   await seam.withMigrationLock(db, async (conn) => {
     const provider: MigrationProvider = { getMigrations: async () => migrationsFor(seam) };
-    const { error, results } = await new Migrator({ db: conn, provider }).migrateToLatest();
+    let { error, results } = await new Migrator({ db: conn, provider }).migrateToLatest();
+    // Another process may have been migrating at the same moment (SQLite has no migration lock
+    // of its own: its migrations wait on the write lock, then find their work done, but the
+    // record of a migration can collide). Once more: what the other process did is skipped.
+    if (error) ({ error, results } = await new Migrator({ db: conn, provider }).migrateToLatest());
     if (error) {
       const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "?";
       throw new Error(`database migration ${failed} failed: ${(error as Error).message ?? error}`);

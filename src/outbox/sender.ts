@@ -34,7 +34,12 @@ export interface SenderOptions {
 }
 
 type FinishSet = { status: string; sent_at?: number; telegram_message_id?: number; last_error?: string; attempts?: number; next_attempt_at?: number };
-interface PendingOutcome { m: OutgoingRow; set: FinishSet; chatWaitMs?: number; resolve: () => void; reject: (e: unknown) => void }
+interface PendingOutcome {
+  m: OutgoingRow; set: FinishSet; chatWaitMs?: number;
+  /** Retries of this record stop here: well before the claim ends (set when the outcome is known). */
+  deadline: number;
+  resolve: () => void; reject: (e: unknown) => void;
+}
 
 export class OutboxSender {
   readonly stats = { sent: 0, failed: 0, retried: 0, rateLimited: 0 };
@@ -193,12 +198,11 @@ export class OutboxSender {
     // A key problem is an operator's to fix (FERNET_KEYS): keep the message and try again later.
     if (api === "undecryptable") return this.finish(m, { status: "pending", last_error: "token cannot be decrypted with FERNET_KEYS", next_attempt_at: this.now() + 60_000 });
     const attempt = Number(m.attempts) + 1;
+    let sent: { message_id: number };
     try {
-      const sent = await api.sendMessage(Number(m.chat_id), m.text, m.reply_to_message_id
+      sent = await api.sendMessage(Number(m.chat_id), m.text, m.reply_to_message_id
         ? { reply_parameters: { message_id: Number(m.reply_to_message_id), allow_sending_without_reply: true } }
         : {});
-      this.stats.sent++;
-      await this.finish(m, { status: "sent", sent_at: this.now(), telegram_message_id: sent.message_id, attempts: attempt }, chatPaceMs(Number(m.chat_id)));
     } catch (err) {
       const f = classifySendError(err, attempt);
       const tooOld = this.now() - Number(m.created_at) > GIVE_UP_AFTER_MS;
@@ -212,7 +216,12 @@ export class OutboxSender {
       this.o.logger.info({ message_id: m.id, plugin_id: pluginId, reason: f.reason, retry_in_ms: f.delayMs }, "outbox: send will be retried");
       await this.finish(m, { status: "pending", last_error: f.reason, attempts: attempt, next_attempt_at: this.now() + f.delayMs },
         f.type === "rate_limited" ? f.delayMs : undefined);
+      return;
     }
+    // Telegram has the message. Recording that is outside the send's error handling: a database
+    // error here must not be taken for a failed send and put the message back in the queue.
+    this.stats.sent++;
+    await this.finish(m, { status: "sent", sent_at: this.now(), telegram_message_id: sent.message_id, attempts: attempt }, chatPaceMs(Number(m.chat_id)));
   }
 
   private release(m: OutgoingRow): Promise<void> {
@@ -225,9 +234,12 @@ export class OutboxSender {
    * fsync instead of one per message; if that transaction fails, each is written on its own.
    */
   private finish(m: OutgoingRow, set: FinishSet, chatWaitMs?: number): Promise<void> {
-    if (!this.o.seam.groupOutcomes) return this.finishOne({ m, set, chatWaitMs, resolve: () => {}, reject: () => {} });
+    // Retrying the record of a send must end well before the claim does, or another worker
+    // could retake the message and send it again. And only while the claim is still ours.
+    const deadline = this.now() + this.leaseMs / 2;
+    if (!this.o.seam.groupOutcomes) return this.finishOne({ m, set, chatWaitMs, deadline, resolve: () => {}, reject: () => {} });
     return new Promise((resolve, reject) => {
-      this.finishing.push({ m, set, chatWaitMs, resolve, reject });
+      this.finishing.push({ m, set, chatWaitMs, deadline, resolve, reject });
       if (this.finishing.length === 1) setImmediate(() => void this.flushFinished());
     });
   }
@@ -250,9 +262,7 @@ export class OutboxSender {
   }
 
   private async finishOne(f: PendingOutcome): Promise<void> {
-    // Retrying the record of a send must end well before the claim does, or another worker
-    // could retake the message and send it again. And only while the claim is still ours.
-    const deadline = this.now() + this.leaseMs / 2;
+    const { deadline } = f;
     for (let tries = 0; ; tries++) {
       try {
         await this.o.db.transaction().execute((trx) => this.writeOutcome(trx, f));

@@ -38,19 +38,23 @@ export const sqliteSeam: DialectSeam = {
   rowsPerInsert: 1,
   parseJson: (v) => (typeof v === "string" ? JSON.parse(v) : v),
   jsonFlagIsTrue: (column, key) => sql<boolean>`json_extract(${sql.ref(column)}, ${"$." + key}) = 1`,
-  // SQLite serialises writers on the file itself; Kysely's own lock table is enough.
+  // No lock: Kysely takes none on SQLite. The migrations are safe to run twice at once (tables
+  // "if not exists", 0002 checks inside its own write transaction), and migrate() tries once more
+  // when the record of a migration collides with another process's.
   withMigrationLock: (db, fn) => fn(db),
   async dropTaskCodigoUnique(db) {
-    const indexes = (await sql<{ name: string; unique: number }>`select name, "unique" from pragma_index_list('tasks')`.execute(db)).rows;
-    const onCodigo = [];
-    for (const ix of indexes.filter((i) => i.unique)) {
-      const cols = (await sql<{ name: string }>`select name from pragma_index_info(${ix.name})`.execute(db)).rows;
-      if (cols.length === 1 && cols[0]!.name === "codigo") onCodigo.push(ix.name);
-    }
-    if (onCodigo.length === 0) return; // done before
-    // SQLite cannot drop a constraint: rebuild the table without it, in one transaction
-    // (nothing references tasks, so no foreign key is affected).
+    // The check and the rebuild in one IMMEDIATE transaction: a second process migrating at the
+    // same moment waits for the first, then finds nothing left to do.
     await db.transaction().execute(async (trx) => {
+      const indexes = (await sql<{ name: string; unique: number }>`select name, "unique" from pragma_index_list('tasks')`.execute(trx)).rows;
+      let onCodigo = false;
+      for (const ix of indexes.filter((i) => i.unique)) {
+        const cols = (await sql<{ name: string }>`select name from pragma_index_info(${ix.name})`.execute(trx)).rows;
+        if (cols.length === 1 && cols[0]!.name === "codigo") onCodigo = true;
+      }
+      if (!onCodigo) return; // done before
+      // SQLite cannot drop a constraint: rebuild the table without it (nothing references
+      // tasks, so no foreign key is affected).
       await sql`create table tasks_rebuilt (
         id integer primary key, codigo text not null, usuario_id bigint not null,
         plugin_id bigint not null references plugin_configs (id), tipo text not null, titulo text not null,
@@ -63,6 +67,7 @@ export const sqliteSeam: DialectSeam = {
       await sql`alter table tasks_rebuilt rename to tasks`.execute(trx);
     });
   },
+
   async nextTaskIds(trx: Tx, n: number) {
     // Safe because SQLite has one writer: nobody else can insert between this read and our insert.
     const row = await trx.selectFrom("tasks").select(sql<number>`coalesce(max(id), 0)`.as("m")).executeTakeFirstOrThrow();
