@@ -17,12 +17,20 @@ export interface ClaimWindow {
 }
 
 export function dueOutgoingIds(w: ClaimWindow, lockClause: RawBuilder<unknown>): RawBuilder<{ id: number }> {
+  // Candidates: per chat, the oldest open message in the window, plus any 'sending' row in it
+  // (a stale claim may not be its chat's oldest when ids committed out of order). Only these can
+  // pass the checks below, so a window full of one chat's backlog costs one check, not hundreds.
   return sql<{ id: number }>`
-    select m.id from (
-      select id from outgoing_messages
+    with w as (
+      select id, plugin_id, chat_id, status from outgoing_messages
       where status in ('pending', 'sending') and id > ${w.afterId}
       order by id limit ${w.window}
-    ) w join outgoing_messages m on m.id = w.id
+    )
+    select m.id from (
+      select min(id) as id from w group by plugin_id, chat_id
+      union
+      select id from w where status = 'sending'
+    ) c join outgoing_messages m on m.id = c.id
     where (
         -- a pending message: due, no older open message in its chat, and none of its chat in flight
         m.status = 'pending' and m.next_attempt_at <= ${w.now}
