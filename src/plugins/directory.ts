@@ -1,8 +1,10 @@
 // The webhook's plugin lookup: id → (is it a telegram plugin, which secrets open it), cached for a
-// few seconds so a busy bot does not cost a query per update before its transaction. The
-// decision itself always reads the plugin fresh inside the transaction.
+// few seconds so a busy bot does not cost a query per update before its transaction. Its state
+// may be that old: where it decides an update (PostgreSQL's one-statement path), the statement
+// checks that the link still holds; everywhere else the plugin is read fresh in the transaction.
 import type { Db, DialectSeam } from "../db/dialect.ts";
-import { metadatosOf } from "./state.ts";
+import { metadatosOf, pluginState } from "./state.ts";
+import type { PluginState } from "../webhook/decide.ts";
 import { timingSafeEqual } from "node:crypto";
 import { secretDigest } from "../crypto/random.ts";
 
@@ -13,6 +15,8 @@ export interface PluginGate {
   secret: Buffer | null;
   previousSecret: Buffer | null;
   previousUntil: number;
+  /** The plugin's state at the lookup, for deciding updates on PostgreSQL's one-statement path (write-linked.ts). */
+  state: PluginState;
 }
 
 export class PluginDirectory {
@@ -23,7 +27,7 @@ export class PluginDirectory {
   async lookup(id: number, fresh = false): Promise<PluginGate | null> {
     const hit = fresh ? undefined : this.cache.get(id);
     if (hit && this.now() - hit.at < this.ttlMs) return hit.gate;
-    const row = await this.db.selectFrom("plugin_configs").select(["id", "servicio", "metadatos"]).where("id", "=", id).executeTakeFirst();
+    const row = await this.db.selectFrom("plugin_configs").selectAll().where("id", "=", id).executeTakeFirst();
     let gate: PluginGate | null = null;
     if (row) {
       const m = metadatosOf(row, this.seam);
@@ -32,6 +36,7 @@ export class PluginDirectory {
         secret: typeof m.webhook_secret === "string" ? secretDigest(m.webhook_secret) : null,
         previousSecret: typeof m.webhook_secret_anterior === "string" ? secretDigest(m.webhook_secret_anterior) : null,
         previousUntil: Number(m.webhook_secret_anterior_hasta ?? 0),
+        state: pluginState(row, this.seam),
       };
     }
     if (this.cache.size > 50_000) this.cache.clear();

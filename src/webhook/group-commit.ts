@@ -7,11 +7,13 @@
 import type { Db, DialectSeam } from "../db/dialect.ts";
 import type { ParsedUpdate } from "../telegram/update.ts";
 import type { ApplyResult } from "./apply.ts";
+import type { PluginState } from "./decide.ts";
 import { writeBatch, type BatchWriter } from "./write-batch.ts";
 
 interface Job {
   pluginId: number;
   update: ParsedUpdate;
+  cached?: PluginState | null;
   resolve: (r: ApplyResult) => void;
   reject: (e: unknown) => void;
 }
@@ -46,9 +48,10 @@ export class GroupCommitter {
     this.writer = opts.writer ?? ((jobs, now) => writeBatch(db, seam, jobs, now));
   }
 
-  submit(pluginId: number, update: ParsedUpdate): Promise<ApplyResult> {
+  /** `cached`: the plugin's state as the webhook looked it up (lets PostgreSQL skip the transaction, see write-linked.ts). */
+  submit(pluginId: number, update: ParsedUpdate, cached?: PluginState | null): Promise<ApplyResult> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ pluginId, update, resolve, reject });
+      this.queue.push({ pluginId, update, cached, resolve, reject });
       if (!this.scheduled && this.inFlight < this.maxInFlight) {
         this.scheduled = true;
         // Let the requests already read in this turn of the event loop join the batch.
@@ -93,7 +96,7 @@ export class GroupCommitter {
   }
 
   private async write(batch: Job[]): Promise<ApplyResult[]> {
-    const results = await this.writer(batch.map((j) => ({ pluginId: j.pluginId, update: j.update })), this.now());
+    const results = await this.writer(batch.map((j) => ({ pluginId: j.pluginId, update: j.update, cached: j.cached })), this.now());
     this.stats.transactions++;
     this.stats.updates += batch.length;
     return results;

@@ -36,7 +36,7 @@ export function registerWebhook(app: FastifyInstance, deps: WebhookDeps): void {
 
 async function handle(req: FastifyRequest<{ Params: { pluginId: string } }>, reply: FastifyReply, deps: WebhookDeps) {
   const pluginId = /^\d{1,15}$/.test(req.params.pluginId) ? Number(req.params.pluginId) : NaN;
-  const gate = Number.isSafeInteger(pluginId) ? await deps.plugins.lookup(pluginId) : null;
+  let gate = Number.isSafeInteger(pluginId) ? await deps.plugins.lookup(pluginId) : null;
   if (!gate || gate.servicio !== SERVICIO) throw new JoeError("PLUGIN_NOT_FOUND");
 
   const header = req.headers["x-telegram-bot-api-secret-token"];
@@ -46,6 +46,7 @@ async function handle(req: FastifyRequest<{ Params: { pluginId: string } }>, rep
     // read the plugin again before refusing.
     const fresh = secret === undefined ? null : await deps.plugins.lookup(pluginId, true);
     if (!fresh || fresh.servicio !== SERVICIO || !deps.plugins.secretMatches(fresh, secret)) throw new JoeError("BAD_SECRET");
+    gate = fresh;
   }
 
   const raw = req.body instanceof Buffer ? req.body.toString("utf8") : "";
@@ -65,7 +66,7 @@ async function handle(req: FastifyRequest<{ Params: { pluginId: string } }>, rep
     return reply.type("application/json").send(OK);
   }
 
-  const result = await deps.committer.submit(pluginId, parsed.update);
+  const result = await deps.committer.submit(pluginId, parsed.update, gate.state);
   if (deps.logger.isLevelEnabled("debug")) {
     deps.logger.debug({ plugin_id: pluginId, update_id: parsed.update.updateId, outcome: result.outcome, codigo: result.taskCodigo }, "webhook: update committed");
   }

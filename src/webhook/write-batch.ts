@@ -1,21 +1,45 @@
-// One group-commit batch written in one transaction: plugins read once, task ids reserved at
-// once, updates applied in (plugin, update_id) order — runs of messages from linked chats with
-// multi-row statements (apply-bulk.ts), anything that changes state one by one (apply.ts).
+// One group-commit batch. Where the dialect can (seam.linkedRun, PostgreSQL), messages from linked
+// chats go first as ONE statement, decided on the webhook's cached plugin state
+// (write-linked.ts). The rest — and whatever that statement left alone — is written in one
+// transaction: plugins read once, task ids reserved at once, updates applied in
+// (plugin, update_id) order — runs of messages from linked chats with multi-row statements
+// (apply-bulk.ts), anything that changes state one by one (apply.ts).
 // Pure data in, pure data out: the committer can be given another writer (tests, benchmarks).
 import type { Db, DialectSeam } from "../db/dialect.ts";
 import type { ParsedUpdate } from "../telegram/update.ts";
 import { applyUpdate, BatchContext, type ApplyResult } from "./apply.ts";
 import { applyBulk, isBulkable, type BulkJob } from "./apply-bulk.ts";
+import { writeLinked, type LinkedJob } from "./write-linked.ts";
+import type { PluginState } from "./decide.ts";
 
 export interface BatchJob {
   pluginId: number;
   update: ParsedUpdate;
+  /** The plugin's state as the webhook last looked it up (may be a few seconds old). */
+  cached?: PluginState | null;
 }
 
 /** Writes the jobs in one transaction and returns their results in the same order. */
 export type BatchWriter = (jobs: BatchJob[], now: number) => Promise<ApplyResult[]>;
 
 export async function writeBatch(db: Db, seam: DialectSeam, batch: BatchJob[], now: number): Promise<ApplyResult[]> {
+  if (!seam.linkedRun) return writeInTransaction(db, seam, batch, now);
+  const out: ApplyResult[] = new Array(batch.length);
+  const linked: LinkedJob[] = [];
+  let rest: number[] = [];
+  batch.forEach((job, index) => {
+    if (job.cached && job.cached.id === job.pluginId && isBulkable(job.cached, job.update)) linked.push({ index, pluginId: job.pluginId, update: job.update, plugin: job.cached });
+    else rest.push(index);
+  });
+  if (linked.length > 0) rest = rest.concat(await writeLinked(db, seam.linkedRun, linked, now, out));
+  if (rest.length > 0) {
+    const results = await writeInTransaction(db, seam, rest.map((i) => batch[i]!), now);
+    rest.forEach((i, k) => (out[i] = results[k]!));
+  }
+  return out;
+}
+
+async function writeInTransaction(db: Db, seam: DialectSeam, batch: BatchJob[], now: number): Promise<ApplyResult[]> {
   return db.transaction().execute(async (trx) => {
     const ctx = new BatchContext(trx, seam, now);
     await ctx.loadPlugins(batch.map((j) => j.pluginId));

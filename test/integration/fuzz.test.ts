@@ -300,8 +300,8 @@ async function harness(create: () => Promise<TestDatabase>): Promise<Harness> {
   const committer = new GroupCommitter(rt.store.db, rt.store.seam);
   const results = new Map<number, ApplyResult>();
   const submit = committer.submit.bind(committer);
-  committer.submit = async (pluginId, u) => {
-    const r = await submit(pluginId, u);
+  committer.submit = async (pluginId, u, cached) => {
+    const r = await submit(pluginId, u, cached);
     results.set(u.updateId, r);
     return r;
   };

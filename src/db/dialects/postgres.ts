@@ -4,6 +4,7 @@ import pg from "pg";
 import { Kysely, PostgresDialect, sql } from "kysely";
 import type { Database, OutgoingRow } from "../schema.ts";
 import type { Db, DialectSeam, Tx } from "../dialect.ts";
+import { writeLinkedRun } from "./postgres-linked-run.ts";
 import { dueOutgoingIds, windowEnd, type ClaimWindow } from "../claim-sql.ts";
 
 // BIGINT (int8) and COUNT come back as strings by default; every value we keep fits in 53 bits
@@ -18,14 +19,35 @@ export function openPostgres(url: string, poolSize = 10): { db: Db; seam: Dialec
   pool.on("error", () => {});
   pool.on("connect", (client) => client.on("error", () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, seam: postgresSeam, close: () => db.destroy() };
+  return { db, seam: createPostgresSeam(), close: () => db.destroy() };
 }
+
+/** Task ids taken from the sequence at once: most batches need no round trip for their ids. */
+const TASK_ID_BLOCK = 256;
 
 const MIGRATION_LOCK_KEY = 7_310_452_001; // arbitrary, fixed: "joe-telegram migrations"
 const PG_UNAVAILABLE_CLASSES = ["08", "53", "57", "58"]; // connection, resources, operator intervention, system
 const NODE_NET_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH"]);
 
-export const postgresSeam: DialectSeam = {
+/** One per opened database: it holds that database's block of task ids. */
+export function createPostgresSeam(): DialectSeam {
+  // Ids reserved from tasks_id_seq and not yet used. nextval is not transactional, so a block
+  // taken inside a transaction that rolls back stays reserved; unused ids (at exit) are gaps,
+  // as they always could be. With several instances, each hands out its own blocks: ids are
+  // unique and increase within an instance, not across instances.
+  const free: number[] = [];
+  const taskIds = async (conn: Tx | Db, n: number): Promise<number[]> => {
+    while (free.length < n) {
+      const want = Math.max(TASK_ID_BLOCK, n - free.length);
+      const r = await sql<{ id: number }>`select nextval('tasks_id_seq') as id from generate_series(1, ${want})`.execute(conn);
+      for (const x of r.rows) free.push(Number(x.id));
+    }
+    return free.splice(0, n);
+  };
+  return { ...postgresSeamBase, nextTaskIds: taskIds, linkedRun: { taskIds, write: writeLinkedRun } };
+}
+
+const postgresSeamBase: Omit<DialectSeam, "nextTaskIds" | "linkedRun"> = {
   name: "postgres",
   types: { autoId: sql`bigserial`, json: sql`jsonb`, boolean: sql`boolean`, assignedId: sql`bigint`, keyedTableSuffix: sql`` },
   // Two batches at once: one waits on its commit while the next is sent. More in flight made
@@ -37,10 +59,6 @@ export const postgresSeam: DialectSeam = {
   rowsPerInsert: 256,
   parseJson: (v) => (typeof v === "string" ? JSON.parse(v) : v),
   jsonFlagIsTrue: (column, key) => sql<boolean>`(${sql.ref(column)} ->> ${key}) = 'true'`,
-  async nextTaskIds(trx: Tx, n: number) {
-    const r = await sql<{ id: number }>`select nextval('tasks_id_seq') as id from generate_series(1, ${n})`.execute(trx);
-    return r.rows.map((x) => Number(x.id));
-  },
   async withMigrationLock(db, fn) {
     // A session-level advisory lock on one pinned connection: instances starting together run
     // the migrations one after the other (even the creation of Kysely's own lock table).
@@ -61,12 +79,19 @@ export const postgresSeam: DialectSeam = {
     await sql`create sequence if not exists tasks_id_seq`.execute(db);
   },
   async claimOutgoing(db: Db, w: ClaimWindow, leaseMs: number) {
-    const r = await sql<OutgoingRow>`
-      update outgoing_messages set status = 'sending', claimed_until = ${w.now + leaseMs}
-      where id in (${dueOutgoingIds(w, sql`for update of m skip locked`)})
-      returning *`.execute(db);
-    const end = (await windowEnd(w).execute(db)).rows[0];
-    return { rows: r.rows, nextAfterId: end && Number(end.n) >= w.window ? Number(end.last) : 0 };
+    return db.transaction().execute(async (trx) => {
+      // The window must be read in index order and stop after `w.window` rows. When a backlog
+      // builds up faster than statistics are refreshed, the planner guesses a few dozen open rows
+      // and reads them all with a bitmap scan and a sort instead: measured 20,000 rows and ~6 ms
+      // of server CPU per claim, against 0.5 ms in index order.
+      await sql`set local enable_bitmapscan = off`.execute(trx);
+      const r = await sql<OutgoingRow>`
+        update outgoing_messages set status = 'sending', claimed_until = ${w.now + leaseMs}
+        where id in (${dueOutgoingIds(w, sql`for update of m skip locked`)})
+        returning *`.execute(trx);
+      const end = (await windowEnd(w).execute(trx)).rows[0];
+      return { rows: r.rows, nextAfterId: end && Number(end.n) >= w.window ? Number(end.last) : 0 };
+    });
   },
   async recoverClaims() {
     return 0; // other workers may be alive: stale claims are retaken when their lease ends
