@@ -44,8 +44,9 @@ export interface DialectSeam {
    */
   nextTaskIds(trx: Tx, n: number): Promise<number[]>;
   /**
-   * Optional: write a run of messages from linked chats in ONE statement, without a transaction
-   * around it (PostgreSQL: one round trip instead of seven). See LinkedRunWriter.
+   * Optional: write a run of messages from linked chats, decided on the webhook's cached plugin
+   * state, in one atomic step that checks the state still holds (PostgreSQL: one statement, one
+   * round trip instead of seven; SQLite: prepared statements in one synchronous transaction).
    */
   readonly linkedRun?: LinkedRunWriter;
   /** Run `fn` (the migrations) while holding a lock that other instances starting at once wait for. */
@@ -97,12 +98,15 @@ export interface LinkedRunOutcome {
 }
 
 /**
- * Writes marks, tasks and replies of a run in one atomic statement. The statement checks for each
- * row that the state it was decided on still holds; rows where it does not, or whose mark already
- * exists, are left alone for the transactional path to decide again.
+ * Writes the marks, tasks and replies of a run atomically (PostgreSQL: one statement; SQLite: one
+ * transaction run synchronously on the connection). For each row it checks that the state the
+ * row was decided on still holds; rows where it does not, or whose mark already exists, are left
+ * alone for the transactional path to decide again.
  */
 export interface LinkedRunWriter {
-  /** Reserve `n` task ids outside any transaction (the run's tasks need their codes before it is written). */
-  taskIds(db: Db, n: number): Promise<number[]>;
-  write(db: Db, rows: LinkedRunRow[], now: number): Promise<LinkedRunOutcome[]>;
+  /**
+   * `build` is given `taskCount` fresh task ids and returns the rows (a task's code, and so its
+   * confirmation's text, is derived from its id).
+   */
+  write(db: Db, taskCount: number, build: (taskIds: number[]) => LinkedRunRow[], now: number): Promise<{ rows: LinkedRunRow[]; outcomes: LinkedRunOutcome[] }>;
 }

@@ -1,10 +1,11 @@
-// The one-statement path, for dialects that have it (seam.linkedRun; PostgreSQL): messages from a
-// plugin's linked chat, decided on the plugin state the webhook looked up (cached for a few
-// seconds), written with their marks, tasks and confirmations in one statement. The statement
-// itself checks that the link each decision rests on still holds. Whatever it leaves alone — a
+// The fast path (seam.linkedRun): messages from a plugin's linked chat, decided on the plugin
+// state the webhook looked up (cached for a few seconds), written with their marks, tasks and
+// confirmations in one atomic step — one statement on PostgreSQL, one synchronous transaction of
+// prepared statements on SQLite — which itself checks that the link each decision rests on
+// still holds. Whatever it leaves alone — a
 // stale state, a mark that exists already (a redelivery, or a reused update_id) — is handed back
 // to the transactional path, which reads the plugin fresh and decides again.
-import type { Db, LinkedRunRow, LinkedRunWriter } from "../db/dialect.ts";
+import type { Db, LinkedRunWriter } from "../db/dialect.ts";
 import type { ParsedUpdate } from "../telegram/update.ts";
 import { decide, EMPTY_CHAT, type Decision, type PluginState } from "./decide.ts";
 import { outgoingRow, taskRow, type ApplyResult } from "./apply.ts";
@@ -52,15 +53,15 @@ export async function writeLinked(db: Db, writer: LinkedRunWriter, jobs: LinkedJ
   }
   if (items.length === 0) return [];
 
-  const ids = tasks > 0 ? await writer.taskIds(db, tasks) : [];
-  const rows: LinkedRunRow[] = items.map(({ job, d, repeatsMessage }) => {
+  const { rows, outcomes } = await writer.write(db, tasks, (ids) => {
+    let next = 0;
+    return items.map(({ job, d, repeatsMessage }) => {
     const m = job.update.message;
-    const task = d.task && m && !repeatsMessage ? taskRow(ids.shift()!, job.plugin, m, d.task, now) : null;
+    const task = d.task && m && !repeatsMessage ? taskRow(ids[next++]!, job.plugin, m, d.task, now) : null;
     const reply = d.reply && d.chatId !== undefined && !(d.task && !task) ? outgoingRow(job.pluginId, d.chatId, d.reply, task, now) : null;
     return { pluginId: job.pluginId, updateId: job.update.updateId, chatId: m?.chatId ?? null, messageId: m?.messageId ?? null, outcome: d.outcome, task, reply };
-  });
-
-  const outcomes = await writer.write(db, rows, now);
+    });
+  }, now);
   const left: number[] = [];
   items.forEach(({ job, d }, i) => {
     const o = outcomes[i]!;

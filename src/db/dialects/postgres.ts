@@ -44,7 +44,15 @@ export function createPostgresSeam(): DialectSeam {
     }
     return free.splice(0, n);
   };
-  return { ...postgresSeamBase, nextTaskIds: taskIds, linkedRun: { taskIds, write: writeLinkedRun } };
+  return {
+    ...postgresSeamBase, nextTaskIds: taskIds,
+    linkedRun: {
+      async write(db, taskCount, build, now) {
+        const rows = build(taskCount > 0 ? await taskIds(db, taskCount) : []);
+        return { rows, outcomes: await writeLinkedRun(db, rows, now) };
+      },
+    },
+  };
 }
 
 const postgresSeamBase: Omit<DialectSeam, "nextTaskIds" | "linkedRun"> = {

@@ -4,6 +4,7 @@
 import SqliteDatabase from "better-sqlite3";
 import { Kysely, sql } from "kysely";
 import { ImmediateSqliteDialect } from "./sqlite-driver.ts";
+import { sqliteLinkedRun } from "./sqlite-linked-run.ts";
 import fs from "node:fs";
 import path from "node:path";
 import type { Database, OutgoingRow } from "../schema.ts";
@@ -22,7 +23,8 @@ export function openSqlite(file: string): { db: Db; seam: DialectSeam; close: ()
   // Measured: ~12 MB less resident memory under load, no change in throughput beyond noise.
   native.pragma("cache_size = -4000");
   const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect(native) });
-  return { db, seam: sqliteSeam, close: () => db.destroy() };
+  // The seam's fast path runs prepared statements on this connection directly (sqlite-linked-run.ts).
+  return { db, seam: { ...sqliteSeam, linkedRun: sqliteLinkedRun(native) }, close: () => db.destroy() };
 }
 
 const SQLITE_UNAVAILABLE = new Set(["SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_FULL", "SQLITE_READONLY_DBMOVED"]);
