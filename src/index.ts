@@ -10,11 +10,14 @@ export { ERRORS, JoeError, type ErrorCode } from "./errors.ts";
 export { buildApp, type AppDeps } from "./app.ts";
 export { openRuntime, startServer, startWorker, startSender, stopOnSignals, type Runtime, type Running } from "./runtime.ts";
 
-// The webhook's way: route → decide (pure) → apply (one transaction, group-committed)
+// The webhook's way: route → decide (pure) → write (group-committed: the fast path for linked
+// chats on the cached state, one transaction for the rest)
 export { registerWebhook, WEBHOOK_PATH, BODY_LIMIT } from "./webhook/route.ts";
 export { decide, LIMITS, EMPTY_CHAT, type Decision, type PluginState, type ChatState } from "./webhook/decide.ts";
 export { applyUpdate, BatchContext, TASK_ESTADO_INICIAL } from "./webhook/apply.ts";
 export { GroupCommitter } from "./webhook/group-commit.ts";
+export { writeBatch, PartialBatchError, type BatchJob, type BatchWriter } from "./webhook/write-batch.ts";
+export { writeLinked } from "./webhook/write-linked.ts";
 
 // Outgoing messages: the worker and its rules
 export { OutboxSender } from "./outbox/sender.ts";
@@ -38,7 +41,7 @@ export { titleFromText, formatDuration } from "./tasks/title.ts";
 // Storage: one Kysely code path, dialect differences behind the seam
 export { openStore, isPostgresUrl, type Store } from "./db/connect.ts";
 export { migrate } from "./db/migrations.ts";
-export type { DialectSeam, Db, Tx } from "./db/dialect.ts";
+export type { DialectSeam, Db, Tx, LinkedRunWriter, LinkedRunRow, LinkedRunOutcome } from "./db/dialect.ts";
 export type { Database } from "./db/schema.ts";
 
 // Crypto

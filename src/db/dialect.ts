@@ -91,7 +91,7 @@ export interface LinkedRunRow {
 export interface LinkedRunOutcome {
   /** The plugin still exists and (for a message) its linked chat is still this chat. */
   stateHeld: boolean;
-  /** The processed-update mark was new (false: a duplicate, or a reused update_id to look at). */
+  /** The processed-update mark was new, or taken over from another message (false: a duplicate). */
   marked: boolean;
   /** The task was written (false: this message already has its task). */
   taskInserted: boolean;
@@ -100,8 +100,9 @@ export interface LinkedRunOutcome {
 /**
  * Writes the marks, tasks and replies of a run atomically (PostgreSQL: one statement; SQLite: one
  * transaction run synchronously on the connection). For each row it checks that the state the
- * row was decided on still holds; rows where it does not, or whose mark already exists, are left
- * alone for the transactional path to decide again.
+ * row was decided on still holds; rows where it does not are left alone for the transactional
+ * path to decide again. A mark that exists for the same message means a duplicate; one for
+ * another message (update_id reused by Telegram) is taken over, as apply.ts's takeOverMark does.
  */
 export interface LinkedRunWriter {
   /**

@@ -8,7 +8,7 @@ import type { Db, DialectSeam } from "../db/dialect.ts";
 import type { ParsedUpdate } from "../telegram/update.ts";
 import type { ApplyResult } from "./apply.ts";
 import type { PluginState } from "./decide.ts";
-import { writeBatch, type BatchWriter } from "./write-batch.ts";
+import { writeBatch, PartialBatchError, type BatchWriter } from "./write-batch.ts";
 
 interface Job {
   pluginId: number;
@@ -86,12 +86,21 @@ export class GroupCommitter {
       batch.forEach((job, i) => job.resolve(results[i]!));
       if (results.some((r) => r.queuedMessage)) this.opts.onQueued?.();
     } catch (err) {
-      if (batch.length === 1) {
+      let failed = batch;
+      if (err instanceof PartialBatchError) {
+        // Answer what was committed; only the rest is retried.
+        failed = batch.filter((job, i) => {
+          const r = err.results[i];
+          if (r) job.resolve(r);
+          return !r;
+        });
+        if (err.results.some((r) => r?.queuedMessage)) this.opts.onQueued?.();
+      } else if (batch.length === 1) {
         batch[0]!.reject(err);
         return;
       }
       this.stats.fallbacks++;
-      for (const job of batch) await this.commit([job]);
+      for (const job of failed) await this.commit([job]);
     }
   }
 

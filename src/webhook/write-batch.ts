@@ -33,10 +33,28 @@ export async function writeBatch(db: Db, seam: DialectSeam, batch: BatchJob[], n
   });
   if (linked.length > 0) rest = rest.concat(await writeLinked(db, seam.linkedRun, linked, now, out));
   if (rest.length > 0) {
-    const results = await writeInTransaction(db, seam, rest.map((i) => batch[i]!), now);
+    let results: ApplyResult[];
+    try {
+      results = await writeInTransaction(db, seam, rest.map((i) => batch[i]!), now);
+    } catch (err) {
+      // The fast path's updates are committed already: they must be answered as written, not
+      // written again (they would come back as duplicates, without their task codes).
+      if (rest.length < batch.length) throw new PartialBatchError(out, err);
+      throw err;
+    }
     rest.forEach((i, k) => (out[i] = results[k]!));
   }
   return out;
+}
+
+/**
+ * Part of a batch committed and the rest failed: `results` holds the committed updates' results
+ * (the failed ones are undefined). The committer answers the former and retries the latter.
+ */
+export class PartialBatchError extends Error {
+  constructor(readonly results: Array<ApplyResult | undefined>, override readonly cause: unknown) {
+    super("part of the batch could not be written");
+  }
 }
 
 async function writeInTransaction(db: Db, seam: DialectSeam, batch: BatchJob[], now: number): Promise<ApplyResult[]> {

@@ -2,9 +2,8 @@
 // state the webhook looked up (cached for a few seconds), written with their marks, tasks and
 // confirmations in one atomic step — one statement on PostgreSQL, one synchronous transaction of
 // prepared statements on SQLite — which itself checks that the link each decision rests on
-// still holds. Whatever it leaves alone — a
-// stale state, a mark that exists already (a redelivery, or a reused update_id) — is handed back
-// to the transactional path, which reads the plugin fresh and decides again.
+// still holds. What it leaves alone — updates decided on a stale state — is handed back to the
+// transactional path, which reads the plugin fresh and decides again.
 import type { Db, LinkedRunWriter } from "../db/dialect.ts";
 import type { ParsedUpdate } from "../telegram/update.ts";
 import { decide, EMPTY_CHAT, type Decision, type PluginState } from "./decide.ts";
@@ -66,7 +65,8 @@ export async function writeLinked(db: Db, writer: LinkedRunWriter, jobs: LinkedJ
   items.forEach(({ job, d }, i) => {
     const o = outcomes[i]!;
     const row = rows[i]!;
-    if (!o.stateHeld || !o.marked) left.push(job.index);
+    if (!o.stateHeld) left.push(job.index);
+    else if (!o.marked) results[job.index] = { outcome: "duplicate", queuedMessage: false };
     else if (d.task && !(row.task && o.taskInserted)) results[job.index] = { outcome: "duplicate_message", queuedMessage: false };
     else results[job.index] = { outcome: d.outcome, taskCodigo: row.task?.codigo, queuedMessage: row.reply !== null };
   });

@@ -2,7 +2,8 @@
 // would have cached (on PostgreSQL that sends the batch down the one-statement path,
 // webhook/write-linked.ts; on SQLite, the transaction). Whatever the path, the rules are the same:
 // an update counts once, a message gets one task and one confirmation, a reused update_id with a
-// new message is a new message, and an update decided on a stale state is decided again.
+// new message is a new message, order follows update_id, an update decided on a stale state is
+// decided again, and a failure in one part of a batch does not disown what another part committed.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { dbTargets, type TestDatabase } from "../support/databases.ts";
@@ -15,6 +16,8 @@ import { MultiFernet, generateKey } from "../../src/crypto/fernet.ts";
 import { GroupCommitter } from "../../src/webhook/group-commit.ts";
 import { parseUpdate, type ParsedUpdate } from "../../src/telegram/update.ts";
 import type { PluginState } from "../../src/webhook/decide.ts";
+import type { DialectSeam, LinkedRunOutcome } from "../../src/db/dialect.ts";
+import { sql } from "kysely";
 
 const CHAT = 8100;
 function update(updateId: number, messageId: number, text: string, chatId = CHAT): ParsedUpdate {
@@ -29,6 +32,9 @@ for (const target of dbTargets()) {
     let store: Store;
     let pluginId: number;
     let linked: PluginState;
+    /** The store's seam with its fast path watched: which updates it was given, and what it did. */
+    let seam: DialectSeam;
+    const fastPath: Array<{ updateId: number; outcome: LinkedRunOutcome }> = [];
     before(async () => {
       tdb = await target.create();
       store = await openStore(tdb.url);
@@ -38,6 +44,12 @@ for (const target of dbTargets()) {
       pluginId = plugin.id;
       await store.db.updateTable("plugin_configs").set({ verificado: 1, chat_id_verificado: CHAT }).where("id", "=", pluginId).execute();
       linked = pluginState(await getPluginRow(store.db, pluginId), store.seam);
+      const writer = store.seam.linkedRun!;
+      seam = { ...store.seam, linkedRun: { async write(db, n, build, now) {
+        const r = await writer.write(db, n, build, now);
+        r.rows.forEach((row, i) => fastPath.push({ updateId: row.updateId, outcome: r.outcomes[i]! }));
+        return r;
+      } } };
     });
     after(async () => {
       await store.close();
@@ -48,7 +60,7 @@ for (const target of dbTargets()) {
     const outgoing = () => store.db.selectFrom("outgoing_messages").selectAll().where("plugin_id", "=", pluginId).orderBy("id").execute();
 
     it("writes each update once, one task and one confirmation per message, in update order", async () => {
-      const committer = new GroupCommitter(store.db, store.seam);
+      const committer = new GroupCommitter(store.db, seam);
       // Submitted in one turn of the event loop: one batch.
       const results = await Promise.all([
         committer.submit(pluginId, update(12, 502, "segunda"), linked),
@@ -57,6 +69,7 @@ for (const target of dbTargets()) {
         committer.submit(pluginId, update(13, 501, "primera"), linked), // the same message, another update_id
       ]);
       assert.equal(committer.stats.transactions, 1, "one batch");
+      assert.deepEqual(fastPath.map((f) => f.updateId), [11, 12, 13], "the fast path wrote them (the duplicate update dropped before)");
       assert.deepEqual(results.map((r) => r.outcome), ["task", "task", "duplicate", "duplicate_message"]);
       const t = await tasks();
       assert.deepEqual(t.map((x) => x.titulo), ["primera", "segunda"], "tasks in update_id order");
@@ -68,7 +81,7 @@ for (const target of dbTargets()) {
     });
 
     it("a redelivered update is a duplicate; an update_id reused for a new message is a new task", async () => {
-      const committer = new GroupCommitter(store.db, store.seam);
+      const committer = new GroupCommitter(store.db, seam);
       const results = await Promise.all([
         committer.submit(pluginId, update(12, 502, "segunda"), linked), // redelivered
         committer.submit(pluginId, update(11, 777, "otra semana, otro mensaje"), linked), // update_id 11 reused
@@ -82,11 +95,56 @@ for (const target of dbTargets()) {
       assert.equal(Number(mark.message_id), 777, "the reused mark now names the new message");
     });
 
+    it("a reused update_id and a new update in one batch keep their order (tasks and confirmations)", async () => {
+      const committer = new GroupCommitter(store.db, seam);
+      const results = await Promise.all([
+        committer.submit(pluginId, update(14, 1001, "nuevo después"), linked),
+        committer.submit(pluginId, update(12, 1000, "reutiliza el 12"), linked), // update_id 12 reused
+      ]);
+      assert.deepEqual(results.map((r) => r.outcome), ["task", "task"]);
+      const t = (await tasks()).slice(-2);
+      assert.deepEqual(t.map((x) => x.titulo), ["reutiliza el 12", "nuevo después"]);
+      assert.deepEqual((await outgoing()).slice(-2).map((m) => Number(m.reply_to_message_id)), [1000, 1001]);
+    });
+
+    it("when the rest of a batch fails after the fast path committed, the committed updates are answered as written", async () => {
+      // A chat that is not linked gets a warning, written through the transactional path: make
+      // that write fail, in the same batch as a message from the linked chat.
+      if (target.name === "sqlite") {
+        await sql`create trigger chat_state_fails before insert on chat_state begin select raise(abort, 'injected failure'); end`.execute(store.db);
+      } else {
+        await sql`create function chat_state_fails() returns trigger language plpgsql as $$ begin raise exception 'injected failure'; end $$`.execute(store.db);
+        await sql`create trigger chat_state_fails before insert on chat_state for each row execute function chat_state_fails()`.execute(store.db);
+      }
+      try {
+        const committer = new GroupCommitter(store.db, seam);
+        const before = (await tasks()).length;
+        const [ok, failed] = await Promise.allSettled([
+          committer.submit(pluginId, update(30, 1100, "entra por la vía rápida"), linked),
+          committer.submit(pluginId, update(31, 1101, "desde otro chat", CHAT + 1), linked),
+        ]);
+        assert.equal(ok.status, "fulfilled");
+        const r = (ok as PromiseFulfilledResult<{ outcome: string; taskCodigo?: string }>).value;
+        assert.equal(r.outcome, "task");
+        const t = (await tasks()).slice(before);
+        assert.equal(t.length, 1);
+        assert.equal(r.taskCodigo, t[0]!.codigo, "answered with its task's code, not as a duplicate");
+        assert.equal(failed.status, "rejected");
+        assert.match(String((failed as PromiseRejectedResult).reason), /injected failure/);
+        const mark = await store.db.selectFrom("processed_updates").selectAll().where("plugin_id", "=", pluginId).where("update_id", "=", 31).executeTakeFirst();
+        assert.equal(mark, undefined, "nothing of the failed update was written");
+      } finally {
+        await sql`drop trigger chat_state_fails${target.name === "sqlite" ? sql`` : sql` on chat_state`}`.execute(store.db);
+      }
+    });
+
     it("decided on a stale state (the plugin was unlinked meanwhile): decided again, no task", async () => {
       await store.db.updateTable("plugin_configs").set({ verificado: 0, chat_id_verificado: null }).where("id", "=", pluginId).execute();
-      const committer = new GroupCommitter(store.db, store.seam);
+      const committer = new GroupCommitter(store.db, seam);
       const before = (await tasks()).length;
+      fastPath.length = 0;
       const [r] = await Promise.all([committer.submit(pluginId, update(20, 900, "ya no vinculado"), linked)]);
+      assert.deepEqual(fastPath.map((f) => [f.updateId, f.outcome.stateHeld]), [[20, false]], "tried on the cached state, found stale");
       assert.equal(r!.outcome, "warned:not_linked");
       assert.equal((await tasks()).length, before);
       assert.equal((await outgoing()).at(-1)!.kind, "not_linked");

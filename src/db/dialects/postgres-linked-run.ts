@@ -5,7 +5,8 @@
 // Data-modifying CTEs chain the three inserts the way the transactional path does in code:
 //   held  — rows whose plugin still exists and, for a message, is still linked to that chat
 //           (the webhook decided on a cached state; this is the check that it still holds);
-//   marks — their processed-update marks; a mark that exists already is not this run's to decide;
+//   marks — their processed-update marks; an existing mark for the same message is a duplicate,
+//           one naming another message (a reused update_id) is taken over;
 //   tasks — the tasks of newly marked rows; a message that already has its task gets none;
 //   sent  — the replies of newly marked rows, a confirmation only with its newly written task.
 // Each insert is ordered by (plugin, update_id): the one lock order every writer uses, and the
@@ -34,11 +35,18 @@ export async function writeLinkedRun(db: Db, rows: LinkedRunRow[], now: number):
     held as (
       select i.* from input i join plugin_configs p on p.id = i.plugin_id
       where i.chat_id is null or (p.verificado and p.chat_id_verificado = i.chat_id)
+      -- Waits for an unlink in progress (it changes the unique verification code) and then
+      -- checks its result; the webhook's own link and counter updates do not conflict.
+      for key share of p
     ),
     marks as (
       insert into processed_updates (plugin_id, update_id, chat_id, message_id, outcome, received_at)
       select plugin_id, update_id, chat_id, message_id, outcome, ${now} from held order by plugin_id, update_id
-      on conflict (plugin_id, update_id) do nothing
+      -- An existing mark is this update again (a duplicate: left alone), unless it names
+      -- another message: update_id restarted after a week of silence, so take the mark over.
+      on conflict (plugin_id, update_id) do update
+        set chat_id = excluded.chat_id, message_id = excluded.message_id, outcome = excluded.outcome, received_at = excluded.received_at
+        where processed_updates.chat_id is distinct from excluded.chat_id or processed_updates.message_id is distinct from excluded.message_id
       returning plugin_id, update_id
     ),
     new_tasks as (

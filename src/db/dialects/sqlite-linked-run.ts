@@ -4,8 +4,9 @@
 // The SQL is still Kysely's (compiled once per column list); only the execution is direct.
 //
 // Per row, in (plugin, update_id) order, the same checks as PostgreSQL's statement: the plugin
-// still exists and (for a message) is still linked to that chat; the mark is new; the task is new
-// (one per message); the reply goes with a new mark, a confirmation only with its new task.
+// still exists and (for a message) is still linked to that chat; the mark is new (or taken over
+// from another message); the task is new (one per message); the reply goes with a new mark, a
+// confirmation only with its new task.
 import type Sqlite from "better-sqlite3";
 import { sql, type Compilable } from "kysely";
 import type { Db, LinkedRunOutcome, LinkedRunRow, LinkedRunWriter } from "../dialect.ts";
@@ -46,8 +47,16 @@ export function sqliteLinkedRun(native: Sqlite.Database): LinkedRunWriter {
       if (!held) return { stateHeld: false, marked: false, taskInserted: false };
       const mark = { plugin_id: r.pluginId, update_id: r.updateId, chat_id: r.chatId, message_id: r.messageId, outcome: r.outcome, received_at: now };
       const markValues = values(mark);
+      // An existing mark for the same message is a duplicate; one naming another message (a
+      // reused update_id) is taken over, as on PostgreSQL.
       const markStmt = prepared(`mark:${Object.keys(mark)}`, () => db.insertInto("processed_updates").values(mark)
-        .onConflict((oc) => oc.columns(["plugin_id", "update_id"]).doNothing()), markValues);
+        .onConflict((oc) => oc.columns(["plugin_id", "update_id"]).doUpdateSet((eb) => ({
+          chat_id: eb.ref("excluded.chat_id"), message_id: eb.ref("excluded.message_id"),
+          outcome: eb.ref("excluded.outcome"), received_at: eb.ref("excluded.received_at"),
+        })).where((eb) => eb.or([
+          eb("processed_updates.chat_id", "is distinct from", eb.ref("excluded.chat_id")),
+          eb("processed_updates.message_id", "is distinct from", eb.ref("excluded.message_id")),
+        ]))), markValues);
       if (markStmt.run(markValues).changes === 0) return { stateHeld: true, marked: false, taskInserted: false };
       let taskInserted = false;
       if (r.task) {
