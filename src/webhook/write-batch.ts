@@ -25,12 +25,27 @@ export type BatchWriter = (jobs: BatchJob[], now: number) => Promise<ApplyResult
 export async function writeBatch(db: Db, seam: DialectSeam, batch: BatchJob[], now: number): Promise<ApplyResult[]> {
   if (!seam.linkedRun) return writeInTransaction(db, seam, batch, now);
   const out: ApplyResult[] = new Array(batch.length);
-  const linked: LinkedJob[] = [];
+  let linked: LinkedJob[] = [];
   let rest: number[] = [];
   batch.forEach((job, index) => {
     if (job.cached && job.cached.id === job.pluginId && isBulkable(job.cached, job.update)) linked.push({ index, pluginId: job.pluginId, update: job.update, plugin: job.cached });
     else rest.push(index);
   });
+  // The fast path commits first, so it may only take a plugin's updates that come before all of
+  // that plugin's others in update_id order. One batch can hold states looked up before and after
+  // a link ("/start", then a message at once): the later message must not get the earlier task id.
+  if (rest.length > 0 && linked.length > 0) {
+    const firstRest = new Map<number, number>();
+    for (const i of rest) {
+      const { pluginId, update } = batch[i]!;
+      firstRest.set(pluginId, Math.min(firstRest.get(pluginId) ?? Infinity, update.updateId));
+    }
+    linked = linked.filter((j) => {
+      if (j.update.updateId < (firstRest.get(j.pluginId) ?? Infinity)) return true;
+      rest.push(j.index);
+      return false;
+    });
+  }
   if (linked.length > 0) rest = rest.concat(await writeLinked(db, seam.linkedRun, linked, now, out));
   if (rest.length > 0) {
     let results: ApplyResult[];

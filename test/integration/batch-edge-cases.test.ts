@@ -138,6 +138,21 @@ for (const target of dbTargets()) {
       }
     });
 
+    it("one batch holding states from before and after a link keeps update order", async () => {
+      // "/start" and a message at once: the first request looked the plugin up before the link
+      // (its state: not linked), the next one after (linked). The second must not overtake it.
+      const before = { ...linked, verificado: false, chatIdVerificado: null };
+      const committer = new GroupCommitter(store.db, seam);
+      const n = (await tasks()).length;
+      const results = await Promise.all([
+        committer.submit(pluginId, update(41, 1201, "segundo"), linked),
+        committer.submit(pluginId, update(40, 1200, "primero"), before),
+      ]);
+      assert.deepEqual(results.map((r) => r.outcome), ["task", "task"]);
+      assert.deepEqual((await tasks()).slice(n).map((t) => t.titulo), ["primero", "segundo"]);
+      assert.deepEqual((await outgoing()).slice(-2).map((m) => Number(m.reply_to_message_id)), [1200, 1201]);
+    });
+
     it("decided on a stale state (the plugin was unlinked meanwhile): decided again, no task", async () => {
       await store.db.updateTable("plugin_configs").set({ verificado: 0, chat_id_verificado: null }).where("id", "=", pluginId).execute();
       const committer = new GroupCommitter(store.db, seam);

@@ -80,7 +80,12 @@ export function sqliteLinkedRun(native: Sqlite.Database): LinkedRunWriter {
   return {
     async write(db, taskCount, build, now) {
       // Hold Kysely's connection (its mutex): no other transaction is open on it meanwhile.
-      return db.connection().execute(async () => transaction.immediate(db, taskCount, build, now));
+      return db.connection().execute(async () => {
+        // Inside an open transaction better-sqlite3 would make this a savepoint, whose "commit"
+        // commits nothing: refuse rather than answer 200 for what is not on disk.
+        if (native.inTransaction) throw new Error("sqlite linked run: a transaction is already open on the connection");
+        return transaction.immediate(db, taskCount, build, now);
+      });
     },
   };
 }
