@@ -32,6 +32,12 @@ export interface DialectSeam {
    * PostgreSQL, whose pool writes in parallel and where a shared transaction is a queue of round trips).
    */
   readonly groupOutcomes: boolean;
+  /**
+   * Appended to the webhook transaction's read of a plugin row (PostgreSQL: `for key share`, so
+   * it waits for an unlink in progress and decides on its result; SQLite: nothing, its write
+   * transaction already excludes every other writer).
+   */
+  readonly pluginReadLock: RawBuilder<unknown> | null;
   /** Rows per INSERT statement in the webhook's bulk writes (see insert-statement.ts). */
   readonly rowsPerInsert: number;
   /** Turn what the driver returns for a JSON column into a value. */

@@ -24,7 +24,8 @@ export class BatchContext {
 
   async plugin(id: number, fresh = false): Promise<PluginState | null> {
     if (!fresh && this.plugins.has(id)) return this.plugins.get(id)!;
-    const row = await this.trx.selectFrom("plugin_configs").selectAll().where("id", "=", id).executeTakeFirst();
+    const row = await this.trx.selectFrom("plugin_configs").selectAll().where("id", "=", id)
+      .$if(this.seam.pluginReadLock !== null, (q) => q.modifyEnd(this.seam.pluginReadLock!)).executeTakeFirst();
     const state = row ? pluginState(row, this.seam) : null;
     this.plugins.set(id, state);
     return state;
@@ -34,7 +35,9 @@ export class BatchContext {
   async loadPlugins(ids: number[]): Promise<void> {
     const missing = [...new Set(ids)].filter((id) => !this.plugins.has(id));
     if (missing.length === 0) return;
-    const rows = await this.trx.selectFrom("plugin_configs").selectAll().where("id", "in", missing).execute();
+    // In id order: the lock order of every instance.
+    const rows = await this.trx.selectFrom("plugin_configs").selectAll().where("id", "in", missing).orderBy("id")
+      .$if(this.seam.pluginReadLock !== null, (q) => q.modifyEnd(this.seam.pluginReadLock!)).execute();
     for (const id of missing) this.plugins.set(id, null);
     for (const row of rows) this.plugins.set(Number(row.id), pluginState(row, this.seam));
   }

@@ -153,6 +153,32 @@ for (const target of dbTargets()) {
       assert.deepEqual((await outgoing()).slice(-2).map((m) => Number(m.reply_to_message_id)), [1200, 1201]);
     });
 
+    it("an unlink in progress is waited for, on both paths, and its result decides", {
+      skip: target.name !== "postgres" ? "PostgreSQL only (on SQLite the unlink holds the one write lock: nothing can run beside it)" : false,
+    }, async () => {
+      const pg = await import("pg");
+      for (const [label, cached] of [["fast path", linked], ["transactional path", undefined]] as const) {
+        await store.db.updateTable("plugin_configs").set({ verificado: 1, chat_id_verificado: CHAT }).where("id", "=", pluginId).execute();
+        const n = (await tasks()).length;
+        // `plugin unlink`, held open on another connection: it changes the verification code (a
+        // unique column: that is what makes it wait for readers holding FOR KEY SHARE).
+        const id = 50 + (cached ? 0 : 1);
+        const other = new pg.default.Client({ connectionString: tdb.url });
+        await other.connect();
+        await other.query("begin");
+        await other.query("update plugin_configs set verificado = false, chat_id_verificado = null, codigo_verificacion = $2 where id = $1", [pluginId, `JOE-T${id}`]);
+        const committer = new GroupCommitter(store.db, seam);
+        const pending = committer.submit(pluginId, update(id, 1300 + id, `durante el unlink (${label})`), cached);
+        await new Promise((r) => setTimeout(r, 300));
+        await other.query("commit");
+        await other.end();
+        const r = await pending;
+        assert.match(r.outcome, /^(warned|warn_suppressed):not_linked$/, label); // one warning a minute
+        assert.equal((await tasks()).length, n, `${label}: no task for the chat unlinked meanwhile`);
+      }
+      await store.db.deleteFrom("chat_state").where("plugin_id", "=", pluginId).execute(); // as `plugin unlink` would
+    });
+
     it("decided on a stale state (the plugin was unlinked meanwhile): decided again, no task", async () => {
       await store.db.updateTable("plugin_configs").set({ verificado: 0, chat_id_verificado: null }).where("id", "=", pluginId).execute();
       const committer = new GroupCommitter(store.db, seam);

@@ -72,6 +72,7 @@ const postgresSeamBase: Omit<DialectSeam, "nextTaskIds" | "linkedRun"> = {
   writeConcurrency: 1,
   // The pool records send outcomes side by side.
   groupOutcomes: false,
+  pluginReadLock: sql`for key share`,
   // Each statement is a round trip: a whole batch's rows in one.
   rowsPerInsert: 256,
   parseJson: (v) => (typeof v === "string" ? JSON.parse(v) : v),
