@@ -23,9 +23,8 @@ export interface LinkedJob {
  * the transactional path.
  */
 export async function writeLinked(db: Db, writer: LinkedRunWriter, jobs: LinkedJob[], now: number, results: ApplyResult[]): Promise<number[]> {
-  const items: Array<{ job: LinkedJob; d: Decision; repeatsMessage: boolean }> = [];
+  const items: Array<{ job: LinkedJob; d: Decision }> = [];
   const seenUpdates = new Set<string>();
-  const seenMessages = new Set<string>();
   let tasks = 0;
   // In (plugin, update_id) order, as the transactional path: task ids (and so `tasks list`)
   // follow the order Telegram numbered the updates in, whatever order the requests arrived in.
@@ -39,26 +38,20 @@ export async function writeLinked(db: Db, writer: LinkedRunWriter, jobs: LinkedJ
     }
     seenUpdates.add(key);
     const d = decide(job.update, job.plugin, EMPTY_CHAT, now);
-    // The same message in two updates of one batch: only the first gets the task.
-    let repeatsMessage = false;
-    if (d.task && job.update.message) {
-      const m = job.update.message;
-      const mkey = `${job.pluginId}:${m.chatId}:${m.messageId}`;
-      repeatsMessage = seenMessages.has(mkey);
-      seenMessages.add(mkey);
-      if (!repeatsMessage) tasks++;
-    }
-    items.push({ job, d, repeatsMessage });
+    // The same message under two update_ids is left to the database: each gets a task row, and
+    // the task's key (plugin, chat, message) keeps the first one written, in update_id order.
+    if (d.task) tasks++;
+    items.push({ job, d });
   }
   if (items.length === 0) return [];
 
   const { rows, outcomes } = await writer.write(db, tasks, (ids) => {
     let next = 0;
-    return items.map(({ job, d, repeatsMessage }) => {
-    const m = job.update.message;
-    const task = d.task && m && !repeatsMessage ? taskRow(ids[next++]!, job.plugin, m, d.task, now) : null;
-    const reply = d.reply && d.chatId !== undefined && !(d.task && !task) ? outgoingRow(job.pluginId, d.chatId, d.reply, task, now) : null;
-    return { pluginId: job.pluginId, updateId: job.update.updateId, chatId: m?.chatId ?? null, messageId: m?.messageId ?? null, outcome: d.outcome, task, reply };
+    return items.map(({ job, d }) => {
+      const m = job.update.message;
+      const task = d.task && m ? taskRow(ids[next++]!, job.plugin, m, d.task, now) : null;
+      const reply = d.reply && d.chatId !== undefined ? outgoingRow(job.pluginId, d.chatId, d.reply, task, now) : null;
+      return { pluginId: job.pluginId, updateId: job.update.updateId, chatId: m?.chatId ?? null, messageId: m?.messageId ?? null, outcome: d.outcome, task, reply };
     });
   }, now);
   const left: number[] = [];

@@ -138,6 +138,21 @@ for (const target of dbTargets()) {
       }
     });
 
+    it("the same message under a new update_id gets its task when its first delivery made none", async () => {
+      // Update 60 (message 1400) was taken before the chat was linked: a mark, a warning, no task.
+      await store.db.insertInto("processed_updates").values({ plugin_id: pluginId, update_id: 60, chat_id: CHAT, message_id: 1400, outcome: "warned:not_linked", received_at: 1 }).execute();
+      const committer = new GroupCommitter(store.db, seam);
+      const results = await Promise.all([
+        committer.submit(pluginId, update(60, 1400, "mensaje 1400"), linked), // redelivered: a duplicate
+        committer.submit(pluginId, update(61, 1400, "mensaje 1400"), linked), // the same message, another update_id
+      ]);
+      assert.deepEqual(results.map((r) => r.outcome), ["duplicate", "task"]);
+      const t = (await tasks()).filter((x) => Number(x.message_id) === 1400);
+      assert.equal(t.length, 1);
+      assert.equal(results[1]!.taskCodigo, t[0]!.codigo);
+      assert.equal((await outgoing()).filter((m) => Number(m.reply_to_message_id) === 1400).length, 1);
+    });
+
     it("one batch holding states from before and after a link keeps update order", async () => {
       // "/start" and a message at once: the first request looked the plugin up before the link
       // (its state: not linked), the next one after (linked). The second must not overtake it.
