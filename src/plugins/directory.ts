@@ -1,7 +1,7 @@
 // The webhook's plugin lookup: id → (is it a telegram plugin, which secrets open it), cached for a
-// few seconds so a busy bot does not cost a query per update before its transaction. Its state
-// may be that old: where it decides an update (PostgreSQL's one-statement path), the statement
-// checks that the link still holds; everywhere else the plugin is read fresh in the transaction.
+// few seconds so a busy bot does not cost a query per update before its write. Its state may be
+// that old: where it decides an update (the fast path, webhook/write-linked.ts), the write checks
+// that the link still holds; everywhere else the plugin is read fresh in the transaction.
 import type { Db, DialectSeam } from "../db/dialect.ts";
 import { metadatosOf, pluginState } from "./state.ts";
 import type { PluginState } from "../webhook/decide.ts";
@@ -15,7 +15,7 @@ export interface PluginGate {
   secret: Buffer | null;
   previousSecret: Buffer | null;
   previousUntil: number;
-  /** The plugin's state at the lookup, for deciding updates on PostgreSQL's one-statement path (write-linked.ts). */
+  /** The plugin's state at the lookup, on which the fast path decides (webhook/write-linked.ts). */
   state: PluginState;
 }
 

@@ -1,7 +1,7 @@
-// Group commit: updates that arrive while a transaction is being written wait for the next one,
-// and all of them are written in ONE transaction (one fsync on SQLite, one round of commits on
-// PostgreSQL). Each webhook request is answered only after the transaction holding its update
-// has committed, so the guarantee "no 200 before the commit" is kept while throughput grows
+// Group commit: updates that arrive while a batch is being written wait for the next one, and all
+// of them are written together (write-batch.ts: the fast path's one atomic step, plus one
+// transaction for the rest; one fsync on SQLite, one round trip on PostgreSQL for the common case).
+// Each webhook request is answered only after the write holding its update has committed, so the guarantee "no 200 before the commit" is kept while throughput grows
 // with concurrency. If a batch fails, its updates are retried one per transaction so a single
 // bad update cannot fail its neighbours.
 import type { Db, DialectSeam } from "../db/dialect.ts";
@@ -48,7 +48,7 @@ export class GroupCommitter {
     this.writer = opts.writer ?? ((jobs, now) => writeBatch(db, seam, jobs, now));
   }
 
-  /** `cached`: the plugin's state as the webhook looked it up (lets PostgreSQL skip the transaction, see write-linked.ts). */
+  /** `cached`: the plugin's state as the webhook looked it up (the fast path decides on it, see write-linked.ts). */
   submit(pluginId: number, update: ParsedUpdate, cached?: PluginState | null): Promise<ApplyResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ pluginId, update, cached, resolve, reject });

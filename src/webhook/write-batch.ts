@@ -1,7 +1,7 @@
-// One group-commit batch. Where the dialect can (seam.linkedRun, PostgreSQL), messages from linked
-// chats go first as ONE statement, decided on the webhook's cached plugin state
-// (write-linked.ts). The rest — and whatever that statement left alone — is written in one
-// transaction: plugins read once, task ids reserved at once, updates applied in
+// One group-commit batch. Messages from linked chats go first through the fast path, decided on
+// the webhook's cached plugin state (write-linked.ts; seam.linkedRun: one statement on
+// PostgreSQL, one synchronous transaction on SQLite). The rest — and whatever the fast path left
+// alone — is written in one transaction: plugins read once, task ids reserved at once, updates applied in
 // (plugin, update_id) order — runs of messages from linked chats with multi-row statements
 // (apply-bulk.ts), anything that changes state one by one (apply.ts).
 // Pure data in, pure data out: the committer can be given another writer (tests, benchmarks).
@@ -19,7 +19,7 @@ export interface BatchJob {
   cached?: PluginState | null;
 }
 
-/** Writes the jobs in one transaction and returns their results in the same order. */
+/** Writes the jobs (each committed before it returns) and returns their results in the same order. */
 export type BatchWriter = (jobs: BatchJob[], now: number) => Promise<ApplyResult[]>;
 
 export async function writeBatch(db: Db, seam: DialectSeam, batch: BatchJob[], now: number): Promise<ApplyResult[]> {

@@ -1,6 +1,7 @@
 // One group-commit batch holding the awkward cases together, given the plugin state the webhook
-// would have cached (on PostgreSQL that sends the batch down the one-statement path,
-// webhook/write-linked.ts; on SQLite, the transaction). Whatever the path, the rules are the same:
+// would have cached, which sends it down the fast path (webhook/write-linked.ts; one statement on
+// PostgreSQL, one synchronous transaction on SQLite) and, for what it leaves, the transactional
+// path. Whatever the path, the rules are the same:
 // an update counts once, a message gets one task and one confirmation, a reused update_id with a
 // new message is a new message, order follows update_id, an update decided on a stale state is
 // decided again, and a failure in one part of a batch does not disown what another part committed.

@@ -1,6 +1,6 @@
-// The webhook keeps each plugin's state for a few seconds (plugins/directory.ts), and on
-// PostgreSQL a message from the linked chat is decided on that state and written in one
-// statement (webhook/write-linked.ts) that checks the link still holds. A change of link must
+// The webhook keeps each plugin's state for a few seconds (plugins/directory.ts), and a message
+// from the linked chat is decided on that state and written by the fast path
+// (webhook/write-linked.ts), which checks the link still holds. A change of link must
 // count from the moment it is committed, not when the cached state expires: these tests change
 // the link directly in the database, with the cache still warm, and send at once.
 import { describe, it, before, after } from "node:test";
