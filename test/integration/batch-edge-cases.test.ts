@@ -169,6 +169,19 @@ for (const target of dbTargets()) {
       assert.deepEqual((await outgoing()).slice(-2).map((m) => Number(m.reply_to_message_id)), [1200, 1201]);
     });
 
+    it("a transaction left open on the connection makes the fast path fail, not answer for what is not committed", {
+      skip: target.name !== "sqlite" ? "SQLite only (its fast path runs on the one shared connection)" : false,
+    }, async () => {
+      await sql`begin`.execute(store.db); // a leaked transaction: nothing written from now on would be committed
+      try {
+        const committer = new GroupCommitter(store.db, seam);
+        await assert.rejects(committer.submit(pluginId, update(70, 1500, "dentro de una transacción abierta"), linked), /already open/);
+      } finally {
+        await sql`rollback`.execute(store.db);
+      }
+      assert.equal((await tasks()).filter((t) => Number(t.message_id) === 1500).length, 0);
+    });
+
     it("an unlink in progress is waited for, on both paths, and its result decides", {
       skip: target.name !== "postgres" ? "PostgreSQL only (on SQLite the unlink holds the one write lock: nothing can run beside it)" : false,
     }, async () => {
