@@ -113,8 +113,31 @@ function tasksCodigoNotIndexed(seam: DialectSeam): Migration {
   return { up: (db) => seam.dropTaskCodigoUnique(db) };
 }
 
+// The feed (events/append.ts): every change to a task or a plugin's link, numbered in commit order.
+function events(seam: DialectSeam): Migration {
+  const t = seam.types;
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema.createTable("events").ifNotExists()
+        .addColumn("id", t.autoId, (c) => c.primaryKey())
+        .addColumn("type", "text", (c) => c.notNull())
+        .addColumn("usuario_id", "bigint", (c) => c.notNull())
+        .addColumn("plugin_id", "bigint", (c) => c.notNull())
+        .addColumn("task_id", "bigint")
+        .addColumn("at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("events_user_idx").ifNotExists().on("events").columns(["usuario_id", "id"]).execute();
+    },
+  };
+}
+
+// One entry per migration, in order. Each feature appends its own line.
 export function migrationsFor(seam: DialectSeam): Record<string, Migration> {
-  return { "0001_initial": initial(seam), "0002_tasks_codigo_not_indexed": tasksCodigoNotIndexed(seam) };
+  return {
+    "0001_initial": initial(seam),
+    "0002_tasks_codigo_not_indexed": tasksCodigoNotIndexed(seam),
+    "0003_events": events(seam),
+  };
 }
 
 export async function migrate(db: Db, seam: DialectSeam): Promise<void> {

@@ -88,6 +88,16 @@ export interface ChatStateTable {
   next_send_at: number | null;
 }
 
+export interface EventsTable {
+  id: Generated<number>;
+  type: string;
+  usuario_id: number;
+  plugin_id: number;
+  task_id: number | null;
+  /** Epoch milliseconds. */
+  at: number;
+}
+
 export interface Database {
   users: UsersTable;
   plugin_configs: PluginConfigsTable;
@@ -96,6 +106,7 @@ export interface Database {
   unparsed_updates: UnparsedUpdatesTable;
   outgoing_messages: OutgoingMessagesTable;
   chat_state: ChatStateTable;
+  events: EventsTable;
 }
 
 export type PluginRow = Selectable<PluginConfigsTable>;
