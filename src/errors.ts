@@ -15,6 +15,8 @@ export const ERRORS = {
   BOT_API: { status: 502, message: "the Telegram Bot API refused the call" },
   NO_PUBLIC_URL: { status: 400, message: "no webhook base URL: pass --url or set PUBLIC_URL" },
   KEY_MISMATCH: { status: 500, message: "a stored token cannot be decrypted with FERNET_KEYS" },
+  CONFIG: { status: 500, message: "configuration error" },
+  UNAUTHORIZED: { status: 401, message: "missing or invalid API token: send Authorization: Bearer <token> (create one with `npx joe-telegram user token create <username>`)" },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -131,12 +131,31 @@ function events(seam: DialectSeam): Migration {
   };
 }
 
+// API tokens for /api/v1 (api/tokens.ts): stored as digests only.
+function apiTokens(seam: DialectSeam): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema.createTable("api_tokens").ifNotExists()
+        .addColumn("id", seam.types.autoId, (c) => c.primaryKey())
+        .addColumn("usuario_id", "bigint", (c) => c.notNull().references("users.id"))
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("prefix", "text", (c) => c.notNull())
+        .addColumn("token_hash", "text", (c) => c.notNull().unique())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("last_used_at", "text")
+        .addColumn("revoked_at", "text")
+        .execute();
+    },
+  };
+}
+
 // One entry per migration, in order. Each feature appends its own line.
 export function migrationsFor(seam: DialectSeam): Record<string, Migration> {
   return {
     "0001_initial": initial(seam),
     "0002_tasks_codigo_not_indexed": tasksCodigoNotIndexed(seam),
     "0003_events": events(seam),
+    "0005_api_tokens": apiTokens(seam),
   };
 }
 

@@ -98,6 +98,18 @@ export interface EventsTable {
   at: number;
 }
 
+export interface ApiTokensTable {
+  id: Generated<number>;
+  usuario_id: number;
+  name: string;
+  prefix: string;
+  /** SHA-256 hex of the token; the token itself is never stored. */
+  token_hash: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   plugin_configs: PluginConfigsTable;
@@ -107,6 +119,7 @@ export interface Database {
   outgoing_messages: OutgoingMessagesTable;
   chat_state: ChatStateTable;
   events: EventsTable;
+  api_tokens: ApiTokensTable;
 }
 
 export type PluginRow = Selectable<PluginConfigsTable>;

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { createUser, listUsers } from "../../users/store.ts";
 import { withRuntime } from "../context.ts";
 import { print } from "../output.ts";
+import { registerTokenCommands } from "./tokens.ts";
 
 export function registerUsers(program: Command): void {
   const user = program.command("user").description("Joe users (plugin owners)");
@@ -16,4 +17,5 @@ export function registerUsers(program: Command): void {
       const users = await listUsers(rt.store.db);
       print(o, users, () => users.length ? users.map((u) => `  ${u.id}\t${u.username}`).join("\n") : "No users yet.");
     }));
+  registerTokenCommands(user);
 }
