@@ -131,12 +131,27 @@ function events(seam: DialectSeam): Migration {
   };
 }
 
+// Readiness (http/readiness.ts): one row that /readyz rewrites, so that "ready" means a write
+// commits, not only that a connection answers `select 1`.
+function hardeningTransport(): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema.createTable("health_probe").ifNotExists()
+        .addColumn("id", "integer", (c) => c.primaryKey())
+        .addColumn("checked_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.insertInto("health_probe").values({ id: 1, checked_at: 0 }).execute();
+    },
+  };
+}
+
 // One entry per migration, in order. Each feature appends its own line.
 export function migrationsFor(seam: DialectSeam): Record<string, Migration> {
   return {
     "0001_initial": initial(seam),
     "0002_tasks_codigo_not_indexed": tasksCodigoNotIndexed(seam),
     "0003_events": events(seam),
+    "0011_hardening_transport": hardeningTransport(),
   };
 }
 

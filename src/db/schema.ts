@@ -107,6 +107,7 @@ export interface Database {
   outgoing_messages: OutgoingMessagesTable;
   chat_state: ChatStateTable;
   events: EventsTable;
+  health_probe: HealthProbeTable;
 }
 
 export type PluginRow = Selectable<PluginConfigsTable>;
@@ -115,3 +116,9 @@ export type NewTask = Insertable<TasksTable>;
 export type OutgoingRow = Selectable<OutgoingMessagesTable>;
 export type NewOutgoing = Insertable<OutgoingMessagesTable>;
 export type ChatStateRow = Selectable<ChatStateTable>;
+
+/** One row (id 1) that GET /readyz rewrites to prove a write commits (http/readiness.ts). */
+export interface HealthProbeTable {
+  id: number;
+  checked_at: number;
+}
