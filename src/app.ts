@@ -11,6 +11,7 @@ import { serverTimeoutOptions, DEFAULT_TIMEOUTS, type HttpTimeouts } from "./htt
 import { registerShutdownGate } from "./http/shutdown.ts";
 import { registerReadiness, WriteHealth } from "./http/readiness.ts";
 import { answerClientError } from "./http/client-errors.ts";
+import { registerContentEncoding } from "./http/content-encoding.ts";
 import { writeBatch } from "./webhook/write-batch.ts";
 
 export interface AppDeps {
@@ -42,6 +43,7 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; committer: Grou
     clientErrorHandler: answerClientError,
   });
   registerShutdownGate(app);
+  registerContentEncoding(app);
   const health = deps.health ?? new WriteHealth();
   const plugins = deps.plugins ?? new PluginDirectory(deps.db, deps.seam);
   const committer = deps.committer ?? new GroupCommitter(deps.db, deps.seam, {

@@ -19,6 +19,7 @@ const messageSchema = z.object({
   chat: z.object({ id, type: z.string() }),
   from: z.object({ id, is_bot: z.boolean().optional(), language_code: z.string().optional() }).optional(),
   text: z.string().optional(),
+  caption: z.string().optional(),
   voice: voiceSchema.optional(),
 });
 
@@ -57,6 +58,7 @@ export interface IncomingMessage {
   fromBot: boolean;
   /** text: a text message; voice: a voice note; service: members/title changes; other: photo, sticker… */
   kind: "text" | "voice" | "service" | "other";
+  /** The message's text; for a voice note, the text or caption sent with it (if any). */
   text?: string;
   voice?: Voice;
 }
@@ -98,6 +100,9 @@ export function parseUpdate(body: unknown): ParseResult {
     const v = msg.voice;
     message.voice = { ...v, file_id: storable(v.file_id), file_unique_id: storable(v.file_unique_id) };
     if (v.mime_type !== undefined) message.voice.mime_type = storable(v.mime_type);
+    // Words sent along with the voice note are kept, not dropped (decide.ts stores them).
+    const words = msg.text ?? msg.caption;
+    if (words !== undefined) message.text = storable(words);
   } else if (typeof msg.text === "string") {
     message.kind = "text";
     message.text = storable(msg.text);
