@@ -25,7 +25,7 @@ for (const target of dbTargets()) {
     /** POST raw bytes to the bot's webhook with the right secret. */
     const post = async (body: Buffer | string, headers: Record<string, string> = {}) => {
       const r = await fetch(`${s.baseUrl}/plugins/telegram/webhook/${bot.pluginId}/`, {
-        method: "POST", body,
+        method: "POST", body: typeof body === "string" ? body : new Uint8Array(body),
         headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": bot.secret, ...headers },
       });
       return { status: r.status, text: await r.text() };
