@@ -19,7 +19,6 @@ const messageSchema = z.object({
   chat: z.object({ id, type: z.string() }),
   from: z.object({ id, is_bot: z.boolean().optional(), language_code: z.string().optional() }).optional(),
   text: z.string().optional(),
-  caption: z.string().optional(),
   voice: voiceSchema.optional(),
 });
 
@@ -101,7 +100,8 @@ export function parseUpdate(body: unknown): ParseResult {
     message.voice = { ...v, file_id: storable(v.file_id), file_unique_id: storable(v.file_unique_id) };
     if (v.mime_type !== undefined) message.voice.mime_type = storable(v.mime_type);
     // Words sent along with the voice note are kept, not dropped (decide.ts stores them).
-    const words = msg.text ?? msg.caption;
+    // A caption that is not a string is ignored, as any other field Joe does not read.
+    const words = msg.text ?? (typeof rawMsg.caption === "string" ? rawMsg.caption : undefined);
     if (words !== undefined) message.text = storable(words);
   } else if (typeof msg.text === "string") {
     message.kind = "text";
