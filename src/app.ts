@@ -9,6 +9,12 @@ import { GroupCommitter } from "./webhook/group-commit.ts";
 import { ERRORS, JoeError } from "./errors.ts";
 import { sql } from "kysely";
 import { registerApi } from "./api/register.ts";
+import { serverTimeoutOptions, DEFAULT_TIMEOUTS, type HttpTimeouts } from "./http/timeouts.ts";
+import { registerShutdownGate } from "./http/shutdown.ts";
+import { registerReadiness, WriteHealth } from "./http/readiness.ts";
+import { answerClientError } from "./http/client-errors.ts";
+import { registerContentEncoding } from "./http/content-encoding.ts";
+import { writeBatch } from "./webhook/write-batch.ts";
 
 export interface AppDeps {
   db: Db;
@@ -18,6 +24,10 @@ export interface AppDeps {
   onQueued?: () => void;
   plugins?: PluginDirectory;
   committer?: GroupCommitter;
+  /** HTTP timeouts (http/timeouts.ts); the defaults suit Telegram. */
+  timeouts?: HttpTimeouts;
+  /** Outcomes of the webhook's writes, for /readyz (http/readiness.ts). */
+  health?: WriteHealth;
 }
 
 export function buildApp(deps: AppDeps): { app: FastifyInstance; committer: GroupCommitter; plugins: PluginDirectory } {
@@ -28,11 +38,19 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; committer: Grou
     routerOptions: { ignoreTrailingSlash: true },
     // Telegram never sends more; anything bigger is refused before it is read.
     bodyLimit: 256 * 1024,
-    return503OnClosing: true,
+    // Requests that start while closing get our 503 (http/shutdown.ts), not Fastify's.
+    return503OnClosing: false,
     forceCloseConnections: "idle",
+    ...serverTimeoutOptions(deps.timeouts ?? DEFAULT_TIMEOUTS),
+    clientErrorHandler: answerClientError,
   });
+  registerShutdownGate(app);
+  registerContentEncoding(app);
+  const health = deps.health ?? new WriteHealth();
   const plugins = deps.plugins ?? new PluginDirectory(deps.db, deps.seam);
-  const committer = deps.committer ?? new GroupCommitter(deps.db, deps.seam, { onQueued: deps.onQueued });
+  const committer = deps.committer ?? new GroupCommitter(deps.db, deps.seam, {
+    onQueued: deps.onQueued, writer: health.track((jobs, now) => writeBatch(deps.db, deps.seam, jobs, now), deps.seam),
+  });
 
   app.setErrorHandler((err, req, reply) => {
     let code: keyof typeof ERRORS;
@@ -65,14 +83,7 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; committer: Grou
   });
 
   app.get("/healthz", async () => ({ ok: true }));
-  app.get("/readyz", async (_req, reply) => {
-    try {
-      await sql`select 1`.execute(deps.db);
-      return { ok: true };
-    } catch {
-      return reply.status(503).send({ ok: false, error_code: "STORAGE_UNAVAILABLE" });
-    }
-  });
+  registerReadiness(app, { db: deps.db, seam: deps.seam, logger: deps.logger, health });
 
   registerWebhook(app, { db: deps.db, seam: deps.seam, plugins, committer, logger: deps.logger });
   registerApi(app, { db: deps.db, seam: deps.seam, logger: deps.logger, onQueued: deps.onQueued });

@@ -15,6 +15,12 @@ const schema = z.object({
   NODE_ENV: z.string().optional(),
   /** How long an old webhook secret keeps working after `plugin rotate-secret` (seconds). */
   SECRET_GRACE_SECONDS: z.coerce.number().int().min(0).default(600),
+  /** HTTP timeouts and the shutdown grace period (ms); defaults and reasons in http/timeouts.ts. */
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1).optional(),
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1).optional(),
+  HTTP_KEEPALIVE_TIMEOUT_MS: z.coerce.number().int().min(1).optional(),
+  HTTP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(1).optional(),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).optional(),
 });
 
 export type Config = z.infer<typeof schema> & { databaseUrl: string; production: boolean };

@@ -17,6 +17,11 @@ export const ERRORS = {
   KEY_MISMATCH: { status: 500, message: "a stored token cannot be decrypted with FERNET_KEYS" },
   CONFIG: { status: 500, message: "configuration error" },
   UNAUTHORIZED: { status: 401, message: "missing or invalid API token: send Authorization: Bearer <token> (create one with `npx joe-telegram user token create <username>`)" },
+  SHUTTING_DOWN: { status: 503, message: "the server is shutting down, please retry (another instance or in a moment)" },
+  UNSUPPORTED_ENCODING: { status: 415, message: "unsupported Content-Encoding: send the update uncompressed (identity) or gzip" },
+  REQUEST_TIMEOUT: { status: 408, message: "the request did not arrive in time" },
+  HEADERS_TOO_LARGE: { status: 431, message: "request headers too large" },
+  PORT_IN_USE: { status: 500, message: "the port is already in use" },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -10,6 +10,9 @@ import { loadKeys, type KeySource } from "./crypto/keyring.ts";
 import { buildApp } from "./app.ts";
 import { OutboxSender } from "./outbox/sender.ts";
 import { startMaintenance } from "./outbox/maintenance.ts";
+import { timeoutsFrom } from "./http/timeouts.ts";
+import { closeGracefully } from "./http/shutdown.ts";
+import { startError } from "./http/start-error.ts";
 
 export interface Runtime {
   config: Config;
@@ -51,7 +54,8 @@ export function startSender(rt: Runtime): OutboxSender {
 
 export async function startServer(rt: Runtime, opts: { workers: boolean }): Promise<Running> {
   let sender: OutboxSender | undefined;
-  const { app, committer } = buildApp({ db: rt.store.db, seam: rt.store.seam, logger: rt.logger, onQueued: () => sender?.wake() });
+  const timeouts = timeoutsFrom(rt.config);
+  const { app, committer } = buildApp({ db: rt.store.db, seam: rt.store.seam, logger: rt.logger, onQueued: () => sender?.wake(), timeouts });
   let url: string;
   try {
     url = await app.listen({ port: rt.config.PORT, host: rt.config.HOST });
@@ -60,7 +64,7 @@ export async function startServer(rt: Runtime, opts: { workers: boolean }): Prom
     // the live server's claims on SQLite and send its messages a second time).
     await app.close().catch(() => {});
     await rt.close();
-    throw err;
+    throw startError(err, rt.config);
   }
   // Workers only once the port is ours.
   sender = opts.workers ? startSender(rt) : undefined;
@@ -69,8 +73,10 @@ export async function startServer(rt: Runtime, opts: { workers: boolean }): Prom
   return {
     app, sender, url,
     async stop() {
-      await app.close(); // stops accepting; waits for requests in flight
-      await committer.idle();
+      // Stops accepting; requests in flight get the grace period, then every connection is closed.
+      const { forced } = await closeGracefully(app, timeouts.shutdownGraceMs);
+      if (forced) rt.logger.warn({ grace_ms: timeouts.shutdownGraceMs }, "joe-telegram: connections still open after the grace period were closed");
+      await committer.idle(); // what the closed requests handed over is still committed
       maintenance?.stop();
       await sender?.stop();
       await rt.close();
@@ -92,13 +98,21 @@ export async function startWorker(rt: Runtime): Promise<Running> {
   };
 }
 
-/** Stop gracefully on SIGTERM/SIGINT; a second signal exits at once. */
-export function stopOnSignals(running: Running, logger: Logger): void {
+/**
+ * Stop gracefully on SIGTERM/SIGINT; a second signal exits at once, and so does a stop that is
+ * still not done after `hardLimitMs` (a send or a commit hanging on a dead peer must not keep the
+ * process alive forever; what was not finished is retried after a restart, as after a crash).
+ */
+export function stopOnSignals(running: Running, logger: Logger, hardLimitMs = 60_000): void {
   let stopping = false;
   const onSignal = (signal: string) => {
     if (stopping) process.exit(1);
     stopping = true;
     logger.info({ signal }, "joe-telegram: shutting down");
+    setTimeout(() => {
+      logger.error({ limit_ms: hardLimitMs }, "joe-telegram: shutdown did not finish in time, exiting");
+      process.exit(1);
+    }, hardLimitMs).unref();
     running.stop().then(() => process.exit(0), (err) => {
       logger.error({ err }, "joe-telegram: error while shutting down");
       process.exit(1);

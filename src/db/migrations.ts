@@ -145,6 +145,20 @@ function apiTokens(seam: DialectSeam): Migration {
         .addColumn("last_used_at", "text")
         .addColumn("revoked_at", "text")
         .execute();
+      },
+    };
+  }
+
+// Readiness (http/readiness.ts): one row that /readyz rewrites, so that "ready" means a write
+// commits, not only that a connection answers `select 1`.
+function hardeningTransport(): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema.createTable("health_probe").ifNotExists()
+        .addColumn("id", "integer", (c) => c.primaryKey())
+        .addColumn("checked_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.insertInto("health_probe").values({ id: 1, checked_at: 0 }).execute();
     },
   };
 }
@@ -156,6 +170,7 @@ export function migrationsFor(seam: DialectSeam): Record<string, Migration> {
     "0002_tasks_codigo_not_indexed": tasksCodigoNotIndexed(seam),
     "0003_events": events(seam),
     "0005_api_tokens": apiTokens(seam),
+    "0011_hardening_transport": hardeningTransport(),
   };
 }
 

@@ -120,6 +120,7 @@ export interface Database {
   chat_state: ChatStateTable;
   events: EventsTable;
   api_tokens: ApiTokensTable;
+  health_probe: HealthProbeTable;
 }
 
 export type PluginRow = Selectable<PluginConfigsTable>;
@@ -128,3 +129,9 @@ export type NewTask = Insertable<TasksTable>;
 export type OutgoingRow = Selectable<OutgoingMessagesTable>;
 export type NewOutgoing = Insertable<OutgoingMessagesTable>;
 export type ChatStateRow = Selectable<ChatStateTable>;
+
+/** One row (id 1) that GET /readyz rewrites to prove a write commits (http/readiness.ts). */
+export interface HealthProbeTable {
+  id: number;
+  checked_at: number;
+}

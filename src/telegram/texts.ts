@@ -42,6 +42,10 @@ export const TEXTS = {
     es: "ℹ️ Solo puedo guardar mensajes de texto y notas de voz.",
     en: "ℹ️ I can only take text messages and voice notes.",
   },
+  emptyText: {
+    es: "ℹ️ El mensaje está vacío: no he creado ninguna tarea.",
+    en: "ℹ️ The message is empty: no task was created.",
+  },
   voiceTitle: {
     es: (d: string) => `🎤 Nota de voz (${d})`,
     en: (d: string) => `🎤 Voice note (${d})`,

@@ -57,6 +57,7 @@ export interface IncomingMessage {
   fromBot: boolean;
   /** text: a text message; voice: a voice note; service: members/title changes; other: photo, sticker… */
   kind: "text" | "voice" | "service" | "other";
+  /** The message's text; for a voice note, the text or caption sent with it (if any). */
   text?: string;
   voice?: Voice;
 }
@@ -98,6 +99,10 @@ export function parseUpdate(body: unknown): ParseResult {
     const v = msg.voice;
     message.voice = { ...v, file_id: storable(v.file_id), file_unique_id: storable(v.file_unique_id) };
     if (v.mime_type !== undefined) message.voice.mime_type = storable(v.mime_type);
+    // Words sent along with the voice note are kept, not dropped (decide.ts stores them).
+    // A caption that is not a string is ignored, as any other field Joe does not read.
+    const words = msg.text ?? (typeof rawMsg.caption === "string" ? rawMsg.caption : undefined);
+    if (words !== undefined) message.text = storable(words);
   } else if (typeof msg.text === "string") {
     message.kind = "text";
     message.text = storable(msg.text);

@@ -141,6 +141,8 @@ function decideLinkedMessage(msg: IncomingMessage, plugin: PluginState, lang: La
 
   if (msg.kind === "text") {
     const text = msg.text ?? "";
+    // Nothing but blanks: no task with an empty title; the sender is told why nothing was saved.
+    if (isBlank(text)) return { ...base, outcome: "ignored:empty_text", reply: { kind: "empty_text", text: TEXTS.emptyText[lang], replyTo: msg.messageId } };
     return {
       ...base, outcome: "task",
       task: { tipo: "telegram", titulo: titleFromText(text), metadatos_extra: { ...common, texto_original: text } },
@@ -157,10 +159,17 @@ function decideLinkedMessage(msg: IncomingMessage, plugin: PluginState, lang: La
         metadatos_extra: {
           ...common, pendiente_stt: true, file_id: v.file_id, file_unique_id: v.file_unique_id,
           duration: v.duration, mime_type: v.mime_type ?? null, file_size: v.file_size ?? null,
+          // The text or caption sent with the voice note, whole (searchable like a text task's).
+          ...(msg.text !== undefined && !isBlank(msg.text) ? { texto_original: msg.text } : {}),
         },
       },
       reply: confirm,
     };
   }
   return { ...base, outcome: "unsupported", reply: { kind: "unsupported", text: TEXTS.unsupported[lang], replyTo: msg.messageId } };
+}
+
+/** Whitespace and invisible separators only (zero-width space/joiners, word joiner). */
+function isBlank(text: string): boolean {
+  return /^[\s\u200b-\u200d\u2060]*$/.test(text);
 }

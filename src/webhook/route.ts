@@ -11,6 +11,7 @@ import type { GroupCommitter } from "./group-commit.ts";
 import { parseUpdate } from "../telegram/update.ts";
 import { JoeError } from "../errors.ts";
 import { SERVICIO } from "../plugins/store.ts";
+import { bodyText } from "../http/body-text.ts";
 
 export const WEBHOOK_PATH = "/plugins/telegram/webhook/:pluginId/";
 export const BODY_LIMIT = 256 * 1024;
@@ -50,7 +51,7 @@ async function handle(req: FastifyRequest<{ Params: { pluginId: string } }>, rep
     gate = fresh;
   }
 
-  const raw = req.body instanceof Buffer ? req.body.toString("utf8") : "";
+  const raw = bodyText(req.body);
   let body: unknown;
   try {
     body = JSON.parse(raw);

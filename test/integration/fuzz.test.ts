@@ -63,7 +63,8 @@ function expectOf(buf: Buffer): Expect {
   if (buf.length > LIMIT) return { status: 413 };
   let body: unknown;
   try {
-    body = JSON.parse(buf.toString("utf8"));
+    // A UTF-8 byte order mark before the JSON is tolerated (issue 10).
+    body = JSON.parse(buf.toString("utf8").replace(/^\ufeff/, ""));
   } catch {
     return { status: 400 };
   }
@@ -72,7 +73,8 @@ function expectOf(buf: Buffer): Expect {
   if (m === undefined || m === null) return { status: 200, unparsed: false, updateId: body.update_id, key: "-" };
   if (!readableMessage(m)) return { status: 200, unparsed: true };
   const key = `${m.chat.id}:${m.message_id}`;
-  const note = m.voice !== undefined || (typeof m.text === "string" && !isStartCommand(m.text));
+  // A text of blanks only is no note (issue 10): it gets a reply, not a task.
+  const note = m.voice !== undefined || (typeof m.text === "string" && !isStartCommand(m.text) && !/^[\s\u200b-\u200d\u2060]*$/.test(m.text));
   const eligible = m.chat.id === LINKED && m.from?.is_bot !== true && note;
   return { status: 200, unparsed: false, updateId: body.update_id, key, ...(eligible ? { taskKey: key } : {}) };
 }

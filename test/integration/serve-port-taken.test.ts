@@ -27,6 +27,11 @@ it("serve exits with code 1 and a clear error when its port is taken", { timeout
     const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
     assert.equal(code, 1, `exit code ${code}; stderr: ${stderr}`);
     assert.match(stderr, /EADDRINUSE/);
+    // Says which port, and how to choose another — not a bare "internal error".
+    assert.match(stderr, new RegExp(`port ${port}\\b`));
+    assert.match(stderr, /PORT=/);
+    assert.match(stderr, /--port/);
+    assert.doesNotMatch(stderr, /internal error/);
   } finally {
     blocker.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
