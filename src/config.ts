@@ -15,6 +15,8 @@ const schema = z.object({
   NODE_ENV: z.string().optional(),
   /** How long an old webhook secret keeps working after `plugin rotate-secret` (seconds). */
   SECRET_GRACE_SECONDS: z.coerce.number().int().min(0).default(600),
+  /** How long the outbox waits for the Bot API's answer to a sent message (outbox/policy.ts). */
+  SEND_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(60),
 });
 
 export type Config = z.infer<typeof schema> & { databaseUrl: string; production: boolean };
