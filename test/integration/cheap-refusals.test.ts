@@ -110,10 +110,10 @@ for (const target of dbTargets()) {
       assert.deepEqual([...(await post(1, () => ({ url: hook(bot.pluginId), secret: bot.secret })))], [[200, 1]]); // cached now
       const before = lookups.count();
       for (let i = 0; i < 50_001; i++) assert.equal(await directory.lookup(randomId()), null);
-      assert.ok(lookups.count() - before <= 2, `${lookups.count() - before} queries for 50,001 unknown ids`);
-      const atFlood = lookups.count();
+      const flood = lookups.count() - before;
       assert.deepEqual([...(await post(1, () => ({ url: hook(bot.pluginId), secret: bot.secret })))], [[200, 1]]);
-      assert.equal(lookups.count() - atFlood, 0, "the real plugin was read again: the flood evicted it");
+      assert.equal(lookups.count() - before - flood, 0, "the real plugin was read again: the flood evicted it");
+      assert.ok(flood <= 2, `${flood} queries for 50,001 unknown ids`);
     });
 
     it("a new plugin is found within the ceiling's interval, and unknown ids below the highest are looked up once", async () => {
