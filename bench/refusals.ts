@@ -1,6 +1,6 @@
 // Database queries spent on refused webhook requests (issue 10, item 4). Runs the real webhook app
-// on 127.0.0.1 over a fresh SQLite file (or PostgreSQL: DATABASE_URL=postgres://…, a database this
-// may fill with one user and one plugin), counts every query it makes with a Kysely plugin, and
+// on 127.0.0.1 over a fresh SQLite file (or, with DATABASE_URL=postgres://…, a fresh database it
+// creates on that server and drops at the end), counts every query it makes with a Kysely plugin, and
 // sends 1,000 requests for made-up plugin ids and 1,000 with a wrong secret for a real plugin; then
 // looks up 50,001 made-up ids in the app's plugin directory directly (HTTP would take minutes on a
 // loaded machine) and checks whether the real plugin, looked up just before, is still cached.
@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { KyselyPlugin } from "kysely";
+import pg from "pg";
 import { generateKey } from "../src/crypto/fernet.ts";
 import { loadConfig } from "../src/config.ts";
 import { createLogger } from "../src/log.ts";
@@ -21,8 +22,20 @@ import { createUser } from "../src/users/store.ts";
 import { createPlugin } from "../src/plugins/store.ts";
 
 const dir = mkdtempSync(path.join(tmpdir(), "joe-refusals-"));
+const adminUrl = process.env.DATABASE_URL;
+let databaseUrl = `sqlite:${path.join(dir, "joe.sqlite")}`;
+const pgName = `joe_refusals_${process.pid}_${Date.now().toString(36)}`;
+if (adminUrl) {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database ${pgName}`);
+  await admin.end();
+  const u = new URL(adminUrl);
+  u.pathname = `/${pgName}`;
+  databaseUrl = u.toString();
+}
 const config = loadConfig({
-  DATA_DIR: dir, DATABASE_URL: process.env.DATABASE_URL ?? `sqlite:${path.join(dir, "joe.sqlite")}`,
+  DATA_DIR: dir, DATABASE_URL: databaseUrl,
   FERNET_KEYS: generateKey(), LOG_LEVEL: "silent",
 });
 const rt = await openRuntime({ config, logger: createLogger("silent") });
@@ -84,4 +97,10 @@ try {
   await app.close();
   await rt.close();
   rmSync(dir, { recursive: true, force: true });
+  if (adminUrl) {
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    await admin.query(`drop database if exists ${pgName} with (force)`);
+    await admin.end();
+  }
 }
