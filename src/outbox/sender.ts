@@ -62,6 +62,8 @@ export class OutboxSender {
   private readonly pollMs: number;
   private readonly leaseMs: number;
   private readonly sendTimeoutMs: number;
+  /** Ends the sends still in flight when a stop's grace runs out (see stop). */
+  private aborter = new AbortController();
 
   constructor(private readonly o: SenderOptions) {
     this.now = o.now ?? Date.now;
@@ -75,6 +77,7 @@ export class OutboxSender {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.aborter = new AbortController();
     this.loopDone = this.loop();
   }
 
@@ -84,12 +87,23 @@ export class OutboxSender {
     this.wakeUp?.();
   }
 
-  /** Graceful stop: claims nothing more, lets the sends in flight finish and record their outcome. */
-  async stop(): Promise<void> {
+  /**
+   * Graceful stop: claims nothing more, lets the sends in flight finish and record their outcome.
+   * With a hanging Bot API a send could take the whole send timeout (60 s): after `graceMs` the
+   * sends still waiting are ended, and recorded as what they are — not sent yet (queued again) or
+   * sent without an answer ('unknown', never resent) — so stopping stays bounded and nothing is
+   * left half-done.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
     this.running = false;
     this.wake();
     await this.loopDone;
-    await Promise.allSettled([...this.inflight]);
+    const timer = setTimeout(() => this.aborter.abort(), graceMs);
+    try {
+      await Promise.allSettled([...this.inflight]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async loop(): Promise<void> {
@@ -214,7 +228,7 @@ export class OutboxSender {
     try {
       sent = await api.sendMessage(Number(m.chat_id), m.text, m.reply_to_message_id
         ? { reply_parameters: { message_id: Number(m.reply_to_message_id), allow_sending_without_reply: true } }
-        : {});
+        : {}, this.aborter.signal as unknown as Parameters<Api["sendMessage"]>[3]);
     } catch (err) {
       const f = classifySendError(err, attempt);
       const tooOld = this.now() - Number(m.created_at) > GIVE_UP_AFTER_MS;

@@ -139,5 +139,23 @@ for (const target of dbTargets()) {
       assert.match(row.last_error ?? "", /ECONNRESET/);
       assert.equal(fake.callsOf("sendMessage", bot.token).filter((c) => CODE_RE.test(String(c.params.text))).length, 1, "one try only");
     });
+
+    // Last: it stops the stack's sender.
+    it("stopping while a send waits on a hanging API ends it after the grace, recorded as unknown, not resent", { timeout: 30_000 }, async () => {
+      const { fake } = stack;
+      const bot = await linkedBot();
+      fake.setFault({ kind: "answerLate" });
+      try {
+        await stack.sendText(bot, bot.chatId, "nota al parar");
+        await until(() => fake.hungCount === 1, 10_000, "the send is held");
+        await stack.running.sender!.stop(0); // no grace: the held send is ended at once
+        const row = (await messageRow(bot, "nota al parar"))!;
+        assert.equal(row.status, "unknown");
+        assert.match(row.last_error ?? "", /EABORTED/);
+        assert.equal(await copiesOf(bot, "nota al parar"), 1);
+      } finally {
+        fake.setFault(null);
+      }
+    });
   });
 }
