@@ -21,6 +21,8 @@ const schema = z.object({
   HTTP_KEEPALIVE_TIMEOUT_MS: z.coerce.number().int().min(1).optional(),
   HTTP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(1).optional(),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).optional(),
+  /** How long the outbox waits for the Bot API's answer to a sent message (outbox/policy.ts). */
+  SEND_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(60),
 });
 
 export type Config = z.infer<typeof schema> & { databaseUrl: string; production: boolean };

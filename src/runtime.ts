@@ -47,6 +47,7 @@ export function startSender(rt: Runtime): OutboxSender {
   const sender = new OutboxSender({
     db: rt.store.db, seam: rt.store.seam, fernet: rt.keys.fernet,
     apiRoot: rt.config.TELEGRAM_API_ROOT, logger: rt.logger.child({ component: "outbox" }),
+    sendTimeoutMs: rt.config.SEND_TIMEOUT_SECONDS * 1000,
   });
   sender.start();
   return sender;

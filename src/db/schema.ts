@@ -69,7 +69,7 @@ export interface OutgoingMessagesTable {
   text: string;
   reply_to_message_id: number | null;
   task_id: number | null;
-  status: string; // pending | sending | sent | failed
+  status: string; // pending | sending | sent | failed | unknown (sent, no answer: outbox/policy.ts)
   attempts: Generated<number>;
   next_attempt_at: number;
   claimed_until: number | null;

@@ -7,12 +7,14 @@ import type { Db, DialectSeam, Tx } from "../db/dialect.ts";
 import type { OutgoingRow } from "../db/schema.ts";
 import type { MultiFernet } from "../crypto/fernet.ts";
 import type { Logger } from "../log.ts";
-import { createBotApi } from "../telegram/api.ts";
 import { BotLimiter } from "./bot-limiter.ts";
-import { PACE, GIVE_UP_AFTER_MS, chatPaceMs, classifySendError } from "./policy.ts";
+import { PACE, GIVE_UP_AFTER_MS, SEND_TIMEOUT_MS, chatPaceMs, classifySendError } from "./policy.ts";
+import { createSendApi } from "./send-fetch.ts";
 
 /** How many open messages one claim looks at (see db/claim-sql.ts). */
 const CLAIM_WINDOW = 512;
+/** Time kept on a claim after a send's timeout, to record its outcome before the claim ends. */
+const RECORD_MARGIN_MS = 20_000;
 
 export interface SenderOptions {
   db: Db;
@@ -24,10 +26,13 @@ export interface SenderOptions {
   concurrency?: number;
   /** How often to look for work written by other processes. */
   pollMs?: number;
+  /** How long a sent request waits for Telegram's answer (policy.ts SEND_TIMEOUT_MS). */
+  sendTimeoutMs?: number;
   /**
    * A claim lasts this long; a crashed worker's claims are retaken after it (PostgreSQL; SQLite
-   * releases them when its single worker starts). It must outlast the Bot API timeout (10 s)
-   * plus the per-bot pacing wait, or a slow send could be claimed and sent twice.
+   * releases them when its single worker starts). It must outlast the send timeout plus recording
+   * the outcome, or a slow send could be claimed and sent twice: a send starts only while at least
+   * the send timeout and a margin remain (deliver). Default: send timeout + 60 s.
    */
   leaseMs?: number;
   now?: () => number;
@@ -42,7 +47,7 @@ interface PendingOutcome {
 }
 
 export class OutboxSender {
-  readonly stats = { sent: 0, failed: 0, retried: 0, rateLimited: 0 };
+  readonly stats = { sent: 0, failed: 0, retried: 0, rateLimited: 0, unknown: 0 };
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
   private inflight = new Set<Promise<void>>();
@@ -56,18 +61,23 @@ export class OutboxSender {
   private readonly concurrency: number;
   private readonly pollMs: number;
   private readonly leaseMs: number;
+  private readonly sendTimeoutMs: number;
+  /** Ends the sends still in flight when a stop's grace runs out (see stop). */
+  private aborter = new AbortController();
 
   constructor(private readonly o: SenderOptions) {
     this.now = o.now ?? Date.now;
     this.concurrency = o.concurrency ?? 64;
     this.pollMs = o.pollMs ?? 200;
-    this.leaseMs = o.leaseMs ?? 30_000;
+    this.sendTimeoutMs = o.sendTimeoutMs ?? SEND_TIMEOUT_MS;
+    this.leaseMs = o.leaseMs ?? this.sendTimeoutMs + 60_000;
     this.limiter = new BotLimiter(PACE.perBotPerSecond, this.now);
   }
 
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.aborter = new AbortController();
     this.loopDone = this.loop();
   }
 
@@ -77,12 +87,23 @@ export class OutboxSender {
     this.wakeUp?.();
   }
 
-  /** Graceful stop: claims nothing more, lets the sends in flight finish and record their outcome. */
-  async stop(): Promise<void> {
+  /**
+   * Graceful stop: claims nothing more, lets the sends in flight finish and record their outcome.
+   * With a hanging Bot API a send could take the whole send timeout (60 s): after `graceMs` the
+   * sends still waiting are ended, and recorded as what they are — not sent yet (queued again) or
+   * sent without an answer ('unknown', never resent) — so stopping stays bounded and nothing is
+   * left half-done.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
     this.running = false;
     this.wake();
     await this.loopDone;
-    await Promise.allSettled([...this.inflight]);
+    const timer = setTimeout(() => this.aborter.abort(), graceMs);
+    try {
+      await Promise.allSettled([...this.inflight]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async loop(): Promise<void> {
@@ -179,7 +200,7 @@ export class OutboxSender {
     // Per-bot pacing: wait here (holding the claim) until the bot may send again.
     let slot = this.limiter.tryAcquire(pluginId);
     while (typeof slot === "number") {
-      if (!this.running) return this.release(m);
+      if (!this.running || !this.claimOutlastsSend(m)) return this.release(m);
       await new Promise((r) => setTimeout(r, slot as number));
       slot = this.limiter.tryAcquire(pluginId);
     }
@@ -190,8 +211,13 @@ export class OutboxSender {
     }
   }
 
+  /** Whether the claim still covers a whole send (its timeout) and recording its outcome. */
+  private claimOutlastsSend(m: OutgoingRow): boolean {
+    return m.claimed_until === null || this.now() + this.sendTimeoutMs + RECORD_MARGIN_MS <= Number(m.claimed_until);
+  }
+
   private async send(m: OutgoingRow, pluginId: number): Promise<void> {
-    if (!this.running) return this.release(m);
+    if (!this.running || !this.claimOutlastsSend(m)) return this.release(m);
 
     const api = await this.apiFor(pluginId);
     if (api === "missing") return this.finish(m, { status: "failed", last_error: "plugin deleted" });
@@ -202,10 +228,17 @@ export class OutboxSender {
     try {
       sent = await api.sendMessage(Number(m.chat_id), m.text, m.reply_to_message_id
         ? { reply_parameters: { message_id: Number(m.reply_to_message_id), allow_sending_without_reply: true } }
-        : {});
+        : {}, this.aborter.signal as unknown as Parameters<Api["sendMessage"]>[3]);
     } catch (err) {
       const f = classifySendError(err, attempt);
       const tooOld = this.now() - Number(m.created_at) > GIVE_UP_AFTER_MS;
+      if (f.type === "unknown") {
+        // Telegram may have delivered it: sending again could show the chat a duplicate. The
+        // message ends as 'unknown' (messages list), never resent automatically.
+        this.stats.unknown++;
+        this.o.logger.warn({ message_id: m.id, plugin_id: pluginId, reason: f.reason }, "outbox: outcome unknown, message not resent");
+        return this.finish(m, { status: "unknown", last_error: f.reason, attempts: attempt }, chatPaceMs(Number(m.chat_id)));
+      }
       if (f.type === "permanent" || tooOld) {
         this.stats.failed++;
         this.o.logger.warn({ message_id: m.id, plugin_id: pluginId, reason: f.reason }, "outbox: message failed for good");
@@ -291,7 +324,7 @@ export class OutboxSender {
     const row = await this.o.db.selectFrom("plugin_configs").select(["token_cifrado"]).where("id", "=", pluginId).executeTakeFirst();
     if (!row) return "missing";
     try {
-      const api = createBotApi(this.o.fernet.decrypt(row.token_cifrado), this.o.apiRoot);
+      const api = createSendApi(this.o.fernet.decrypt(row.token_cifrado), this.o.apiRoot, this.sendTimeoutMs);
       this.apis.set(pluginId, { api, at: this.now() });
       return api;
     } catch {

@@ -2,6 +2,17 @@
 // few seconds so a busy bot does not cost a query per update before its write. Its state may be
 // that old: where it decides an update (the fast path, webhook/write-linked.ts), the write checks
 // that the link still holds; everywhere else the plugin is read fresh in the transaction.
+//
+// Refusals must be cheap, and strangers must not be able to push real plugins out: anyone can
+// send requests for made-up plugin ids or with a wrong secret. So
+// - real plugins live in their own map, which only real rows enter (bounded by the table);
+// - an id above the highest plugin id is refused without a query; that highest id is read again
+//   at most once per CEILING_TTL_MS, when such an id comes (so a new plugin is found in ≤ 1 s);
+// - an unknown id below it (a gap) is looked up once, then remembered in a small bounded map of
+//   its own for UNKNOWN_TTL_MS; when full it drops its own oldest entries, never a real plugin;
+// - a wrong secret re-reads the plugin (the secret may just have been rotated) at most once per
+//   plugin per SECRET_RECHECK_MS;
+// - concurrent lookups of one id, or of the highest id, share one query.
 import type { Db, DialectSeam } from "../db/dialect.ts";
 import { metadatosOf, pluginState } from "./state.ts";
 import type { PluginState } from "../webhook/decide.ts";
@@ -19,28 +30,64 @@ export interface PluginGate {
   state: PluginState;
 }
 
-export class PluginDirectory {
-  private cache = new Map<number, { gate: PluginGate | null; at: number }>();
-  constructor(private readonly db: Db, private readonly seam: DialectSeam, private readonly ttlMs = 2000, private readonly now: () => number = Date.now) {}
+export interface DirectoryLimits {
+  /** How long a real plugin's gate is used before it is read again. */
+  ttlMs: number;
+  /** How long the highest plugin id is trusted for refusing ids above it. */
+  ceilingTtlMs: number;
+  /** How long an id found missing is refused without a query. */
+  unknownTtlMs: number;
+  /** How many missing ids are remembered (the oldest are dropped first). */
+  unknownMax: number;
+  /** A wrong secret re-reads its plugin at most this often. */
+  secretRecheckMs: number;
+}
 
-  /** `fresh`: skip the cache (and refresh it). */
+export const DIRECTORY_LIMITS: DirectoryLimits = {
+  ttlMs: 2000, ceilingTtlMs: 1000, unknownTtlMs: 10_000, unknownMax: 10_000, secretRecheckMs: 1000,
+};
+
+interface KnownEntry { gate: PluginGate; at: number; recheckedAt: number }
+
+export class PluginDirectory {
+  private readonly known = new Map<number, KnownEntry>();
+  /** id → when it was found missing; insertion order is age order (re-inserted on refresh). */
+  private readonly unknown = new Map<number, number>();
+  private ceiling = { maxId: 0, at: -Infinity };
+  private ceilingRead: Promise<number> | null = null;
+  private readonly reads = new Map<number, Promise<PluginGate | null>>();
+  private readonly limits: DirectoryLimits;
+
+  constructor(private readonly db: Db, private readonly seam: DialectSeam, ttlMs = DIRECTORY_LIMITS.ttlMs, private readonly now: () => number = Date.now, limits: Partial<DirectoryLimits> = {}) {
+    this.limits = { ...DIRECTORY_LIMITS, ttlMs, ...limits };
+  }
+
+  /** The plugin's gate, or null when there is no such plugin. `fresh`: skip the cache (and refresh it). */
   async lookup(id: number, fresh = false): Promise<PluginGate | null> {
-    const hit = fresh ? undefined : this.cache.get(id);
-    if (hit && this.now() - hit.at < this.ttlMs) return hit.gate;
-    const row = await this.db.selectFrom("plugin_configs").selectAll().where("id", "=", id).executeTakeFirst();
-    let gate: PluginGate | null = null;
-    if (row) {
-      const m = metadatosOf(row, this.seam);
-      gate = {
-        id: Number(row.id), servicio: row.servicio,
-        secret: typeof m.webhook_secret === "string" ? secretDigest(m.webhook_secret) : null,
-        previousSecret: typeof m.webhook_secret_anterior === "string" ? secretDigest(m.webhook_secret_anterior) : null,
-        previousUntil: Number(m.webhook_secret_anterior_hasta ?? 0),
-        state: pluginState(row, this.seam),
-      };
+    const t = this.now();
+    const hit = this.known.get(id);
+    if (!fresh && hit && t - hit.at < this.limits.ttlMs) return hit.gate;
+    if (!hit) {
+      const missingAt = this.unknown.get(id);
+      if (missingAt !== undefined && t - missingAt < this.limits.unknownTtlMs) return null;
+      if (id > (await this.highestId(t))) return null;
     }
-    if (this.cache.size > 50_000) this.cache.clear();
-    this.cache.set(id, { gate, at: this.now() });
+    return this.read(id);
+  }
+
+  /**
+   * A request for this plugin came with a secret that does not open the cached gate: the secret
+   * may have been rotated a moment ago. Read the plugin again, unless a wrong secret already did
+   * so within SECRET_RECHECK_MS (then the cached gate stands, and the request is refused).
+   */
+  async recheck(id: number): Promise<PluginGate | null> {
+    const hit = this.known.get(id);
+    const t = this.now();
+    if (hit && t - hit.recheckedAt < this.limits.secretRecheckMs) return hit.gate;
+    if (hit) hit.recheckedAt = t; // before the read: concurrent wrong secrets wait on the same one
+    const gate = await this.read(id);
+    const entry = this.known.get(id);
+    if (entry) entry.recheckedAt = t;
     return gate;
   }
 
@@ -51,5 +98,54 @@ export class PluginDirectory {
     const current = timingSafeEqual(digest, gate.secret);
     const previous = gate.previousSecret !== null && this.now() < gate.previousUntil && timingSafeEqual(digest, gate.previousSecret);
     return current || previous;
+  }
+
+  /** One query per id at a time, however many requests ask for it. */
+  private read(id: number): Promise<PluginGate | null> {
+    let pending = this.reads.get(id);
+    if (!pending) {
+      pending = this.readRow(id).finally(() => this.reads.delete(id));
+      this.reads.set(id, pending);
+    }
+    return pending;
+  }
+
+  private async readRow(id: number): Promise<PluginGate | null> {
+    const row = await this.db.selectFrom("plugin_configs").selectAll().where("id", "=", id).executeTakeFirst();
+    const t = this.now();
+    if (!row) {
+      this.known.delete(id);
+      this.unknown.delete(id);
+      if (this.unknown.size >= this.limits.unknownMax) this.unknown.delete(this.unknown.keys().next().value!);
+      this.unknown.set(id, t);
+      return null;
+    }
+    const m = metadatosOf(row, this.seam);
+    const gate: PluginGate = {
+      id: Number(row.id), servicio: row.servicio,
+      secret: typeof m.webhook_secret === "string" ? secretDigest(m.webhook_secret) : null,
+      previousSecret: typeof m.webhook_secret_anterior === "string" ? secretDigest(m.webhook_secret_anterior) : null,
+      previousUntil: Number(m.webhook_secret_anterior_hasta ?? 0),
+      state: pluginState(row, this.seam),
+    };
+    this.unknown.delete(id);
+    this.known.set(id, { gate, at: t, recheckedAt: this.known.get(id)?.recheckedAt ?? -Infinity });
+    if (gate.id > this.ceiling.maxId) this.ceiling = { maxId: gate.id, at: this.ceiling.at };
+    return gate;
+  }
+
+  /** The highest plugin id, read again when older than CEILING_TTL_MS (one query for all who ask). */
+  private async highestId(t: number): Promise<number> {
+    if (t - this.ceiling.at < this.limits.ceilingTtlMs) return this.ceiling.maxId;
+    if (!this.ceilingRead) {
+      this.ceilingRead = this.db.selectFrom("plugin_configs").select((eb) => eb.fn.max("id").as("max_id")).executeTakeFirst()
+        .then((r) => {
+          const maxId = Number(r?.max_id ?? 0);
+          this.ceiling = { maxId, at: this.now() };
+          return maxId;
+        })
+        .finally(() => { this.ceilingRead = null; });
+    }
+    return this.ceilingRead;
   }
 }

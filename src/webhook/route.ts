@@ -45,8 +45,8 @@ async function handle(req: FastifyRequest<{ Params: { pluginId: string } }>, rep
   const secret = typeof header === "string" ? header : undefined;
   if (!deps.plugins.secretMatches(gate, secret)) {
     // The cached gate may predate `plugin rotate-secret` (Telegram sends the new secret at once):
-    // read the plugin again before refusing.
-    const fresh = secret === undefined ? null : await deps.plugins.lookup(pluginId, true);
+    // read the plugin again before refusing — at most once a second per plugin (directory.ts).
+    const fresh = secret === undefined ? null : await deps.plugins.recheck(pluginId);
     if (!fresh || fresh.servicio !== SERVICIO || !deps.plugins.secretMatches(fresh, secret)) throw new JoeError("BAD_SECRET");
     gate = fresh;
   }

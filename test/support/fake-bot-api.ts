@@ -82,7 +82,13 @@ export type Fault =
   /** Accept the request but don't answer until `setFault(null)` / `releaseHung()`. */
   | { kind: "hang" }
   /** Destroy the socket without answering (the client sees ECONNRESET). */
-  | { kind: "reset" };
+  | { kind: "reset" }
+  /**
+   * Process the call at once (a sendMessage is delivered: `sentMessages()` has it) but hold the
+   * answer until `setFault(null)` / `releaseHung()` — a slow Telegram, whose client may time out
+   * on a message the chat already got.
+   */
+  | { kind: "answerLate" };
 
 export interface WebhookState {
   url: string;
@@ -717,6 +723,13 @@ export class FakeBotApi {
           });
         case "retryAfter":
           return this.answer(res, call, tooManyRequests(fault.seconds));
+        case "answerLate": {
+          const payload: ApiPayload = parseError !== undefined
+            ? { ok: false, error_code: 400, description: `Bad Request: ${parseError}` }
+            : await this.execute(token, method, params);
+          await new Promise<void>((resolve) => this.held.add({ release: resolve }));
+          return this.answer(res, call, payload); // not written if the client gave up
+        }
       }
     }
 

@@ -6,6 +6,7 @@ import { GrammyError, HttpError } from "grammy";
 
 import { classifySendError, backoffMs, chatPaceMs, PACE } from "../../src/outbox/policy.ts";
 import { BotLimiter, type Slot } from "../../src/outbox/bot-limiter.ts";
+import { SendAttemptError } from "../../src/outbox/send-fetch.ts";
 
 const TOKEN = "7123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
 const TOKEN_ID = "7123456789";
@@ -71,19 +72,25 @@ describe("classifySendError", () => {
     }
   });
 
-  it("grammY HttpError (network failure) → retry with backoff, naming the cause", () => {
-    const r = classifySendError(networkError("ECONNREFUSED", "connect ECONNREFUSED 127.0.0.1:8081"), 2);
+  it("a request that never left (refused, DNS, reset while connecting) → retry with backoff, naming the cause", () => {
+    const r = classifySendError(new HttpError("Network request for 'sendMessage' failed!", new SendAttemptError("ECONNREFUSED", "ECONNREFUSED", false)), 2);
     assert.equal(r.type, "retry");
     const d = (r as { delayMs: number }).delayMs;
     assert.ok(d >= 500 && d <= 1000, `${d}`);
     assert.match(r.reason, /ECONNREFUSED/);
+  });
 
-    const noCode = classifySendError(networkError(undefined, "socket hang up"), 1);
-    assert.equal(noCode.type, "retry");
-    assert.match(noCode.reason, /socket hang up/);
-
-    const notAnError = classifySendError(new HttpError("Network request for 'sendMessage' failed!", "weird"), 1);
-    assert.equal(notAnError.type, "retry");
+  it("a request that was sent and got no answer (timeout, reset) → unknown, never retried", () => {
+    for (const code of ["ETIMEDOUT", "ECONNRESET"]) {
+      const r = classifySendError(new HttpError("Network request for 'sendMessage' failed!", new SendAttemptError("no answer", code, true)), 1);
+      assert.equal(r.type, "unknown");
+      assert.match(r.reason, new RegExp(code));
+      assert.equal("delayMs" in r, false);
+    }
+    // Not our client's error (e.g. grammY's own timeout, an answer that is not JSON): it may have
+    // been delivered, so it is unknown too.
+    assert.equal(classifySendError(networkError(undefined, "socket hang up"), 1).type, "unknown");
+    assert.equal(classifySendError(new HttpError("Network request for 'sendMessage' failed!", "weird"), 1).type, "unknown");
   });
 
   it("any other thrown value → retry, never a crash", () => {

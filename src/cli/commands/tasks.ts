@@ -33,7 +33,7 @@ export function registerTasks(program: Command): void {
 
   const messages = program.command("messages").description("the bot's outgoing messages (confirmations, warnings)");
   messages.command("list").description("newest first")
-    .option("--status <status>", "pending | sending | sent | failed")
+    .option("--status <status>", "pending | sending | sent | failed | unknown")
     .option("--plugin <id>", "only this plugin's").option("--json", "print JSON")
     .action((o: { status?: string; plugin?: string; json?: boolean }) => withRuntime(o, async (rt) => {
       let q = rt.store.db.selectFrom("outgoing_messages").selectAll().orderBy("id", "desc").limit(100);
