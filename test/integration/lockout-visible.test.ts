@@ -123,7 +123,10 @@ for (const target of dbTargets()) {
     });
 
     it("once the lock has run out, the owner links with the right code (no unlink needed)", async () => {
-      assert.ok(lockedAt > 0, "the bot was locked");
+      // Read from the row, not from the previous test: the lock the strangers' guesses left.
+      const stored = await stack.rt.store.db.selectFrom("plugin_configs").select("bloqueado_en").where("id", "=", bot.pluginId).executeTakeFirstOrThrow();
+      assert.notEqual(stored.bloqueado_en, null, "the bot was locked");
+      lockedAt = Number(stored.bloqueado_en);
       // The hour passes.
       await stack.rt.store.db.updateTable("plugin_configs").set({ bloqueado_en: lockedAt - LIMITS.botLockBaseMs - 1000 })
         .where("id", "=", bot.pluginId).execute();
