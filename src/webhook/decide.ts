@@ -9,9 +9,9 @@ import { LOCKOUT, botLockedUntil, chatFailuresInWindow, chatLockedUntil, botLock
 
 export const LIMITS = {
   /**
-   * A chat is warned (not linked, linked elsewhere, locked…) at most once per this interval, and
-   * a wrong code's reply counts as a warning: a chat hammering the bot gets at most one reply a
-   * minute, so the replies cannot be used as an amplifier.
+   * A chat is warned (not linked, linked elsewhere, locked…) at most once per this interval (a
+   * wrong code's reply counts as one): while a lock holds, a chat hammering the bot gets at most
+   * one reply a minute, so the replies cannot be used as an amplifier.
    */
   warnEveryMs: 60_000,
   /** The /start brute-force limits: per chat, and per bot with expiring, doubling locks (lockout.ts). */
