@@ -38,6 +38,13 @@ export interface DialectSeam {
    * transaction already excludes every other writer).
    */
   readonly pluginReadLock: RawBuilder<unknown> | null;
+  /**
+   * Appended to the read of a plugin row before deciding an update that may change its linking
+   * counters (a `/start` guess, a warning to a stranger). PostgreSQL: `for no key update`, so
+   * concurrent instances decide one after the other on the committed counters (it does not wait
+   * for, nor block, the fast path's `for key share`). SQLite: nothing (one writer).
+   */
+  readonly pluginDecideLock: RawBuilder<unknown> | null;
   /** Rows per INSERT statement in the webhook's bulk writes (see insert-statement.ts). */
   readonly rowsPerInsert: number;
   /** Turn what the driver returns for a JSON column into a value. */

@@ -6,6 +6,7 @@ import type { MultiFernet } from "../crypto/fernet.ts";
 import { newVerificationCode, newWebhookSecret } from "../crypto/random.ts";
 import { JoeError } from "../errors.ts";
 import { metadatosOf, type PluginMetadatos } from "./state.ts";
+import { botLockedUntil } from "../webhook/lockout.ts";
 
 export const SERVICIO = "telegram";
 const BOT_TOKEN_RE = /^\d{3,20}:[A-Za-z0-9_-]{20,80}$/;
@@ -22,7 +23,14 @@ export interface PublicPlugin {
   codigo_verificacion: string;
   verificado: boolean;
   chat_id_verificado: number | null;
+  /** Linking is locked now (too many wrong /start codes for this bot); see bloqueado_hasta. */
   bloqueado: boolean;
+  /** Wrong /start codes since this code was issued (each 20 lock linking, for longer each time). */
+  intentos_fallidos: number;
+  /** When the latest lock began (ISO), even if it has run out; null if never locked. */
+  bloqueado_en: string | null;
+  /** When the current lock ends (ISO); null when linking is not locked. */
+  bloqueado_hasta: string | null;
   deep_link: string;
   created_at: string;
 }
@@ -31,7 +39,9 @@ export function deepLink(identificador: string, codigo: string): string {
   return `https://t.me/${identificador.replace(/^@/, "")}?start=${codigo}`;
 }
 
-export function toPublic(row: PluginRow, seam: DialectSeam): PublicPlugin {
+export function toPublic(row: PluginRow, seam: DialectSeam, now = Date.now()): PublicPlugin {
+  const counters = { intentosFallidos: Number(row.intentos_fallidos), bloqueadoEn: row.bloqueado_en === null ? null : Number(row.bloqueado_en) };
+  const lockedUntil = botLockedUntil(counters, now);
   const { webhook_secret, webhook_secret_anterior, webhook_secret_anterior_hasta, ...rest } = metadatosOf(row, seam);
   return {
     id: Number(row.id),
@@ -42,7 +52,10 @@ export function toPublic(row: PluginRow, seam: DialectSeam): PublicPlugin {
     codigo_verificacion: row.codigo_verificacion,
     verificado: Boolean(row.verificado),
     chat_id_verificado: row.chat_id_verificado === null ? null : Number(row.chat_id_verificado),
-    bloqueado: row.bloqueado_en !== null,
+    bloqueado: lockedUntil !== null,
+    intentos_fallidos: counters.intentosFallidos,
+    bloqueado_en: counters.bloqueadoEn === null ? null : new Date(counters.bloqueadoEn).toISOString(),
+    bloqueado_hasta: lockedUntil === null ? null : new Date(lockedUntil).toISOString(),
     deep_link: deepLink(row.identificador, row.codigo_verificacion),
     created_at: row.created_at,
   };

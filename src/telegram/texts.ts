@@ -23,12 +23,12 @@ export const TEXTS = {
     en: (left: number) => `❌ Wrong verification code. ${left} attempt(s) left.`,
   },
   chatLockedOut: {
-    es: (minutes: number) => `⏳ Demasiados intentos fallidos. Vuelve a intentarlo en ${minutes} min.`,
-    en: (minutes: number) => `⏳ Too many failed attempts. Try again in ${minutes} min.`,
+    es: (until: number, now: number) => `⏳ Demasiados intentos fallidos. Vuelve a intentarlo a partir de las ${clock(until)} (en ${wait(until - now)}).`,
+    en: (until: number, now: number) => `⏳ Too many failed attempts. Try again from ${clock(until)} (in ${wait(until - now)}).`,
   },
   botLockedOut: {
-    es: "🔒 La vinculación de este bot está bloqueada por demasiados intentos fallidos. Su dueño debe generar un código nuevo (plugin unlink).",
-    en: "🔒 Linking this bot is locked after too many failed attempts. Its owner must issue a new code (plugin unlink).",
+    es: (until: number, now: number) => `🔒 La vinculación de este bot está bloqueada por demasiados intentos fallidos hasta las ${clock(until)} (en ${wait(until - now)}). Su dueño puede levantarla ya con un código nuevo (plugin unlink).`,
+    en: (until: number, now: number) => `🔒 Linking this bot is locked after too many failed attempts until ${clock(until)} (in ${wait(until - now)}). Its owner can lift it now with a new code (plugin unlink).`,
   },
   linkedElsewhere: {
     es: "🔒 Este bot ya está vinculado a otro chat.",
@@ -51,6 +51,20 @@ export const TEXTS = {
     en: (d: string) => `🎤 Voice note (${d})`,
   },
 } as const;
+
+/** "14:32 UTC": the time a lock ends (the bot cannot know the chat's time zone; the wait says it too). */
+function clock(at: number): string {
+  return `${new Date(at).toISOString().slice(11, 16)} UTC`;
+}
+
+/** "15 min", "2 h", "1 h 30 min": a wait, rounded up to the minute (never "0 min"). */
+function wait(ms: number): string {
+  const minutes = Math.max(1, Math.ceil(ms / 60_000));
+  if (minutes < 60) return `${minutes} min`;
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return m === 0 ? `${h} h` : `${h} h ${m} min`;
+}
 
 /** Spanish by default; English when the plugin says so or the sender's language_code starts with "en". */
 export function chooseLang(pluginLang: unknown, languageCode: string | undefined): Lang {

@@ -3,7 +3,7 @@
 // task, the chat/plugin counters and the outgoing message. All or nothing, with the batch.
 import type { Tx, DialectSeam } from "../db/dialect.ts";
 import type { ParsedUpdate } from "../telegram/update.ts";
-import { decide, EMPTY_CHAT, LIMITS, type ChatState, type Decision, type PluginState } from "./decide.ts";
+import { decide, EMPTY_CHAT, type ChatState, type Decision, type PluginState } from "./decide.ts";
 import { pluginState } from "../plugins/state.ts";
 import { taskCodigo } from "../tasks/codigo.ts";
 
@@ -19,6 +19,8 @@ export interface ApplyResult {
 /** Per-transaction context: plugin states read once per batch, task ids reserved in bulk. */
 export class BatchContext {
   private plugins = new Map<number, PluginState | null>();
+  /** Plugins this transaction has read under seam.pluginDecideLock. */
+  private decideLocked = new Set<number>();
   private ids: number[] = [];
   constructor(readonly trx: Tx, readonly seam: DialectSeam, readonly now: number) {}
 
@@ -28,6 +30,25 @@ export class BatchContext {
       .$if(this.seam.pluginReadLock !== null, (q) => q.modifyEnd(this.seam.pluginReadLock!)).executeTakeFirst();
     const state = row ? pluginState(row, this.seam) : null;
     this.plugins.set(id, state);
+    return state;
+  }
+
+  /**
+   * The plugin's state for deciding an update that may change its linking counters (a `/start`
+   * guess, a warning to a chat that is not the linked one). On PostgreSQL the row is read again
+   * under `for no key update`: another instance deciding a guess for this bot waits for this
+   * transaction's commit and then reads the counters it wrote, so the limits hold across any
+   * number of instances. Taken once per transaction (it then is the only writer of those
+   * counters, and setPlugin keeps the cached state current). The chat's counters need no lock of
+   * their own: every write to them from the webhook happens under this one.
+   */
+  async pluginForCounters(id: number): Promise<PluginState | null> {
+    const lock = this.seam.pluginDecideLock;
+    if (lock === null || this.decideLocked.has(id)) return this.plugin(id);
+    const row = await this.trx.selectFrom("plugin_configs").selectAll().where("id", "=", id).modifyEnd(lock).executeTakeFirst();
+    const state = row ? pluginState(row, this.seam) : null;
+    this.plugins.set(id, state);
+    this.decideLocked.add(id);
     return state;
   }
 
@@ -128,8 +149,13 @@ export async function applyUpdate(ctx: BatchContext, pluginId: number, update: P
 
   const msg = update.message;
   // The chat's counters only matter to chats that are not the linked one.
-  const needsChat = msg !== undefined && (!plugin.verificado || msg.chatId !== plugin.chatIdVerificado);
-  let chat = needsChat ? await chatState(trx, pluginId, msg.chatId) : EMPTY_CHAT;
+  const fromOtherChat = (p: PluginState) => msg !== undefined && (!p.verificado || msg.chatId !== p.chatIdVerificado);
+  if (fromOtherChat(plugin)) {
+    // Its decision may count a guess or a warning: decide on the counters as committed, locked.
+    plugin = await ctx.pluginForCounters(pluginId);
+    if (!plugin) return { outcome: "plugin_gone", queuedMessage: false };
+  }
+  let chat = msg !== undefined && fromOtherChat(plugin) ? await chatState(trx, pluginId, msg.chatId) : EMPTY_CHAT;
   let decision: Decision = decide(update, plugin, chat, now);
 
   if (!(await markProcessed(ctx, pluginId, update, decision.outcome))) return { outcome: "duplicate", queuedMessage: false };
@@ -152,16 +178,12 @@ export async function applyUpdate(ctx: BatchContext, pluginId: number, update: P
 
   if (decision.pluginPatch) {
     const p = decision.pluginPatch;
-    // The count and the lock are computed by the database from the row itself, so concurrent
-    // wrong codes (several PostgreSQL batches at once) cannot slip past the limit.
+    // Decided on the row as committed and locked (pluginForCounters): the values are exact.
+    const next = { ...plugin, intentosFallidos: p.intentosFallidos ?? plugin.intentosFallidos, bloqueadoEn: p.bloqueadoEn ?? plugin.bloqueadoEn };
     await trx.updateTable("plugin_configs")
-      .set((eb) => ({
-        intentos_fallidos: eb("intentos_fallidos", "+", 1),
-        bloqueado_en: eb.case().when("intentos_fallidos", ">=", LIMITS.botFailures - 1)
-          .then(eb.fn.coalesce("bloqueado_en", eb.val(now))).else(eb.ref("bloqueado_en")).end(),
-      }))
+      .set({ intentos_fallidos: next.intentosFallidos, bloqueado_en: next.bloqueadoEn })
       .where("id", "=", pluginId).execute();
-    ctx.setPlugin(pluginId, { ...plugin, intentosFallidos: plugin.intentosFallidos + 1, bloqueadoEn: p.bloqueadoEn ?? plugin.bloqueadoEn });
+    ctx.setPlugin(pluginId, next);
   }
 
   if (decision.chatPatch && decision.chatId !== undefined) {

@@ -5,15 +5,17 @@ import type { ParsedUpdate, IncomingMessage } from "../telegram/update.ts";
 import { TEXTS, chooseLang, type Lang } from "../telegram/texts.ts";
 import { titleFromText, formatDuration } from "../tasks/title.ts";
 import { safeEqual } from "../crypto/random.ts";
+import { LOCKOUT, botLockedUntil, chatFailuresInWindow, chatLockedUntil, botLockDurationMs, wrongCodeLocksBot } from "./lockout.ts";
 
 export const LIMITS = {
-  /** A chat is warned (not linked, linked elsewhere, locked…) at most once per this interval. */
+  /**
+   * A chat is warned (not linked, linked elsewhere, locked…) at most once per this interval (a
+   * wrong code's reply counts as one): while a lock holds, a chat hammering the bot gets at most
+   * one reply a minute, so the replies cannot be used as an amplifier.
+   */
   warnEveryMs: 60_000,
-  /** Wrong /start codes allowed per chat per window, then that chat waits for the window to end. */
-  chatFailures: 5,
-  chatWindowMs: 15 * 60_000,
-  /** Wrong /start codes allowed per bot in total; then linking is locked until the owner unlinks. */
-  botFailures: 20,
+  /** The /start brute-force limits: per chat, and per bot with expiring, doubling locks (lockout.ts). */
+  ...LOCKOUT,
 } as const;
 
 export interface PluginState {
@@ -106,14 +108,11 @@ function decideStart(
   arg: string | undefined, msg: IncomingMessage, plugin: PluginState, chat: ChatState, now: number, lang: Lang,
   warn: (kind: string, text: string) => Decision, base: { chatId: number; messageId: number },
 ): Decision {
-  if (plugin.bloqueadoEn !== null) return warn("bot_locked", TEXTS.botLockedOut[lang]);
-
-  const windowOpen = chat.failedWindowStartedAt !== null && now - chat.failedWindowStartedAt < LIMITS.chatWindowMs;
-  const failedInWindow = windowOpen ? chat.failedStarts : 0;
-  if (failedInWindow >= LIMITS.chatFailures) {
-    const minutes = Math.ceil((chat.failedWindowStartedAt! + LIMITS.chatWindowMs - now) / 60_000);
-    return warn("chat_locked", TEXTS.chatLockedOut[lang](minutes));
-  }
+  // Locked: the code is not even looked at, and the chat is told until when (at most once a minute).
+  const botUntil = botLockedUntil(plugin, now);
+  if (botUntil !== null) return warn("bot_locked", TEXTS.botLockedOut[lang](botUntil, now));
+  const chatUntil = chatLockedUntil(chat, now);
+  if (chatUntil !== null) return warn("chat_locked", TEXTS.chatLockedOut[lang](chatUntil, now));
   if (!arg) return warn("missing_code", TEXTS.missingCode[lang]);
 
   if (safeEqual(arg.toUpperCase(), plugin.codigoVerificacion.toUpperCase())) {
@@ -124,14 +123,17 @@ function decideStart(
     };
   }
 
+  const failedInWindow = chatFailuresInWindow(chat, now);
   const failedStarts = failedInWindow + 1;
-  const chatPatch: Partial<ChatState> = { failedStarts, failedWindowStartedAt: windowOpen ? chat.failedWindowStartedAt : now, lastWarnedAt: now };
+  const windowStart = failedInWindow > 0 ? chat.failedWindowStartedAt! : now;
+  const chatPatch: Partial<ChatState> = { failedStarts, failedWindowStartedAt: windowStart, lastWarnedAt: now };
   const intentosFallidos = plugin.intentosFallidos + 1;
-  if (intentosFallidos >= LIMITS.botFailures) {
-    return { ...base, outcome: "wrong_code:bot_locked", chatPatch, pluginPatch: { intentosFallidos, bloqueadoEn: now }, reply: { kind: "bot_locked", text: TEXTS.botLockedOut[lang] } };
+  if (wrongCodeLocksBot(intentosFallidos)) {
+    const until = now + botLockDurationMs(intentosFallidos / LIMITS.botFailures);
+    return { ...base, outcome: "wrong_code:bot_locked", chatPatch, pluginPatch: { intentosFallidos, bloqueadoEn: now }, reply: { kind: "bot_locked", text: TEXTS.botLockedOut[lang](until, now) } };
   }
   const left = LIMITS.chatFailures - failedStarts;
-  const text = left > 0 ? TEXTS.wrongCode[lang](left) : TEXTS.chatLockedOut[lang](Math.ceil(LIMITS.chatWindowMs / 60_000));
+  const text = left > 0 ? TEXTS.wrongCode[lang](left) : TEXTS.chatLockedOut[lang](windowStart + LIMITS.chatWindowMs, now);
   return { ...base, outcome: "wrong_code", chatPatch, pluginPatch: { intentosFallidos }, reply: { kind: "wrong_code", text } };
 }
 

@@ -229,13 +229,14 @@ describe("decide: wrong codes and brute-force limits", () => {
       replies.push(replyText(d));
       ({ plugin: p, chat } = applyDecision(p, chat, d));
     }
-    const windowMinutes = LIMITS.chatWindowMs / 60_000;
+    // The fifth reply says when the chat may try again: the end of the window its first failure opened.
+    const until = T0 + 1000 + LIMITS.chatWindowMs;
     assert.deepEqual(replies, [
       TEXTS.wrongCode.es(4), TEXTS.wrongCode.es(3), TEXTS.wrongCode.es(2), TEXTS.wrongCode.es(1),
-      TEXTS.chatLockedOut.es(windowMinutes),
+      TEXTS.chatLockedOut.es(until, T0 + LIMITS.chatFailures * 1000),
     ]);
     assert.match(replies[0]!, /Te quedan 4 intento/);
-    assert.match(replies[4]!, /15 min/);
+    assert.match(replies[4]!, new RegExp(`a partir de las ${new Date(until).toISOString().slice(11, 16)} UTC \\(en 15 min\\)`));
   });
 
   it("wrong-code replies are not rate-limited (each guess is answered)", () => {
@@ -266,7 +267,8 @@ describe("decide: wrong codes and brute-force limits", () => {
     assert.equal(told.outcome, "warned:chat_locked");
     assert.equal(told.link, undefined);
     assert.equal(told.pluginPatch, undefined);
-    assert.equal(replyText(told), TEXTS.chatLockedOut.es(10));
+    assert.equal(replyText(told), TEXTS.chatLockedOut.es(T0 + LIMITS.chatWindowMs, at));
+    assert.match(replyText(told)!, /\(en 10 min\)/);
 
     // Last instant of the window: still locked.
     const edge = decide(text(`/start ${CODE}`), p, lockedChat, T0 + LIMITS.chatWindowMs - 1);
@@ -295,7 +297,7 @@ describe("decide: wrong codes and brute-force limits", () => {
     assert.equal(replyText(wrong), TEXTS.wrongCode.es(LIMITS.chatFailures - 1));
   });
 
-  it("locks the bot at LIMITS.botFailures wrong codes across chats; then even the right code is refused until unlink", () => {
+  it("locks the bot at LIMITS.botFailures wrong codes across chats; the right code is refused until the lock ends (or unlink)", () => {
     let p = plugin();
     const chats = new Map<number, ChatState>();
     let now = T0;
@@ -314,7 +316,8 @@ describe("decide: wrong codes and brute-force limits", () => {
         chats.set(chatId, next.chat);
         if (d.outcome === "wrong_code:bot_locked") {
           lockedAt = now;
-          assert.equal(replyText(d), TEXTS.botLockedOut.es);
+          assert.equal(replyText(d), TEXTS.botLockedOut.es(now + LIMITS.botLockBaseMs, now));
+          assert.match(replyText(d)!, /bloqueada .* hasta las \d\d:\d\d UTC \(en 1 h\)/);
           assert.deepEqual(d.pluginPatch, { intentosFallidos: LIMITS.botFailures, bloqueadoEn: now });
         } else {
           assert.equal(d.outcome, "wrong_code");
@@ -324,26 +327,62 @@ describe("decide: wrong codes and brute-force limits", () => {
     assert.equal(guesses, LIMITS.botFailures, "the bot locks at exactly LIMITS.botFailures wrong codes");
     assert.equal(p.bloqueadoEn, lockedAt);
 
-    // The owner now sends the right code from a fresh chat, long after: refused.
-    const late = T0 + 7 * 24 * 3600_000;
-    const refused = decide(text(`/start ${CODE}`), p, EMPTY_CHAT, late);
+    // The owner sends the right code from a fresh chat during the lock: refused, told until when.
+    const during = lockedAt! + 20 * 60_000;
+    const refused = decide(text(`/start ${CODE}`), p, EMPTY_CHAT, during);
     assert.equal(refused.outcome, "warned:bot_locked");
     assert.equal(refused.link, undefined);
-    assert.equal(replyText(refused), TEXTS.botLockedOut.es);
-    assert.match(replyText(refused)!, /plugin unlink/);
+    assert.equal(replyText(refused), TEXTS.botLockedOut.es(lockedAt! + LIMITS.botLockBaseMs, during));
+    assert.match(replyText(refused)!, /\(en 40 min\).*plugin unlink/);
     // A further guess is refused the same way and not counted.
-    const more = decide(text("/start JOE-XXXX"), p, EMPTY_CHAT, late);
+    const more = decide(text("/start JOE-XXXX"), p, EMPTY_CHAT, during);
     assert.equal(more.outcome, "warned:bot_locked");
     assert.equal(more.pluginPatch, undefined);
     // The bot_locked warning is rate-limited like any warning.
     const again = applyDecision(p, EMPTY_CHAT, refused).chat;
-    assert.equal(decide(text(`/start ${CODE}`), p, again, late + 1000).outcome, "warn_suppressed:bot_locked");
+    assert.equal(decide(text(`/start ${CODE}`), p, again, during + 1000).outcome, "warn_suppressed:bot_locked");
+    // Last instant of the lock: still refused. Then the right code links, by itself.
+    assert.match(decide(text(`/start ${CODE}`), p, EMPTY_CHAT, lockedAt! + LIMITS.botLockBaseMs - 1).outcome, /bot_locked$/);
+    const after = decide(text(`/start ${CODE}`), p, EMPTY_CHAT, lockedAt! + LIMITS.botLockBaseMs);
+    assert.equal(after.outcome, "linked");
 
-    // `plugin unlink` issues a new code and clears the lock: the new code links.
+    // Or, at once: `plugin unlink` issues a new code and clears the lock: the new code links.
     const unlinked = { ...p, codigoVerificacion: "JOE-N3W0", intentosFallidos: 0, bloqueadoEn: null };
-    const ok = decide(text("/start JOE-N3W0"), unlinked, EMPTY_CHAT, late + 2000);
+    const ok = decide(text("/start JOE-N3W0"), unlinked, EMPTY_CHAT, during + 2000);
     assert.equal(ok.outcome, "linked");
-    assert.equal(decide(text(`/start ${CODE}`), unlinked, EMPTY_CHAT, late + 3000).outcome, "wrong_code", "the old code no longer works");
+    assert.equal(decide(text(`/start ${CODE}`), unlinked, EMPTY_CHAT, during + 3000).outcome, "wrong_code", "the old code no longer works");
+  });
+
+  it("each bot lock lasts twice the one before, up to a day: ~100 codes the first day, 20 a day after", () => {
+    let p = plugin();
+    let now = T0;
+    let chatId = 20_000;
+    const locks: number[] = [];
+    const checkedAt: number[] = [];
+    const yearMs = 365 * 24 * 3600_000;
+    while (now < T0 + yearMs) {
+      // A fresh chat per guess (no chat limit), each guess as soon as the bot takes one.
+      const d = decide(text("/start JOE-0000", { chatId: chatId++ }), p, EMPTY_CHAT, now);
+      if (d.outcome.startsWith("wrong_code")) checkedAt.push(now);
+      if (d.outcome === "wrong_code:bot_locked") locks.push(now);
+      else if (d.outcome !== "wrong_code") {
+        assert.equal(d.outcome, "warned:bot_locked");
+        assert.equal(d.pluginPatch, undefined);
+        now += 60_000; // try again a minute later
+        continue;
+      }
+      p = applyDecision(p, EMPTY_CHAT, d).plugin;
+      now += 1000;
+    }
+    const gaps = locks.slice(1).map((t, i) => Math.round((t - locks[i]!) / 60_000) * 60_000);
+    const h = 3600_000;
+    // The time between two locks is the lock itself (the 20 guesses take 20 s, rounded away).
+    assert.deepEqual(gaps.slice(0, 7), [1 * h, 2 * h, 4 * h, 8 * h, 16 * h, 24 * h, 24 * h]);
+    const firstDay = checkedAt.filter((t) => t < T0 + 24 * h).length;
+    assert.equal(firstDay, 5 * LIMITS.botFailures);
+    // In a year: well under 1 % of the 36^4 codes.
+    const share = checkedAt.length / 36 ** 4;
+    assert.ok(share < 0.005, `${checkedAt.length} codes checked in a year (${(share * 100).toFixed(2)} %)`);
   });
 
   it("the wrong code that reaches the bot limit locks the bot even if the chat still had attempts", () => {

@@ -6,6 +6,7 @@ import { withRuntime, parseId } from "../context.ts";
 import { print, table } from "../output.ts";
 import { JoeError } from "../../errors.ts";
 import { setWebhook, webhookBase } from "./webhook.ts";
+import { lockedChats, type ChatLock } from "../../plugins/locks.ts";
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -13,11 +14,25 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8").trim();
 }
 
-function describe(p: PublicPlugin): string {
+/** The bot-wide linking lock, in words: whether, until when, and how to lift it now. */
+function botLockLine(p: PublicPlugin): string {
+  if (!p.bloqueado) return "no";
+  return `yes, until ${p.bloqueado_hasta} (${p.intentos_fallidos} wrong codes; it lifts by itself, or now with \`plugin unlink\`, which issues a new code)`;
+}
+
+/** Chats that may not try a code now (`plugin show` only: it reads chat_state). */
+function chatLocksLine(chats: ChatLock[]): string {
+  if (chats.length === 0) return "none";
+  return chats.map((c) => `${c.chat_id} until ${c.bloqueado_hasta} (${c.intentos_fallidos} wrong codes)`).join("; ");
+}
+
+function describe(p: PublicPlugin, chats?: ChatLock[]): string {
   return table([
     ["id", p.id], ["usuario_id", p.usuario_id], ["identificador", p.identificador],
     ["codigo_verificacion", p.codigo_verificacion], ["verificado", p.verificado ? "yes" : "no"],
-    ["chat_id_verificado", p.chat_id_verificado], ["linking locked", p.bloqueado ? "yes (run `plugin unlink` for a new code)" : "no"],
+    ["chat_id_verificado", p.chat_id_verificado], ["linking locked", botLockLine(p)],
+    ["wrong codes", `${p.intentos_fallidos} since this code was issued`],
+    ...(chats ? [["chats locked out", chatLocksLine(chats)] as [string, unknown]] : []),
     ["webhook secret", p.metadatos.webhook_secret ? "set (sent to Telegram by `webhook set`)" : "not set"],
     ["deep link", p.verificado ? "-" : p.deep_link], ["created_at", p.created_at],
   ]);
@@ -63,8 +78,11 @@ export function registerPlugins(program: Command): void {
 
   plugin.command("show <id>").description("show one plugin").option("--json", "print JSON")
     .action((id: string, o: { json?: boolean }) => withRuntime(o, async (rt) => {
-      const p = toPublic(await getPluginRow(rt.store.db, parseId(id, "plugin id")), rt.store.seam);
-      print(o, p, () => describe(p));
+      const pluginId = parseId(id, "plugin id");
+      const now = Date.now();
+      const p = toPublic(await getPluginRow(rt.store.db, pluginId), rt.store.seam, now);
+      const chats = await lockedChats(rt.store.db, pluginId, now);
+      print(o, { ...p, chats_bloqueados: chats }, () => describe(p, chats));
     }));
 
   plugin.command("unlink <id>").description("forget the linked chat and issue a new verification code (also lifts a lockout)").option("--json", "print JSON")

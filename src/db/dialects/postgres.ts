@@ -73,6 +73,7 @@ const postgresSeamBase: Omit<DialectSeam, "nextTaskIds" | "linkedRun"> = {
   // The pool records send outcomes side by side.
   groupOutcomes: false,
   pluginReadLock: sql`for key share`,
+  pluginDecideLock: sql`for no key update`,
   // Each statement is a round trip: a whole batch's rows in one.
   rowsPerInsert: 256,
   parseJson: (v) => (typeof v === "string" ? JSON.parse(v) : v),

@@ -37,6 +37,7 @@ export const sqliteSeam: DialectSeam = {
   // Every commit is an fsync: send outcomes that finish together share one.
   groupOutcomes: true,
   pluginReadLock: null,
+  pluginDecideLock: null,
   // In-process: a statement per row costs no round trip, and the three fixed statements stay prepared.
   rowsPerInsert: 1,
   parseJson: (v) => (typeof v === "string" ? JSON.parse(v) : v),
