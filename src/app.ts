@@ -8,7 +8,7 @@ import { PluginDirectory } from "./plugins/directory.ts";
 import { GroupCommitter } from "./webhook/group-commit.ts";
 import { ERRORS, JoeError } from "./errors.ts";
 import { sql } from "kysely";
-import { registerApi } from "./api/register.ts";
+import { registerApi, type ApiOptions } from "./api/register.ts";
 
 export interface AppDeps {
   db: Db;
@@ -18,6 +18,8 @@ export interface AppDeps {
   onQueued?: () => void;
   plugins?: PluginDirectory;
   committer?: GroupCommitter;
+  /** /api/v1 settings (rate limit, and what POST /api/v1/plugins needs). */
+  api?: ApiOptions;
 }
 
 export function buildApp(deps: AppDeps): { app: FastifyInstance; committer: GroupCommitter; plugins: PluginDirectory } {
@@ -75,6 +77,6 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; committer: Grou
   });
 
   registerWebhook(app, { db: deps.db, seam: deps.seam, plugins, committer, logger: deps.logger });
-  registerApi(app, { db: deps.db, seam: deps.seam, logger: deps.logger, onQueued: deps.onQueued });
+  registerApi(app, { db: deps.db, seam: deps.seam, logger: deps.logger, onQueued: deps.onQueued, ...deps.api });
   return { app, committer, plugins };
 }

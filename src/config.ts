@@ -15,6 +15,8 @@ const schema = z.object({
   NODE_ENV: z.string().optional(),
   /** How long an old webhook secret keeps working after `plugin rotate-secret` (seconds). */
   SECRET_GRACE_SECONDS: z.coerce.number().int().min(0).default(600),
+  /** Requests per minute per API token on /api/v1 (429 RATE_LIMITED beyond). */
+  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
 });
 
 export type Config = z.infer<typeof schema> & { databaseUrl: string; production: boolean };

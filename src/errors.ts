@@ -17,6 +17,11 @@ export const ERRORS = {
   KEY_MISMATCH: { status: 500, message: "a stored token cannot be decrypted with FERNET_KEYS" },
   CONFIG: { status: 500, message: "configuration error" },
   UNAUTHORIZED: { status: 401, message: "missing or invalid API token: send Authorization: Bearer <token> (create one with `npx joe-telegram user token create <username>`)" },
+  TASK_NOT_FOUND: { status: 404, message: "no task with that code for this token's user" },
+  INVALID_TRANSITION: { status: 409, message: "that change of state is not allowed" },
+  RATE_LIMITED: { status: 429, message: "too many requests for this API token: wait for the seconds in Retry-After" },
+  PLUGIN_EXISTS: { status: 409, message: "that bot is already registered as a plugin" },
+  PLUGIN_HAS_OPEN_TASKS: { status: 409, message: "the plugin still has queued or in-progress tasks: finish or cancel them, or pass ?force=true" },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
