@@ -10,6 +10,7 @@ import { applyContract } from "./contract.ts";
 import { registerOpenApi } from "./openapi.ts";
 import { API_PREFIX_PATH } from "./paths.ts";
 import { registerTaskRoutes } from "./tasks.ts";
+import { registerPluginRoutes } from "./plugins.ts";
 
 export const API_PREFIX = API_PREFIX_PATH;
 
@@ -40,5 +41,6 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     await applyContract(scope, { rateLimitPerMinute: deps.rateLimitPerMinute });
     scope.get("/me", { schema: { summary: "The token's user", tags: ["auth"] } }, async (req) => ({ usuario_id: req.principal!.usuarioId }));
     registerTaskRoutes(scope, deps);
+    registerPluginRoutes(scope, deps);
   }, { prefix: API_PREFIX });
 }

@@ -33,13 +33,19 @@ const stateChanged = (r: { id: number | string; usuario_id: number | string; plu
  * PostgreSQL rows another claimer is already requeueing are skipped, not waited for.
  */
 export async function requeueExpired(trx: Tx, seam: DialectSeam, usuarioId: number, now: number): Promise<number> {
-  let expired = trx.selectFrom("tasks").select("id")
+  const expired = trx.selectFrom("tasks").select("id")
     .where("usuario_id", "=", usuarioId).where("estado", "=", "in_progress").where("lease_until", "<", now);
-  if (seam.name === "postgres") expired = expired.forUpdate().skipLocked();
-  const rows = await trx.updateTable("tasks")
-    .set({ estado: "queued", lease_until: null, claimed_by: null, updated_at: now })
-    .where("id", "in", expired).where("estado", "=", "in_progress")
-    .returning(["id", "usuario_id", "plugin_id"]).execute();
+  let rows: Array<{ id: number; usuario_id: number; plugin_id: number }>;
+  if (seam.name === "postgres") {
+    rows = (await sql<{ id: number; usuario_id: number; plugin_id: number }>`with picked as materialized (${expired.forUpdate().skipLocked()})
+      update tasks set estado = 'queued', lease_until = null, claimed_by = null, updated_at = ${now}
+      from picked where tasks.id = picked.id and tasks.estado = 'in_progress' returning tasks.id, tasks.usuario_id, tasks.plugin_id`.execute(trx)).rows;
+  } else {
+    rows = await trx.updateTable("tasks")
+      .set({ estado: "queued", lease_until: null, claimed_by: null, updated_at: now })
+      .where("id", "in", expired).where("estado", "=", "in_progress")
+      .returning(["id", "usuario_id", "plugin_id"]).execute();
+  }
   await appendEvents(trx, rows.map((r) => stateChanged(r, now)));
   return rows.length;
 }
@@ -66,11 +72,21 @@ export async function claimTasks(db: Db, seam: DialectSeam, c: ClaimInput, now =
     if (c.tipo !== undefined) pick = pick.where("tipo", "=", c.tipo);
     if (c.pluginId !== undefined) pick = pick.where("plugin_id", "=", c.pluginId);
     pick = pick.orderBy("id").limit(c.limit);
-    if (seam.name === "postgres") pick = pick.forUpdate().skipLocked();
-    const claimed = await trx.updateTable("tasks")
-      .set({ estado: "in_progress", lease_until: now + c.leaseMs, claimed_by: c.tokenId, attempts: sql<number>`attempts + 1`, updated_at: now })
-      .where("id", "in", pick).where("estado", "=", "queued")
-      .returningAll().execute();
+    let claimed: TaskRow[];
+    if (seam.name === "postgres") {
+      // The chosen ids are materialized first: PostgreSQL may otherwise run a LIMIT … FOR UPDATE
+      // subquery of an UPDATE more than once and claim more than `limit` rows (seen in the tests).
+      const r = await sql<TaskRow>`with picked as materialized (${pick.forUpdate().skipLocked()})
+        update tasks set estado = 'in_progress', lease_until = ${now + c.leaseMs}, claimed_by = ${c.tokenId},
+          attempts = attempts + 1, updated_at = ${now}
+        from picked where tasks.id = picked.id and tasks.estado = 'queued' returning tasks.*`.execute(trx);
+      claimed = r.rows;
+    } else {
+      claimed = await trx.updateTable("tasks")
+        .set({ estado: "in_progress", lease_until: now + c.leaseMs, claimed_by: c.tokenId, attempts: sql<number>`attempts + 1`, updated_at: now })
+        .where("id", "in", pick).where("estado", "=", "queued")
+        .returningAll().execute();
+    }
     await appendEvents(trx, claimed.map((r) => stateChanged(r, now)));
     return claimed;
   });
