@@ -24,6 +24,10 @@ export async function benchDb(kind: string): Promise<BenchDb> {
  */
 export async function bulkTasks(db: BenchDb, n: number): Promise<void> {
   await withStore(db, async ({ db: k, seam }) => {
+    // The real codes (tasks/codigo.ts, 4 characters below 1,679,616): T- + base 36 of (A·id + B) mod 36^4.
+    const x = sql`((1234567891 * cast(i as bigint) + 987654321) % 1679616)`;
+    const digit = (div: number) => sql`substr('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', cast((${x} / ${sql.lit(div)}) % 36 as integer) + 1, 1)`;
+    const codigo = sql`'T-' || ${digit(46656)} || ${digit(1296)} || ${digit(36)} || ${digit(1)}`;
     const cols = sql`(id, codigo, usuario_id, plugin_id, tipo, titulo, estado, chat_id, message_id, metadatos_extra, created_at)`;
     const owner = sql`case when i % 10 = 0 then 2 else 1 end`;
     const tipo = sql`case when i % 20 = 3 then 'telegram_voice' else 'telegram' end`;
@@ -31,11 +35,11 @@ export async function bulkTasks(db: BenchDb, n: number): Promise<void> {
     const estado = sql`case when i % 20 = 1 then 'queued' when i % 50 = 2 then 'failed' else 'done' end`;
     if (seam.name === "sqlite") {
       await sql`with recursive n(i) as (select 1 union all select i + 1 from n where i < ${n})
-        insert into tasks ${cols} select i, 'B-' || i, ${owner}, ${owner}, ${tipo}, ${titulo}, ${estado}, 1000, i,
+        insert into tasks ${cols} select i, ${codigo}, ${owner}, ${owner}, ${tipo}, ${titulo}, ${estado}, 1000, i,
           json_object('chat_id', 1000, 'message_id', i, 'texto_original', 'tarea ' || i || ' texto completo'), '2026-01-01T00:00:00Z' from n`.execute(k);
       await sql`analyze`.execute(k);
     } else {
-      await sql`insert into tasks ${cols} select i, 'B-' || i, ${owner}, ${owner}, ${tipo}, ${titulo}, ${estado}, 1000, i,
+      await sql`insert into tasks ${cols} select i, ${codigo}, ${owner}, ${owner}, ${tipo}, ${titulo}, ${estado}, 1000, i,
           jsonb_build_object('chat_id', 1000, 'message_id', i, 'texto_original', 'tarea ' || i || ' texto completo'), '2026-01-01T00:00:00Z'
         from generate_series(1, ${n}::int) i`.execute(k);
       await sql`vacuum analyze tasks`.execute(k);
