@@ -8,7 +8,7 @@ import { PluginDirectory } from "./plugins/directory.ts";
 import { GroupCommitter } from "./webhook/group-commit.ts";
 import { ERRORS, JoeError } from "./errors.ts";
 import { sql } from "kysely";
-import { registerApi } from "./api/register.ts";
+import { registerApi, type ApiOptions } from "./api/register.ts";
 import { serverTimeoutOptions, DEFAULT_TIMEOUTS, type HttpTimeouts } from "./http/timeouts.ts";
 import { registerShutdownGate } from "./http/shutdown.ts";
 import { registerReadiness, WriteHealth } from "./http/readiness.ts";
@@ -28,6 +28,8 @@ export interface AppDeps {
   timeouts?: HttpTimeouts;
   /** Outcomes of the webhook's writes, for /readyz (http/readiness.ts). */
   health?: WriteHealth;
+  /** /api/v1 settings (rate limit, and what POST /api/v1/plugins needs). */
+  api?: ApiOptions;
 }
 
 export function buildApp(deps: AppDeps): { app: FastifyInstance; committer: GroupCommitter; plugins: PluginDirectory } {
@@ -86,6 +88,6 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; committer: Grou
   registerReadiness(app, { db: deps.db, seam: deps.seam, logger: deps.logger, health });
 
   registerWebhook(app, { db: deps.db, seam: deps.seam, plugins, committer, logger: deps.logger });
-  registerApi(app, { db: deps.db, seam: deps.seam, logger: deps.logger, onQueued: deps.onQueued });
+  registerApi(app, { db: deps.db, seam: deps.seam, logger: deps.logger, onQueued: deps.onQueued, ...deps.api });
   return { app, committer, plugins };
 }

@@ -23,6 +23,8 @@ const schema = z.object({
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).optional(),
   /** How long the outbox waits for the Bot API's answer to a sent message (outbox/policy.ts). */
   SEND_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(60),
+  /** Requests per minute per API token on /api/v1 (429 RATE_LIMITED beyond). */
+  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
 });
 
 export type Config = z.infer<typeof schema> & { databaseUrl: string; production: boolean };

@@ -22,6 +22,11 @@ export const ERRORS = {
   REQUEST_TIMEOUT: { status: 408, message: "the request did not arrive in time" },
   HEADERS_TOO_LARGE: { status: 431, message: "request headers too large" },
   PORT_IN_USE: { status: 500, message: "the port is already in use" },
+  TASK_NOT_FOUND: { status: 404, message: "no task with that code for this token's user" },
+  INVALID_TRANSITION: { status: 409, message: "that change of state is not allowed" },
+  RATE_LIMITED: { status: 429, message: "too many requests for this API token: wait for the seconds in Retry-After" },
+  PLUGIN_EXISTS: { status: 409, message: "that bot is already registered as a plugin" },
+  PLUGIN_HAS_OPEN_TASKS: { status: 409, message: "the plugin still has queued or in-progress tasks: finish or cancel them, or pass ?force=true" },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -56,7 +56,8 @@ export function startSender(rt: Runtime): OutboxSender {
 export async function startServer(rt: Runtime, opts: { workers: boolean }): Promise<Running> {
   let sender: OutboxSender | undefined;
   const timeouts = timeoutsFrom(rt.config);
-  const { app, committer } = buildApp({ db: rt.store.db, seam: rt.store.seam, logger: rt.logger, onQueued: () => sender?.wake(), timeouts });
+  const { app, committer } = buildApp({ db: rt.store.db, seam: rt.store.seam, logger: rt.logger, onQueued: () => sender?.wake(), timeouts,
+    api: { fernet: rt.keys.fernet, telegramApiRoot: rt.config.TELEGRAM_API_ROOT, rateLimitPerMinute: rt.config.API_RATE_LIMIT_PER_MINUTE } });
   let url: string;
   try {
     url = await app.listen({ port: rt.config.PORT, host: rt.config.HOST });

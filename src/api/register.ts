@@ -4,9 +4,15 @@
 import type { FastifyInstance } from "fastify";
 import type { Db, DialectSeam } from "../db/dialect.ts";
 import type { Logger } from "../log.ts";
+import type { MultiFernet } from "../crypto/fernet.ts";
 import { requireToken, TokenCache } from "./auth.ts";
+import { applyContract } from "./contract.ts";
+import { registerOpenApi } from "./openapi.ts";
+import { API_PREFIX_PATH } from "./paths.ts";
+import { registerTaskRoutes } from "./tasks.ts";
+import { registerPluginRoutes } from "./plugins.ts";
 
-export const API_PREFIX = "/api/v1";
+export const API_PREFIX = API_PREFIX_PATH;
 
 export interface ApiDeps {
   db: Db;
@@ -15,12 +21,26 @@ export interface ApiDeps {
   /** Called after a commit that queued outgoing messages (wakes this process's sender). */
   onQueued?: () => void;
   tokens?: TokenCache;
+  /** Requests per minute per API token (API_RATE_LIMIT_PER_MINUTE). */
+  rateLimitPerMinute?: number;
+  /** For POST /plugins: the key that encrypts bot tokens, and where the Bot API is (TELEGRAM_API_ROOT). */
+  fernet?: MultiFernet;
+  telegramApiRoot?: string;
 }
+
+/** What the runtime passes through buildApp to the API (optional: tests may build the app without). */
+export type ApiOptions = Pick<ApiDeps, "rateLimitPerMinute" | "fernet" | "telegramApiRoot">;
 
 export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   const tokens = deps.tokens ?? new TokenCache(deps.db);
+  // Before the scope, so the document records every route added in it.
+  registerOpenApi(app);
   app.register(async (scope) => {
     requireToken(scope, tokens);
-    scope.get("/me", async (req) => ({ usuario_id: req.principal!.usuarioId }));
+    // Validation, error shape and rate limit for every route below (must come before them).
+    await applyContract(scope, { rateLimitPerMinute: deps.rateLimitPerMinute });
+    scope.get("/me", { schema: { summary: "The token's user", tags: ["auth"] } }, async (req) => ({ usuario_id: req.principal!.usuarioId }));
+    registerTaskRoutes(scope, deps);
+    registerPluginRoutes(scope, deps);
   }, { prefix: API_PREFIX });
 }

@@ -163,6 +163,27 @@ function hardeningTransport(): Migration {
   };
 }
 
+// The task lifecycle (tasks/lifecycle.ts): a claimed task holds a lease (`lease_until`, epoch ms)
+// taken by an API token (`claimed_by`); `attempts` counts claims, `updated_at` (epoch ms) the
+// last change. All nullable or defaulted: the webhook's inserts name their columns and stay as
+// they are. Indexes: a user's tasks newest first (the API's list and cursor), the queued tasks
+// of a user oldest first (claims), and leases by expiry (only in_progress rows, so it stays small).
+function taskLifecycle(): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable("tasks").addColumn("lease_until", "bigint").execute();
+      await db.schema.alterTable("tasks").addColumn("claimed_by", "bigint").execute();
+      await db.schema.alterTable("tasks").addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable("tasks").addColumn("updated_at", "bigint").execute();
+      await db.schema.createIndex("tasks_user_id_idx").ifNotExists().on("tasks").columns(["usuario_id", "id"]).execute();
+      await db.schema.createIndex("tasks_queued_idx").ifNotExists().on("tasks")
+        .columns(["usuario_id", "id"]).where(sql<boolean>`estado = 'queued'`).execute();
+      await db.schema.createIndex("tasks_lease_idx").ifNotExists().on("tasks")
+        .columns(["usuario_id", "lease_until"]).where(sql<boolean>`estado = 'in_progress'`).execute();
+    },
+  };
+}
+
 // One entry per migration, in order. Each feature appends its own line.
 export function migrationsFor(seam: DialectSeam): Record<string, Migration> {
   return {
@@ -171,6 +192,7 @@ export function migrationsFor(seam: DialectSeam): Record<string, Migration> {
     "0003_events": events(seam),
     "0005_api_tokens": apiTokens(seam),
     "0011_hardening_transport": hardeningTransport(),
+    "0013_task_lifecycle": taskLifecycle(),
   };
 }
 

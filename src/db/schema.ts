@@ -42,6 +42,11 @@ export interface TasksTable {
   message_id: number;
   metadatos_extra: Json;
   created_at: string;
+  /** Migration 0013 (task lifecycle): optional on insert, so the webhook's inserts are unchanged. */
+  lease_until: ColumnType<number | null, number | null | undefined, number | null>;
+  claimed_by: ColumnType<number | null, number | null | undefined, number | null>;
+  attempts: Generated<number>;
+  updated_at: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface ProcessedUpdatesTable {

@@ -50,6 +50,15 @@ export const TEXTS = {
     es: (d: string) => `🎤 Nota de voz (${d})`,
     en: (d: string) => `🎤 Voice note (${d})`,
   },
+  // Results reported by a worker through the API (POST /api/v1/tasks/{codigo}/complete|fail).
+  taskDone: {
+    es: (codigo: string, resultado?: string) => `✔️ Hecho [${codigo}]${resultado ? `: ${resultado}` : ""}`,
+    en: (codigo: string, resultado?: string) => `✔️ Done [${codigo}]${resultado ? `: ${resultado}` : ""}`,
+  },
+  taskFailed: {
+    es: (codigo: string, error: string) => `❌ Falló [${codigo}]${error ? `: ${error}` : ""}`,
+    en: (codigo: string, error: string) => `❌ Failed [${codigo}]${error ? `: ${error}` : ""}`,
+  },
 } as const;
 
 /** "14:32 UTC": the time a lock ends (the bot cannot know the chat's time zone; the wait says it too). */
