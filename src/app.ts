@@ -9,6 +9,8 @@ import { GroupCommitter } from "./webhook/group-commit.ts";
 import { ERRORS, JoeError } from "./errors.ts";
 import { sql } from "kysely";
 import { registerApi } from "./api/register.ts";
+import { FeedNotifier } from "./feed/notifier.ts";
+import type { MultiFernet } from "./crypto/fernet.ts";
 
 export interface AppDeps {
   db: Db;
@@ -18,6 +20,10 @@ export interface AppDeps {
   onQueued?: () => void;
   plugins?: PluginDirectory;
   committer?: GroupCommitter;
+  /** Wakes the feed's readers after commits (feed/notifier.ts); one per process. */
+  feed?: FeedNotifier;
+  /** Encrypts subscription secrets (rt.keys.fernet). */
+  fernet?: MultiFernet;
 }
 
 export function buildApp(deps: AppDeps): { app: FastifyInstance; committer: GroupCommitter; plugins: PluginDirectory } {
@@ -32,7 +38,8 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; committer: Grou
     forceCloseConnections: "idle",
   });
   const plugins = deps.plugins ?? new PluginDirectory(deps.db, deps.seam);
-  const committer = deps.committer ?? new GroupCommitter(deps.db, deps.seam, { onQueued: deps.onQueued });
+  const feed = deps.feed ?? new FeedNotifier();
+  const committer = deps.committer ?? new GroupCommitter(deps.db, deps.seam, { onQueued: deps.onQueued, onCommitted: () => feed.notify() });
 
   app.setErrorHandler((err, req, reply) => {
     let code: keyof typeof ERRORS;
@@ -75,6 +82,6 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; committer: Grou
   });
 
   registerWebhook(app, { db: deps.db, seam: deps.seam, plugins, committer, logger: deps.logger });
-  registerApi(app, { db: deps.db, seam: deps.seam, logger: deps.logger, onQueued: deps.onQueued });
+  registerApi(app, { db: deps.db, seam: deps.seam, logger: deps.logger, onQueued: deps.onQueued, feed, fernet: deps.fernet });
   return { app, committer, plugins };
 }

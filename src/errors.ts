@@ -17,6 +17,7 @@ export const ERRORS = {
   KEY_MISMATCH: { status: 500, message: "a stored token cannot be decrypted with FERNET_KEYS" },
   CONFIG: { status: 500, message: "configuration error" },
   UNAUTHORIZED: { status: 401, message: "missing or invalid API token: send Authorization: Bearer <token> (create one with `npx joe-telegram user token create <username>`)" },
+  SUBSCRIPTION_NOT_FOUND: { status: 404, message: "no subscription with that id" },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -10,6 +10,7 @@ import { loadKeys, type KeySource } from "./crypto/keyring.ts";
 import { buildApp } from "./app.ts";
 import { OutboxSender } from "./outbox/sender.ts";
 import { startMaintenance } from "./outbox/maintenance.ts";
+import { startFeed, type Feed } from "./feed/start.ts";
 
 export interface Runtime {
   config: Config;
@@ -36,6 +37,7 @@ export async function openRuntime(opts: { config?: Config; logger?: Logger; migr
 export interface Running {
   app?: FastifyInstance;
   sender?: OutboxSender;
+  feed?: Feed;
   url?: string;
   stop(): Promise<void>;
 }
@@ -51,7 +53,8 @@ export function startSender(rt: Runtime): OutboxSender {
 
 export async function startServer(rt: Runtime, opts: { workers: boolean }): Promise<Running> {
   let sender: OutboxSender | undefined;
-  const { app, committer } = buildApp({ db: rt.store.db, seam: rt.store.seam, logger: rt.logger, onQueued: () => sender?.wake() });
+  const feed = startFeed(rt);
+  const { app, committer } = buildApp({ db: rt.store.db, seam: rt.store.seam, logger: rt.logger, onQueued: () => sender?.wake(), feed: feed.notifier, fernet: rt.keys.fernet });
   let url: string;
   try {
     url = await app.listen({ port: rt.config.PORT, host: rt.config.HOST });
@@ -59,20 +62,23 @@ export async function startServer(rt: Runtime, opts: { workers: boolean }): Prom
     // Nothing may keep running when the server could not start (a stray sender would release
     // the live server's claims on SQLite and send its messages a second time).
     await app.close().catch(() => {});
+    await feed.stop();
     await rt.close();
     throw err;
   }
   // Workers only once the port is ours.
   sender = opts.workers ? startSender(rt) : undefined;
   const maintenance = opts.workers ? startMaintenance(rt.store.db, rt.logger) : undefined;
+  if (opts.workers) feed.startDeliveries();
   rt.logger.info({ url, database: describeUrl(rt.config.databaseUrl), dialect: rt.store.seam.name, workers: opts.workers, key_source: rt.keys.origin }, "joe-telegram: listening");
   return {
-    app, sender, url,
+    app, sender, feed, url,
     async stop() {
       await app.close(); // stops accepting; waits for requests in flight
       await committer.idle();
       maintenance?.stop();
       await sender?.stop();
+      await feed.stop();
       await rt.close();
     },
   };
@@ -81,12 +87,15 @@ export async function startServer(rt: Runtime, opts: { workers: boolean }): Prom
 export async function startWorker(rt: Runtime): Promise<Running> {
   const sender = startSender(rt);
   const maintenance = startMaintenance(rt.store.db, rt.logger);
+  const feed = startFeed(rt);
+  feed.startDeliveries();
   rt.logger.info({ database: describeUrl(rt.config.databaseUrl), dialect: rt.store.seam.name }, "joe-telegram: worker started");
   return {
-    sender,
+    sender, feed,
     async stop() {
       maintenance.stop();
       await sender.stop();
+      await feed.stop();
       await rt.close();
     },
   };
