@@ -166,6 +166,8 @@ export class SubscriptionDeliverer {
         if (!this.running) break;
         const body = JSON.stringify(it.item);
         const error = await this.post(sub.url, it.item.type, it.item.id, body, secret);
+        // Shutting down aborted the attempt: not the subscriber's failure (the event stays next).
+        if (error !== null && !this.running) break;
         const now = this.o.now();
         if (error === null) {
           const ok = await this.advance(id, token, now, { cursor: it.cursor, delivered: true });
