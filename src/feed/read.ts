@@ -52,13 +52,37 @@ async function readSqlite(db: Db, q: ReadQuery): Promise<EventRow[]> {
   return s.orderBy("id").limit(q.limit).execute();
 }
 
+/**
+ * PostgreSQL: the txid below which every transaction that could write our events has ended. The
+ * snapshot's xmin would do, but it is cluster-wide: a long transaction in another database on the
+ * same server would hold the feed back. So transactions known to belong to another database
+ * (pg_stat_activity) are left out; anything unknown counts as ours (only latency is at stake).
+ * This runs as its own statement before the read, whose later snapshot then sees every
+ * transaction below the horizon as ended.
+ */
+async function horizon(db: Db): Promise<string> {
+  const r = await sql<{ h: string }>`
+    with snap as (select pg_current_snapshot() as s),
+    elsewhere as (
+      select backend_xid::text as x from pg_stat_activity
+      where backend_xid is not null and datname is distinct from current_database()
+    )
+    select coalesce(
+      (select min(x)::text from snap, pg_snapshot_xip(snap.s) as x
+        where (x::text::numeric % 4294967296)::text not in (select x from elsewhere)),
+      (select pg_snapshot_xmax(s)::text from snap)) as h`.execute(db);
+  return r.rows[0]!.h;
+}
+
 async function readPostgres(db: Db, q: ReadQuery): Promise<EventRow[]> {
-  // Only transactions older than every one still running: their events are all committed (or
-  // rolled back) and no event can appear before them any more, so the cursor never skips one.
+  // Only transactions older than every one still running that may write here: their events are
+  // all committed (or rolled back) and no event can appear before them any more, so the cursor
+  // never skips one.
+  const h = await horizon(db);
   let s = db.selectFrom("events").select(["id", "type", "at", "plugin_id", "task_id", sql<string>`txid::text`.as("txid")])
     .where("usuario_id", "=", q.usuarioId)
     .where(sql<boolean>`(txid, id) > (${q.after.txid}::xid8, ${q.after.id}::bigint)`)
-    .where(sql<boolean>`txid < pg_snapshot_xmin(pg_current_snapshot())`);
+    .where(sql<boolean>`txid < ${h}::xid8`);
   if (q.types) s = s.where("type", "in", [...q.types]);
   return s.orderBy(sql`txid`).orderBy("id").limit(q.limit).execute();
 }
@@ -69,10 +93,7 @@ async function readPostgres(db: Db, q: ReadQuery): Promise<EventRow[]> {
  * final is delivered rather than skipped.
  */
 export async function headPosition(db: Db, seam: DialectSeam): Promise<FeedPosition> {
-  if (seam.name === "postgres") {
-    const r = await sql<{ x: string }>`select pg_snapshot_xmin(pg_current_snapshot())::text as x`.execute(db);
-    return { txid: r.rows[0]!.x, id: 0 };
-  }
+  if (seam.name === "postgres") return { txid: await horizon(db), id: 0 };
   const r = await db.selectFrom("events").select(sql<number>`coalesce(max(id), 0)`.as("m")).executeTakeFirstOrThrow();
   return { txid: "0", id: Number(r.m) };
 }
