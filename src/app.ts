@@ -15,6 +15,8 @@ import { registerReadiness, WriteHealth } from "./http/readiness.ts";
 import { answerClientError } from "./http/client-errors.ts";
 import { registerContentEncoding } from "./http/content-encoding.ts";
 import { writeBatch } from "./webhook/write-batch.ts";
+import { FeedNotifier } from "./feed/notifier.ts";
+import type { MultiFernet } from "./crypto/fernet.ts";
 
 export interface AppDeps {
   db: Db;
@@ -30,6 +32,10 @@ export interface AppDeps {
   health?: WriteHealth;
   /** /api/v1 settings (rate limit, and what POST /api/v1/plugins needs). */
   api?: ApiOptions;
+  /** Wakes the feed's readers after commits (feed/notifier.ts); one per process. */
+  feed?: FeedNotifier;
+  /** Encrypts subscription secrets (rt.keys.fernet). */
+  fernet?: MultiFernet;
 }
 
 export function buildApp(deps: AppDeps): { app: FastifyInstance; committer: GroupCommitter; plugins: PluginDirectory } {
@@ -50,8 +56,10 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; committer: Grou
   registerContentEncoding(app);
   const health = deps.health ?? new WriteHealth();
   const plugins = deps.plugins ?? new PluginDirectory(deps.db, deps.seam);
+  const feed = deps.feed ?? new FeedNotifier();
   const committer = deps.committer ?? new GroupCommitter(deps.db, deps.seam, {
-    onQueued: deps.onQueued, writer: health.track((jobs, now) => writeBatch(deps.db, deps.seam, jobs, now), deps.seam),
+    onQueued: deps.onQueued, onCommitted: () => feed.notify(),
+    writer: health.track((jobs, now) => writeBatch(deps.db, deps.seam, jobs, now), deps.seam),
   });
 
   app.setErrorHandler((err, req, reply) => {
@@ -88,6 +96,6 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; committer: Grou
   registerReadiness(app, { db: deps.db, seam: deps.seam, logger: deps.logger, health });
 
   registerWebhook(app, { db: deps.db, seam: deps.seam, plugins, committer, logger: deps.logger });
-  registerApi(app, { db: deps.db, seam: deps.seam, logger: deps.logger, onQueued: deps.onQueued, ...deps.api });
+  registerApi(app, { db: deps.db, seam: deps.seam, logger: deps.logger, onQueued: deps.onQueued, ...deps.api, feed, fernet: deps.api?.fernet ?? deps.fernet });
   return { app, committer, plugins };
 }

@@ -27,6 +27,7 @@ export const ERRORS = {
   RATE_LIMITED: { status: 429, message: "too many requests for this API token: wait for the seconds in Retry-After" },
   PLUGIN_EXISTS: { status: 409, message: "that bot is already registered as a plugin" },
   PLUGIN_HAS_OPEN_TASKS: { status: 409, message: "the plugin still has queued or in-progress tasks: finish or cancel them, or pass ?force=true" },
+  SUBSCRIPTION_NOT_FOUND: { status: 404, message: "no subscription with that id" },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -47,3 +47,10 @@ export type { Database } from "./db/schema.ts";
 // Crypto
 export { encrypt, decrypt, generateKey, MultiFernet, FernetError } from "./crypto/fernet.ts";
 export { loadKeys } from "./crypto/keyring.ts";
+
+// The event feed: reading in commit order, waking readers, outgoing webhooks
+export { readEvents, headPosition, type FeedItem } from "./feed/read.ts";
+export { FeedNotifier } from "./feed/notifier.ts";
+export { SubscriptionDeliverer } from "./feed/deliver.ts";
+export { createSubscription, listSubscriptions, deleteSubscription } from "./feed/subscriptions.ts";
+export { signBody } from "./feed/signature.ts";

@@ -13,6 +13,7 @@ import { startMaintenance } from "./outbox/maintenance.ts";
 import { timeoutsFrom } from "./http/timeouts.ts";
 import { closeGracefully } from "./http/shutdown.ts";
 import { startError } from "./http/start-error.ts";
+import { startFeed, type Feed } from "./feed/start.ts";
 
 export interface Runtime {
   config: Config;
@@ -39,6 +40,7 @@ export async function openRuntime(opts: { config?: Config; logger?: Logger; migr
 export interface Running {
   app?: FastifyInstance;
   sender?: OutboxSender;
+  feed?: Feed;
   url?: string;
   stop(): Promise<void>;
 }
@@ -56,7 +58,9 @@ export function startSender(rt: Runtime): OutboxSender {
 export async function startServer(rt: Runtime, opts: { workers: boolean }): Promise<Running> {
   let sender: OutboxSender | undefined;
   const timeouts = timeoutsFrom(rt.config);
+  const feed = startFeed(rt);
   const { app, committer } = buildApp({ db: rt.store.db, seam: rt.store.seam, logger: rt.logger, onQueued: () => sender?.wake(), timeouts,
+    feed: feed.notifier, fernet: rt.keys.fernet,
     api: { fernet: rt.keys.fernet, telegramApiRoot: rt.config.TELEGRAM_API_ROOT, rateLimitPerMinute: rt.config.API_RATE_LIMIT_PER_MINUTE } });
   let url: string;
   try {
@@ -65,15 +69,17 @@ export async function startServer(rt: Runtime, opts: { workers: boolean }): Prom
     // Nothing may keep running when the server could not start (a stray sender would release
     // the live server's claims on SQLite and send its messages a second time).
     await app.close().catch(() => {});
+    await feed.stop();
     await rt.close();
     throw startError(err, rt.config);
   }
   // Workers only once the port is ours.
   sender = opts.workers ? startSender(rt) : undefined;
   const maintenance = opts.workers ? startMaintenance(rt.store.db, rt.logger) : undefined;
+  if (opts.workers) feed.startDeliveries();
   rt.logger.info({ url, database: describeUrl(rt.config.databaseUrl), dialect: rt.store.seam.name, workers: opts.workers, key_source: rt.keys.origin }, "joe-telegram: listening");
   return {
-    app, sender, url,
+    app, sender, feed, url,
     async stop() {
       // Stops accepting; requests in flight get the grace period, then every connection is closed.
       const { forced } = await closeGracefully(app, timeouts.shutdownGraceMs);
@@ -81,6 +87,7 @@ export async function startServer(rt: Runtime, opts: { workers: boolean }): Prom
       await committer.idle(); // what the closed requests handed over is still committed
       maintenance?.stop();
       await sender?.stop();
+      await feed.stop();
       await rt.close();
     },
   };
@@ -89,12 +96,15 @@ export async function startServer(rt: Runtime, opts: { workers: boolean }): Prom
 export async function startWorker(rt: Runtime): Promise<Running> {
   const sender = startSender(rt);
   const maintenance = startMaintenance(rt.store.db, rt.logger);
+  const feed = startFeed(rt);
+  feed.startDeliveries();
   rt.logger.info({ database: describeUrl(rt.config.databaseUrl), dialect: rt.store.seam.name }, "joe-telegram: worker started");
   return {
-    sender,
+    sender, feed,
     async stop() {
       maintenance.stop();
       await sender.stop();
+      await feed.stop();
       await rt.close();
     },
   };

@@ -11,6 +11,9 @@ import { registerOpenApi } from "./openapi.ts";
 import { API_PREFIX_PATH } from "./paths.ts";
 import { registerTaskRoutes } from "./tasks.ts";
 import { registerPluginRoutes } from "./plugins.ts";
+import { FeedNotifier } from "../feed/notifier.ts";
+import { registerFeedRoutes } from "../feed/routes.ts";
+import { registerSubscriptionRoutes } from "../feed/subscription-routes.ts";
 
 export const API_PREFIX = API_PREFIX_PATH;
 
@@ -26,6 +29,8 @@ export interface ApiDeps {
   /** For POST /plugins: the key that encrypts bot tokens, and where the Bot API is (TELEGRAM_API_ROOT). */
   fernet?: MultiFernet;
   telegramApiRoot?: string;
+  /** Wakes waiting feed readers (feed/notifier.ts). */
+  feed?: FeedNotifier;
 }
 
 /** What the runtime passes through buildApp to the API (optional: tests may build the app without). */
@@ -42,5 +47,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     scope.get("/me", { schema: { summary: "The token's user", tags: ["auth"] } }, async (req) => ({ usuario_id: req.principal!.usuarioId }));
     registerTaskRoutes(scope, deps);
     registerPluginRoutes(scope, deps);
+    registerFeedRoutes(scope, { ...deps, feed: deps.feed ?? new FeedNotifier() });
+    registerSubscriptionRoutes(scope, deps);
   }, { prefix: API_PREFIX });
 }

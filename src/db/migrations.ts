@@ -184,6 +184,43 @@ function taskLifecycle(): Migration {
   };
 }
 
+// The feed's ordering and outgoing webhooks (feed/). On PostgreSQL each event records the id of
+// the transaction that wrote it: readers only return events of transactions older than every
+// transaction still running, in (txid, id) order, so a cursor never moves past an event that
+// commits later (see ARCHITECTURE.md, "The feed"). SQLite has one writer: ids are commit order.
+function eventFeed(seam: DialectSeam): Migration {
+  const t = seam.types;
+  return {
+    async up(db: Kysely<any>) {
+      if (seam.name === "postgres") {
+        await sql`alter table events add column if not exists txid xid8 not null default pg_current_xact_id()`.execute(db);
+        await db.schema.createIndex("events_user_txid_idx").ifNotExists().on("events").columns(["usuario_id", "txid", "id"]).execute();
+      }
+      await db.schema.createTable("subscriptions").ifNotExists()
+        .addColumn("id", t.autoId, (c) => c.primaryKey())
+        .addColumn("usuario_id", "bigint", (c) => c.notNull().references("users.id"))
+        .addColumn("url", "text", (c) => c.notNull())
+        .addColumn("events", t.json, (c) => c.notNull())
+        // Fernet-encrypted like bot tokens: it must be read back to sign each delivery.
+        .addColumn("secret_cifrado", "text", (c) => c.notNull())
+        // The feed cursor of the last event delivered (or skipped): the durable queue is the events table.
+        .addColumn("cursor", "text", (c) => c.notNull())
+        .addColumn("next_attempt_at", "bigint", (c) => c.notNull())
+        .addColumn("leased_until", "bigint")
+        .addColumn("lease_token", "text")
+        .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("failing_since", "bigint")
+        .addColumn("last_error", "text")
+        .addColumn("delivered", "bigint", (c) => c.notNull().defaultTo(0))
+        .addColumn("given_up", "bigint", (c) => c.notNull().defaultTo(0))
+        .addColumn("last_given_up_event_id", "bigint")
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("subscriptions_user_idx").ifNotExists().on("subscriptions").columns(["usuario_id", "id"]).execute();
+    },
+  };
+}
+
 // One entry per migration, in order. Each feature appends its own line.
 export function migrationsFor(seam: DialectSeam): Record<string, Migration> {
   return {
@@ -193,6 +230,7 @@ export function migrationsFor(seam: DialectSeam): Record<string, Migration> {
     "0005_api_tokens": apiTokens(seam),
     "0011_hardening_transport": hardeningTransport(),
     "0013_task_lifecycle": taskLifecycle(),
+    "0014_event_feed": eventFeed(seam),
   };
 }
 

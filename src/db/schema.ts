@@ -115,6 +115,27 @@ export interface ApiTokensTable {
   revoked_at: string | null;
 }
 
+export interface SubscriptionsTable {
+  id: Generated<number>;
+  usuario_id: number;
+  url: string;
+  /** JSON array of event types. */
+  events: Json;
+  secret_cifrado: string;
+  /** Feed cursor of the last event delivered (or given up). */
+  cursor: string;
+  next_attempt_at: number;
+  leased_until: number | null;
+  lease_token: string | null;
+  attempts: Generated<number>;
+  failing_since: number | null;
+  last_error: string | null;
+  delivered: Generated<number>;
+  given_up: Generated<number>;
+  last_given_up_event_id: number | null;
+  created_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   plugin_configs: PluginConfigsTable;
@@ -126,6 +147,7 @@ export interface Database {
   events: EventsTable;
   api_tokens: ApiTokensTable;
   health_probe: HealthProbeTable;
+  subscriptions: SubscriptionsTable;
 }
 
 export type PluginRow = Selectable<PluginConfigsTable>;

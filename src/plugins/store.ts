@@ -7,6 +7,7 @@ import { newVerificationCode, newWebhookSecret } from "../crypto/random.ts";
 import { JoeError } from "../errors.ts";
 import { metadatosOf, type PluginMetadatos } from "./state.ts";
 import { botLockedUntil } from "../webhook/lockout.ts";
+import { appendEvent } from "../events/append.ts";
 
 export const SERVICIO = "telegram";
 const BOT_TOKEN_RE = /^\d{3,20}:[A-Za-z0-9_-]{20,80}$/;
@@ -108,7 +109,7 @@ export async function listPlugins(db: Db, seam: DialectSeam): Promise<PublicPlug
 
 /** Forget the linked chat and issue a new code (also clears a brute-force lockout). */
 export async function unlinkPlugin(db: Db, seam: DialectSeam, id: number): Promise<PublicPlugin> {
-  await getPluginRow(db, id);
+  const before = await getPluginRow(db, id);
   await withUniqueCode(seam, (codigo) => db.transaction().execute(async (trx) => {
     await trx.updateTable("plugin_configs").set({
       codigo_verificacion: codigo, verificado: 0, chat_id_verificado: null, intentos_fallidos: 0,
@@ -116,6 +117,7 @@ export async function unlinkPlugin(db: Db, seam: DialectSeam, id: number): Promi
     }).where("id", "=", id).execute();
     await trx.updateTable("chat_state").set({ failed_starts: 0, failed_window_started_at: null, last_warned_at: null })
       .where("plugin_id", "=", id).execute();
+    await appendEvent(trx, { type: "plugin.unlinked", usuario_id: Number(before.usuario_id), plugin_id: id, at: Date.now() });
   }));
   return toPublic(await getPluginRow(db, id), seam);
 }

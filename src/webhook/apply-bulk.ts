@@ -16,6 +16,9 @@ const INSERT_MARKS = new InsertStatement((trx, rows: MarkRow[]) => trx.insertInt
 const INSERT_TASKS = new InsertStatement((trx, rows: Array<ReturnType<typeof taskRow>>) => trx.insertInto("tasks").values(rows)
   .onConflict((oc) => oc.columns(["plugin_id", "chat_id", "message_id"]).doNothing())
   .returning(["id"]));
+type EventRow = { type: string; usuario_id: number; plugin_id: number; task_id: number; at: number };
+/** The `task.created` events of the new tasks (events/append.ts), in the same transaction. */
+const INSERT_EVENTS = new InsertStatement((trx, rows: EventRow[]) => trx.insertInto("events").values(rows));
 const INSERT_OUTGOING = new InsertStatement((trx, rows: Array<ReturnType<typeof outgoingRow>>) => trx.insertInto("outgoing_messages").values(rows));
 
 export interface BulkJob {
@@ -77,6 +80,8 @@ export async function applyBulk(ctx: BatchContext, jobs: BulkJob[], results: App
   }
   const insertedTasks = await INSERT_TASKS.run(trx, ctx.seam, taskRows);
   const taskInserted = new Set(insertedTasks.map((r) => Number(r.id)));
+  await INSERT_EVENTS.run(trx, ctx.seam, taskRows.filter((t) => taskInserted.has(t.id))
+    .map((t) => ({ type: "task.created", usuario_id: t.usuario_id, plugin_id: t.plugin_id, task_id: t.id, at: now })));
 
   // 3. Outgoing messages: confirmations of new tasks, and replies that need no task.
   const outRows: Array<ReturnType<typeof outgoingRow>> = [];

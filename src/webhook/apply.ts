@@ -6,6 +6,7 @@ import type { ParsedUpdate } from "../telegram/update.ts";
 import { decide, EMPTY_CHAT, type ChatState, type Decision, type PluginState } from "./decide.ts";
 import { pluginState } from "../plugins/state.ts";
 import { taskCodigo } from "../tasks/codigo.ts";
+import { appendEvent } from "../events/append.ts";
 
 export const TASK_ESTADO_INICIAL = "queued";
 
@@ -173,6 +174,7 @@ export async function applyUpdate(ctx: BatchContext, pluginId: number, update: P
       if (decision.link) return { outcome: "link_conflict", queuedMessage: false };
     } else {
       ctx.setPlugin(pluginId, { ...plugin, verificado: true, chatIdVerificado: decision.link.chatId, intentosFallidos: 0, bloqueadoEn: null });
+      await appendEvent(trx, { type: "plugin.linked", usuario_id: plugin.usuarioId, plugin_id: pluginId, at: now });
     }
   }
 
@@ -201,6 +203,7 @@ export async function applyUpdate(ctx: BatchContext, pluginId: number, update: P
     // Same message already has its task (the same message in another update): nothing more to do.
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) return { outcome: "duplicate_message", queuedMessage: false };
     task = { id: row.id, codigo: row.codigo };
+    await appendEvent(trx, { type: "task.created", usuario_id: row.usuario_id, plugin_id: pluginId, task_id: row.id, at: now });
   }
 
   if (decision.reply && decision.chatId !== undefined) {

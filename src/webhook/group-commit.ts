@@ -23,6 +23,8 @@ export interface CommitterOptions {
   maxBatch?: number;
   /** Told after each commit that wrote outgoing messages (wakes the sender in this process). */
   onQueued?: () => void;
+  /** Told after each commit (it may have written events: wakes the feed's readers, feed/notifier.ts). */
+  onCommitted?: () => void;
   /** Writes one batch in one transaction; by default in this thread (see write-batch.ts). */
   writer?: BatchWriter;
   now?: () => number;
@@ -85,6 +87,7 @@ export class GroupCommitter {
       const results = await this.write(batch);
       batch.forEach((job, i) => job.resolve(results[i]!));
       if (results.some((r) => r.queuedMessage)) this.opts.onQueued?.();
+      this.opts.onCommitted?.();
     } catch (err) {
       let failed = batch;
       if (err instanceof PartialBatchError) {
@@ -95,6 +98,7 @@ export class GroupCommitter {
           return !r;
         });
         if (err.results.some((r) => r?.queuedMessage)) this.opts.onQueued?.();
+        this.opts.onCommitted?.();
       } else if (batch.length === 1) {
         batch[0]!.reject(err);
         return;

@@ -8,7 +8,9 @@
 //   marks — their processed-update marks; an existing mark for the same message is a duplicate,
 //           one naming another message (a reused update_id) is taken over;
 //   tasks — the tasks of newly marked rows; a message that already has its task gets none;
-//   sent  — the replies of newly marked rows, a confirmation only with its newly written task.
+//   sent  — the replies of newly marked rows, a confirmation only with its newly written task;
+//   new_events — a `task.created` event per newly written task (events/append.ts: in the same
+//           statement, so never an event without its task nor a task without its event).
 // Each insert is ordered by (plugin, update_id): the one lock order every writer uses, and the
 // order of the outgoing ids (the sender keeps each chat's messages in id order).
 import { sql } from "kysely";
@@ -57,7 +59,11 @@ export async function writeLinkedRun(db: Db, rows: LinkedRunRow[], now: number):
       where h.task_id is not null
       order by h.plugin_id, h.update_id
       on conflict (plugin_id, chat_id, message_id) do nothing
-      returning id
+      returning id, usuario_id, plugin_id
+    ),
+    new_events as (
+      insert into events (type, usuario_id, plugin_id, task_id, at)
+      select 'task.created', usuario_id, plugin_id, id, ${now} from new_tasks order by id
     ),
     sent as (
       insert into outgoing_messages (plugin_id, chat_id, kind, text, reply_to_message_id, task_id, status, next_attempt_at, created_at)

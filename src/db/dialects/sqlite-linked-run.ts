@@ -6,7 +6,7 @@
 // Per row, in (plugin, update_id) order, the same checks as PostgreSQL's statement: the plugin
 // still exists and (for a message) is still linked to that chat; the mark is new (or taken over
 // from another message); the task is new (one per message); the reply goes with a new mark, a
-// confirmation only with its new task.
+// confirmation only with its new task; a new task gets its `task.created` event.
 import type Sqlite from "better-sqlite3";
 import { sql, type Compilable } from "kysely";
 import type { Db, LinkedRunOutcome, LinkedRunRow, LinkedRunWriter } from "../dialect.ts";
@@ -65,6 +65,12 @@ export function sqliteLinkedRun(native: Sqlite.Database): LinkedRunWriter {
         const taskStmt = prepared(`task:${Object.keys(task)}`, () => db.insertInto("tasks").values(task)
           .onConflict((oc) => oc.columns(["plugin_id", "chat_id", "message_id"]).doNothing()), taskValues);
         taskInserted = taskStmt.run(taskValues).changes > 0;
+        if (taskInserted) {
+          // Its `task.created` event, in the same transaction (events/append.ts).
+          const event = { type: "task.created", usuario_id: task.usuario_id, plugin_id: task.plugin_id, task_id: task.id, at: now };
+          const eventValues = values(event);
+          prepared("event", () => db.insertInto("events").values(event), eventValues).run(eventValues);
+        }
       }
       if (r.reply && (!r.task || taskInserted)) {
         const reply = r.reply;
