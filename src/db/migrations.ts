@@ -131,12 +131,26 @@ function events(seam: DialectSeam): Migration {
   };
 }
 
+// Replying /deshacer to a confirmation names the confirmation's Telegram message id: find its
+// task through an index over sent replies that belong to a task (the outbox keeps its history,
+// so without it every such reply would read the whole table).
+function chatFeatures(): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema.createIndex("outgoing_sent_task_idx").ifNotExists().on("outgoing_messages")
+        .columns(["plugin_id", "chat_id", "telegram_message_id"])
+        .where(sql<boolean>`telegram_message_id is not null and task_id is not null`).execute();
+    },
+  };
+}
+
 // One entry per migration, in order. Each feature appends its own line.
 export function migrationsFor(seam: DialectSeam): Record<string, Migration> {
   return {
     "0001_initial": initial(seam),
     "0002_tasks_codigo_not_indexed": tasksCodigoNotIndexed(seam),
     "0003_events": events(seam),
+    "0007_chat_features": chatFeatures(),
   };
 }
 

@@ -6,6 +6,8 @@ import type { ParsedUpdate } from "../telegram/update.ts";
 import { decide, EMPTY_CHAT, LIMITS, type ChatState, type Decision, type PluginState } from "./decide.ts";
 import { pluginState } from "../plugins/state.ts";
 import { taskCodigo } from "../tasks/codigo.ts";
+import { appendEvent } from "../events/append.ts";
+import { applyChatIntent } from "./apply-chat.ts";
 
 export const TASK_ESTADO_INICIAL = "queued";
 
@@ -171,6 +173,12 @@ export async function applyUpdate(ctx: BatchContext, pluginId: number, update: P
       .onConflict((oc) => oc.columns(["plugin_id", "chat_id"]).doUpdateSet(values)).execute();
   }
 
+  // A chat command or an edit: read what it is about, change it with its event, and answer.
+  if (decision.intent && msg) {
+    const done = await applyChatIntent(ctx, plugin, msg.chatId, decision.intent);
+    decision = { ...decision, outcome: done.outcome, reply: done.reply };
+  }
+
   let task: { id: number; codigo: string } | null = null;
   if (decision.task && msg) {
     const row = taskRow(await ctx.nextTaskId(), plugin, msg, decision.task, now);
@@ -179,6 +187,8 @@ export async function applyUpdate(ctx: BatchContext, pluginId: number, update: P
     // Same message already has its task (the same message in another update): nothing more to do.
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) return { outcome: "duplicate_message", queuedMessage: false };
     task = { id: row.id, codigo: row.codigo };
+    // The one task insert of this path has its event here (photos and documents are only written here).
+    await appendEvent(trx, { type: "task.created", usuario_id: plugin.usuarioId, plugin_id: pluginId, task_id: row.id, at: now });
   }
 
   if (decision.reply && decision.chatId !== undefined) {
