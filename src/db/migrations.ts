@@ -145,9 +145,9 @@ function apiTokens(seam: DialectSeam): Migration {
         .addColumn("last_used_at", "text")
         .addColumn("revoked_at", "text")
         .execute();
-      },
-    };
-  }
+    },
+  };
+}
 
 // Readiness (http/readiness.ts): one row that /readyz rewrites, so that "ready" means a write
 // commits, not only that a connection answers `select 1`.
@@ -221,6 +221,19 @@ function eventFeed(seam: DialectSeam): Migration {
   };
 }
 
+// Replying /deshacer to a confirmation names the confirmation's Telegram message id: find its
+// task through an index over sent replies that belong to a task (the outbox keeps its history,
+// so without it every such reply would read the whole table).
+function chatFeatures(): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema.createIndex("outgoing_sent_task_idx").ifNotExists().on("outgoing_messages")
+        .columns(["plugin_id", "chat_id", "telegram_message_id"])
+        .where(sql<boolean>`telegram_message_id is not null and task_id is not null`).execute();
+    },
+  };
+}
+
 // One entry per migration, in order. Each feature appends its own line.
 export function migrationsFor(seam: DialectSeam): Record<string, Migration> {
   return {
@@ -231,6 +244,7 @@ export function migrationsFor(seam: DialectSeam): Record<string, Migration> {
     "0011_hardening_transport": hardeningTransport(),
     "0013_task_lifecycle": taskLifecycle(),
     "0014_event_feed": eventFeed(seam),
+    "0007_chat_features": chatFeatures(),
   };
 }
 

@@ -39,8 +39,8 @@ export const TEXTS = {
     en: "✅ This chat is already linked. Send me voice notes or text.",
   },
   unsupported: {
-    es: "ℹ️ Solo puedo guardar mensajes de texto y notas de voz.",
-    en: "ℹ️ I can only take text messages and voice notes.",
+    es: "ℹ️ Solo puedo guardar mensajes de texto, notas de voz, fotos y documentos.",
+    en: "ℹ️ I can only take text messages, voice notes, photos and documents.",
   },
   emptyText: {
     es: "ℹ️ El mensaje está vacío: no he creado ninguna tarea.",
@@ -58,6 +58,53 @@ export const TEXTS = {
   taskFailed: {
     es: (codigo: string, error: string) => `❌ Falló [${codigo}]${error ? `: ${error}` : ""}`,
     en: (codigo: string, error: string) => `❌ Failed [${codigo}]${error ? `: ${error}` : ""}`,
+  },
+  // The chat's commands and replies (/tareas, /deshacer, edits, photos and documents).
+  photoTitle: { es: "📷 Foto", en: "📷 Photo" },
+  documentTitle: {
+    es: (name: string | null) => `📎 ${name ?? "Documento"}`,
+    en: (name: string | null) => `📎 ${name ?? "Document"}`,
+  },
+  taskListHeader: { es: "📋 Tus últimas tareas:", en: "📋 Your latest tasks:" },
+  taskListEmpty: { es: "📋 Aún no hay tareas en este chat.", en: "📋 No tasks in this chat yet." },
+  estado: {
+    es: { queued: "⏳ en cola", in_progress: "🔧 en curso", done: "✔️ hecha", failed: "❌ fallida", cancelled: "🚫 cancelada" } as Record<string, string>,
+    en: { queued: "⏳ queued", in_progress: "🔧 in progress", done: "✔️ done", failed: "❌ failed", cancelled: "🚫 cancelled" } as Record<string, string>,
+  },
+  undone: {
+    es: (codigo: string) => `↩️ Tarea [${codigo}] cancelada.`,
+    en: (codigo: string) => `↩️ Task [${codigo}] cancelled.`,
+  },
+  undoTooLate: {
+    es: (codigo: string, estado: string) => `⚠️ No puedo deshacer [${codigo}]: ya no está en cola (${estado}). Solo se puede deshacer una tarea que nadie ha empezado.`,
+    en: (codigo: string, estado: string) => `⚠️ I can't undo [${codigo}]: it is no longer queued (${estado}). Only a task nobody has started can be undone.`,
+  },
+  undoNothing: {
+    es: "ℹ️ No hay ninguna tarea que deshacer en este chat.",
+    en: "ℹ️ There is no task to undo in this chat.",
+  },
+  undoNotATask: {
+    es: "ℹ️ Ese mensaje no es una tarea. Responde /deshacer a una confirmación (✅ Recibido…) o envía /deshacer para la última.",
+    en: "ℹ️ That message is not a task. Reply /undo to a confirmation (✅ Received…) or send /undo for the latest one.",
+  },
+  editApplied: {
+    es: (codigo: string) => `✏️ Tarea [${codigo}] actualizada con tu edición.`,
+    en: (codigo: string) => `✏️ Task [${codigo}] updated with your edit.`,
+  },
+  editNoted: {
+    es: (codigo: string, estado: string) => `ℹ️ La tarea [${codigo}] ya no está en cola (${estado}): guardé tu edición como nota, pero la tarea no cambia.`,
+    en: (codigo: string, estado: string) => `ℹ️ Task [${codigo}] is no longer queued (${estado}): your edit was kept as a note, but the task does not change.`,
+  },
+  /** The menu Telegram shows (setMyCommands), per language. */
+  commands: {
+    es: [
+      { command: "tareas", description: "Tus últimas 10 tareas" },
+      { command: "deshacer", description: "Cancelar la última tarea (o responde a su confirmación)" },
+    ],
+    en: [
+      { command: "tasks", description: "Your latest 10 tasks" },
+      { command: "undo", description: "Cancel the latest task (or reply to its confirmation)" },
+    ],
   },
 } as const;
 

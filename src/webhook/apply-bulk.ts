@@ -8,6 +8,7 @@ import type { ParsedUpdate } from "../telegram/update.ts";
 import { decide, EMPTY_CHAT, type Decision, type PluginState } from "./decide.ts";
 import { takeOverMark, taskRow, outgoingRow, type ApplyResult, type BatchContext } from "./apply.ts";
 import { InsertStatement } from "../db/insert-statement.ts";
+import { needsTransaction } from "./decide-chat.ts";
 
 type MarkRow = { plugin_id: number; update_id: number; chat_id: number | null; message_id: number | null; outcome: string; received_at: number };
 const INSERT_MARKS = new InsertStatement((trx, rows: MarkRow[]) => trx.insertInto("processed_updates").values(rows)
@@ -28,11 +29,14 @@ export interface BulkJob {
   update: ParsedUpdate;
 }
 
-/** True when the update's decision cannot change the plugin's or a chat's state. */
+/**
+ * True when the update's decision cannot change the plugin's or a chat's state, and is at most a
+ * plain text/voice task (chat commands, edits, photos and documents go to apply.ts).
+ */
 export function isBulkable(plugin: PluginState | null | undefined, update: ParsedUpdate): boolean {
   if (!plugin) return false;
   if (!update.message) return true; // not a message: ignored, only marked
-  return plugin.verificado && update.message.chatId === plugin.chatIdVerificado;
+  return plugin.verificado && update.message.chatId === plugin.chatIdVerificado && !needsTransaction(update.message);
 }
 
 export async function applyBulk(ctx: BatchContext, jobs: BulkJob[], results: ApplyResult[]): Promise<void> {

@@ -7,6 +7,7 @@ import { decide, EMPTY_CHAT, type ChatState, type Decision, type PluginState } f
 import { pluginState } from "../plugins/state.ts";
 import { taskCodigo } from "../tasks/codigo.ts";
 import { appendEvent } from "../events/append.ts";
+import { applyChatIntent } from "./apply-chat.ts";
 
 export const TASK_ESTADO_INICIAL = "queued";
 
@@ -193,6 +194,12 @@ export async function applyUpdate(ctx: BatchContext, pluginId: number, update: P
     const values = { last_warned_at: next.lastWarnedAt, failed_starts: next.failedStarts, failed_window_started_at: next.failedWindowStartedAt };
     await trx.insertInto("chat_state").values({ plugin_id: pluginId, chat_id: decision.chatId, ...values })
       .onConflict((oc) => oc.columns(["plugin_id", "chat_id"]).doUpdateSet(values)).execute();
+  }
+
+  // A chat command or an edit: read what it is about, change it with its event, and answer.
+  if (decision.intent && msg) {
+    const done = await applyChatIntent(ctx, plugin, msg.chatId, decision.intent);
+    decision = { ...decision, outcome: done.outcome, reply: done.reply };
   }
 
   let task: { id: number; codigo: string } | null = null;

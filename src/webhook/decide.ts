@@ -6,6 +6,7 @@ import { TEXTS, chooseLang, type Lang } from "../telegram/texts.ts";
 import { titleFromText, formatDuration } from "../tasks/title.ts";
 import { safeEqual } from "../crypto/random.ts";
 import { LOCKOUT, botLockedUntil, chatFailuresInWindow, chatLockedUntil, botLockDurationMs, wrongCodeLocksBot } from "./lockout.ts";
+import { parseChatCommand, type ChatIntent } from "./decide-chat.ts";
 
 export const LIMITS = {
   /**
@@ -64,6 +65,8 @@ export interface Decision {
   link?: { chatId: number };
   chatPatch?: Partial<ChatState>;
   pluginPatch?: { intentosFallidos?: number; bloqueadoEn?: number };
+  /** A chat command or an edit: apply.ts reads the tasks it needs and carries it out (decide-chat.ts). */
+  intent?: ChatIntent;
 }
 
 const START_RE = /^\/start(?:@([A-Za-z0-9_]+))?(?:\s+(\S+))?\s*$/i;
@@ -82,6 +85,13 @@ export function decide(update: ParsedUpdate, plugin: PluginState, chat: ChatStat
   if (msg.kind === "service") return { ...base, outcome: "ignored:service" };
 
   const lang = chooseLang(plugin.idioma, msg.languageCode);
+  // An edit matters only in the linked chat (elsewhere no task was made of the message).
+  if (msg.edited) {
+    // Only texts and captions can make a task's text (a live location, for one, is edited every few seconds).
+    const editable = msg.kind === "text" || msg.kind === "photo" || msg.kind === "document";
+    if (!editable || !plugin.verificado || msg.chatId !== plugin.chatIdVerificado) return { ...base, outcome: "ignored:edited_message" };
+    return { ...base, outcome: "edit", intent: editIntent(msg, lang, now) };
+  }
   const start = msg.kind === "text" ? parseStart(msg.text) : null;
   if (start?.bot && start.bot.toLowerCase() !== plugin.identificador.replace(/^@/, "").toLowerCase()) {
     return { ...base, outcome: "ignored:other_bot_command" };
@@ -137,9 +147,45 @@ function decideStart(
   return { ...base, outcome: "wrong_code", chatPatch, pluginPatch: { intentosFallidos }, reply: { kind: "wrong_code", text } };
 }
 
+function editIntent(msg: IncomingMessage, lang: Lang, now: number): ChatIntent {
+  const editedAt = new Date(msg.editDate !== undefined ? msg.editDate * 1000 : now).toISOString();
+  const text = msg.kind === "text" ? msg.text ?? "" : msg.caption ?? "";
+  const fallbackTitle = msg.attachment ? attachmentTitle(msg, lang) : undefined;
+  return { kind: "edit", lang, messageId: msg.messageId, text, editedAt, ...(fallbackTitle ? { fallbackTitle } : {}) };
+}
+
+/** The title of a photo or document without a caption. */
+function attachmentTitle(msg: IncomingMessage, lang: Lang): string {
+  return msg.kind === "photo" ? TEXTS.photoTitle[lang] : TEXTS.documentTitle[lang](msg.attachment?.file_name ?? null);
+}
+
 function decideLinkedMessage(msg: IncomingMessage, plugin: PluginState, lang: Lang, base: { chatId: number; messageId: number }): Decision {
-  const common = { chat_id: msg.chatId, message_id: msg.messageId, plugin_id: plugin.id, owner_id: plugin.usuarioId };
+  const common: Record<string, unknown> = { chat_id: msg.chatId, message_id: msg.messageId, plugin_id: plugin.id, owner_id: plugin.usuarioId };
+  if (msg.forwardOrigin) common.reenviado_de = msg.forwardOrigin;
   const confirm: Reply = { kind: "confirmation", text: (codigo) => TEXTS.received[lang](codigo), replyTo: msg.messageId };
+
+  const command = msg.kind === "text" ? parseChatCommand(msg.text) : null;
+  if (command) {
+    if (command.bot && command.bot.toLowerCase() !== plugin.identificador.replace(/^@/, "").toLowerCase()) {
+      return { ...base, outcome: "ignored:other_bot_command" };
+    }
+    if (command.command === "list_tasks") return { ...base, outcome: "command:list_tasks", intent: { kind: "list_tasks", lang, replyTo: msg.messageId } };
+    const target = msg.replyToMessageId !== undefined ? { kind: "reply" as const, messageId: msg.replyToMessageId } : { kind: "last" as const };
+    return { ...base, outcome: "command:undo", intent: { kind: "undo", lang, replyTo: msg.messageId, target } };
+  }
+
+  if ((msg.kind === "photo" || msg.kind === "document") && msg.attachment) {
+    const caption = msg.caption?.trim() ? msg.caption : undefined;
+    return {
+      ...base, outcome: "task",
+      task: {
+        tipo: "telegram",
+        titulo: caption ? titleFromText(caption) : attachmentTitle(msg, lang),
+        metadatos_extra: { ...common, ...(caption ? { texto_original: caption } : {}), adjunto: msg.attachment },
+      },
+      reply: confirm,
+    };
+  }
 
   if (msg.kind === "text") {
     const text = msg.text ?? "";

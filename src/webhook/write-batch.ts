@@ -12,6 +12,9 @@ import { applyBulk, isBulkable, type BulkJob } from "./apply-bulk.ts";
 import { writeLinked, type LinkedJob } from "./write-linked.ts";
 import type { PluginState } from "./decide.ts";
 
+/** Message kinds that can become a task (text, voice notes, photos, documents). */
+const MAY_MAKE_A_TASK = new Set(["text", "voice", "photo", "document"]);
+
 export interface BatchJob {
   pluginId: number;
   update: ParsedUpdate;
@@ -76,8 +79,10 @@ async function writeInTransaction(db: Db, seam: DialectSeam, batch: BatchJob[], 
   return db.transaction().execute(async (trx) => {
     const ctx = new BatchContext(trx, seam, now);
     await ctx.loadPlugins(batch.map((j) => j.pluginId));
-    // Reserve the task ids the batch may need in one go (an upper bound: unused ids are gaps).
-    await ctx.reserveTaskIds(batch.filter((j) => j.update.message?.kind === "text" || j.update.message?.kind === "voice").length);
+    // Reserve the task ids the batch may need in one go. It must be an upper bound (unused ids are
+    // gaps): a run that runs out asks again, and SQLite's max(id) + 1 cannot see ids handed out
+    // but not yet inserted, so it would hand one out twice.
+    await ctx.reserveTaskIds(batch.filter((j) => MAY_MAKE_A_TASK.has(j.update.message?.kind ?? "")).length);
     // Applied in (plugin, update_id) order: the order Telegram numbered the events in, and one
     // lock order for every instance, so two instances holding the same updates cannot deadlock.
     const order = batch.map((_, i) => i).sort((a, b) =>

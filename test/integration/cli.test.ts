@@ -189,7 +189,7 @@ for (const target of dbTargets()) {
       assertNoSecretIn(bu, T3);
     });
 
-    it("3. webhook set: setWebhook with Joe's path, the plugin's secret, allowed_updates [message]; an unknown token: 401", async () => {
+    it("3. webhook set: setWebhook with Joe's path, the plugin's secret, allowed_updates [message, edited_message] and the command menu; an unknown token: 401", async () => {
       const [r, unknown] = await Promise.all([
         run(["webhook", "set", String(id1), "--url", `http://127.0.0.1:${port}`, "--json"]),
         run(["webhook", "set", String(id2), "--url", `http://127.0.0.1:${port}`]), // T2 is not a bot the Bot API knows
@@ -204,7 +204,8 @@ for (const target of dbTargets()) {
       assert.ok(wh, "the fake Bot API has the webhook");
       assert.equal(wh.url, url);
       assert.equal(wh.secret_token, secret1);
-      assert.deepEqual(wh.allowed_updates, ["message"]);
+      assert.deepEqual(wh.allowed_updates, ["message", "edited_message"]);
+      assert.deepEqual(fake.commandsOf(T1, "es").map((c) => (c as { command: string }).command), ["tareas", "deshacer"]);
       assertNoSecretIn(r, T1, secret1);
 
       assert.equal(unknown.code, 1);

@@ -58,6 +58,17 @@ function readableMessage(m: unknown): m is { message_id: number; chat: { id: num
 
 /** "/start", "/start CODE", "/start@bot CODE": a command, never a note. */
 const isStartCommand = (text: string) => /^\/start(@[A-Za-z0-9_]+)?(\s+\S+)?\s*$/i.test(text.trim());
+/** The chat's own commands (/tareas, /tasks, /deshacer, /undo, also @bot and with words after): never a note. */
+const isChatCommand = (text: string) => /^\/(tareas|tasks|deshacer|undo)(@[A-Za-z0-9_]+)?(\s[\s\S]*)?$/i.test(text.trim());
+const isNonEmptyString = (v: unknown) => typeof v === "string" && v.length > 0;
+const isCount = (v: unknown) => isInt(v) && v >= 0;
+/** A photo (non-empty array of sizes) or a document as the Bot API describes them: each makes a note too. */
+function readableAttachment(m: Record<string, unknown>): boolean {
+  const file = (f: unknown) => isObj(f) && isNonEmptyString(f.file_id) && isNonEmptyString(f.file_unique_id) && absentOr(f.file_size, isCount);
+  if (Array.isArray(m.photo) && m.photo.length > 0 && m.photo.every((p) => file(p) && isCount((p as Record<string, unknown>).width) && isCount((p as Record<string, unknown>).height))) return true;
+  const d = m.document;
+  return file(d) && absentOr((d as Record<string, unknown>).file_name, (x) => typeof x === "string") && absentOr((d as Record<string, unknown>).mime_type, (x) => typeof x === "string");
+}
 
 function expectOf(buf: Buffer): Expect {
   if (buf.length > LIMIT) return { status: 413 };
@@ -70,11 +81,16 @@ function expectOf(buf: Buffer): Expect {
   }
   if (!isObj(body) || !isSafeInt(body.update_id) || body.update_id < 0) return { status: 200, unparsed: true };
   const m = body.message;
-  if (m === undefined || m === null) return { status: 200, unparsed: false, updateId: body.update_id, key: "-" };
+  if (m === undefined || m === null) {
+    // An edit is marked with the message it edits (and never makes a task); anything else with no message.
+    const e = body.edited_message;
+    const key = readableMessage(e) ? `${e.chat.id}:${e.message_id}` : "-";
+    return { status: 200, unparsed: false, updateId: body.update_id, key };
+  }
   if (!readableMessage(m)) return { status: 200, unparsed: true };
   const key = `${m.chat.id}:${m.message_id}`;
   // A text of blanks only is no note (issue 10): it gets a reply, not a task.
-  const note = m.voice !== undefined || (typeof m.text === "string" && !isStartCommand(m.text) && !/^[\s\u200b-\u200d\u2060]*$/.test(m.text));
+  const note = m.voice !== undefined || (typeof m.text === "string" ? !isStartCommand(m.text) && !isChatCommand(m.text) && !/^[\s\u200b-\u200d\u2060]*$/.test(m.text) : readableAttachment(m));
   const eligible = m.chat.id === LINKED && m.from?.is_bot !== true && note;
   return { status: 200, unparsed: false, updateId: body.update_id, key, ...(eligible ? { taskKey: key } : {}) };
 }

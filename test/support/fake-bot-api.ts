@@ -14,7 +14,7 @@
  *  - Answers `{ok:true,result}` or `{ok:false,error_code,description,parameters?}`
  *    with the HTTP status equal to `error_code`, as Telegram does.
  *  - getMe, setWebhook, getWebhookInfo, deleteWebhook, getUpdates, sendMessage,
- *    sendChatAction, set/get/deleteMyCommands, getFile, and file downloads at
+ *    sendChatAction, set/get/deleteMyCommands (per scope and language), getFile, and file downloads at
  *    `/file/bot<token>/<file_path>`. More can be plugged in with `onMethod`.
  *  - Telegram's flood limits (opt-in), blocked and unknown chats, entity
  *    parsing errors for `parse_mode: "HTML"` (and the reserved-character rule
@@ -224,7 +224,8 @@ interface BotState {
   lastMessageId: Map<number, number>;
   /** Messages known to the fake, per `${chat}:${message_id}`, so replies can embed them. */
   messages: Map<string, Record<string, unknown>>;
-  commands: unknown[];
+  /** setMyCommands lists per `${scope type}:${language_code}` ("default:" is the default scope, all languages). */
+  commands: Map<string, unknown[]>;
   /** Successful send timestamps for the flood limits (bot-wide and per chat). */
   sendTimes: number[];
   chatSendTimes: Map<number, number[]>;
@@ -321,7 +322,7 @@ export class FakeBotApi {
         missing: new Set(),
         lastMessageId: new Map(),
         messages: new Map(),
-        commands: [],
+        commands: new Map(),
         sendTimes: [],
         chatSendTimes: new Map(),
       });
@@ -364,6 +365,11 @@ export class FakeBotApi {
   webhookOf(token: string): WebhookState | undefined {
     const wh = this.bots.get(token)?.webhook;
     return wh ? { ...wh, pending_update_count: this.bots.get(token)!.pending.length } : undefined;
+  }
+
+  /** The commands set with setMyCommands for a language (undefined: the default list), as Telegram keeps them. */
+  commandsOf(token: string, languageCode?: string, scope = "default"): unknown[] {
+    return [...(this.state(token).commands.get(commandsKey(scope, languageCode)) ?? [])];
   }
 
   /** Undelivered updates (failed webhook deliveries), oldest first. */
@@ -973,19 +979,40 @@ builtin("sendChatAction", function (st, p) {
   return { result: true };
 });
 
+// Command lists are kept per scope and language, as Telegram does: a user sees the list of the
+// narrowest scope and their language, else that scope's list for all languages.
+const COMMAND_RE = /^[a-z0-9_]{1,32}$/;
+function commandsKey(scope: string, languageCode: string | undefined): string {
+  return `${scope}:${languageCode ?? ""}`;
+}
+function commandsKeyOf(p: Record<string, unknown>): string {
+  const lang = asString(p.language_code);
+  if (lang !== undefined && lang !== "" && !/^[a-z]{2}$/.test(lang)) throw badRequest("invalid language code specified");
+  const scope = asString(asObject(p.scope)?.type) ?? "default";
+  return commandsKey(scope, lang || undefined);
+}
+
 builtin("setMyCommands", function (st, p) {
   const commands = asArray(p.commands);
   if (!commands) throw badRequest("parameter \"commands\" is required");
-  st.commands = commands;
+  if (commands.length > 100) throw badRequest("too many commands specified");
+  for (const c of commands) {
+    const o = asObject(c);
+    const name = asString(o?.command);
+    const description = asString(o?.description);
+    if (name === undefined || !COMMAND_RE.test(name)) throw badRequest("BOT_COMMAND_INVALID");
+    if (description === undefined || description.length < 1 || description.length > 256) throw badRequest("BOT_COMMAND_DESCRIPTION_INVALID");
+  }
+  st.commands.set(commandsKeyOf(p), commands);
   return { result: true };
 });
 
-builtin("getMyCommands", function (st) {
-  return { result: st.commands };
+builtin("getMyCommands", function (st, p) {
+  return { result: st.commands.get(commandsKeyOf(p)) ?? [] };
 });
 
-builtin("deleteMyCommands", function (st) {
-  st.commands = [];
+builtin("deleteMyCommands", function (st, p) {
+  st.commands.delete(commandsKeyOf(p));
   return { result: true };
 });
 

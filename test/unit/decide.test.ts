@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { decide, LIMITS, EMPTY_CHAT, type ChatState, type Decision, type PluginState } from "../../src/webhook/decide.ts";
 import { parseUpdate, type ParsedUpdate } from "../../src/telegram/update.ts";
 import { TEXTS } from "../../src/telegram/texts.ts";
+import { decideEdit, decideUndo, needsTransaction, parseChatCommand, taskListText, type ChatIntent, type TaskSnapshot } from "../../src/webhook/decide-chat.ts";
+import { isBulkable } from "../../src/webhook/apply-bulk.ts";
 
 const CODE = "JOE-A1B2";
 const OWNER_CHAT = 424242;
@@ -166,7 +168,7 @@ describe("decide: an unverified plugin warns and stores nothing", () => {
     assert.equal(replyText(decide(text("milk", { lang: "en-US" }), plugin({ idioma: "fr" }), EMPTY_CHAT, T0)), TEXTS.notLinked.en);
   });
 
-  it("warns for a voice note or a photo too, and stores nothing", () => {
+  it("warns for a voice note or a photo too, and stores nothing (an edit is not even warned about)", () => {
     const voice = messageUpdate({ voice: { file_id: "F", file_unique_id: "U", duration: 3 } });
     const photo = messageUpdate({ photo: [{ file_id: "P", file_unique_id: "PU", width: 90, height: 90 }] });
     for (const u of [voice, photo]) {
@@ -174,6 +176,11 @@ describe("decide: an unverified plugin warns and stores nothing", () => {
       assert.equal(d.outcome, "warned:not_linked");
       assert.equal(d.task, undefined);
     }
+    const edit = parse({ update_id: nextUpdateId++, edited_message: { message_id: 3, date: 1, edit_date: 2, chat: { id: OWNER_CHAT, type: "private" }, text: "x" } });
+    const d = decide(edit, plugin(), EMPTY_CHAT, T0);
+    assert.equal(d.outcome, "ignored:edited_message");
+    assertNothingHappens(d);
+    assert.equal(d.intent, undefined);
   });
 
   it("warns a chat at most once per LIMITS.warnEveryMs", () => {
@@ -489,17 +496,13 @@ describe("decide: a verified plugin in its linked chat", () => {
     }
   });
 
-  it("a photo or a sticker gets the 'text and voice only' reply and no task", () => {
-    const photo = messageUpdate({ photo: [{ file_id: "P", file_unique_id: "PU", width: 90, height: 90 }], caption: "mira" });
+  it("a sticker gets the 'what I can take' reply and no task", () => {
     const sticker = messageUpdate({ sticker: { file_id: "S", file_unique_id: "SU", type: "regular", width: 512, height: 512, is_animated: false, is_video: false } }, { lang: "en" });
-    const dp = decide(photo, linkedPlugin(), EMPTY_CHAT, T0);
-    assert.equal(dp.outcome, "unsupported");
-    assert.equal(dp.task, undefined);
-    assert.equal(replyText(dp), TEXTS.unsupported.es);
-    assert.equal(dp.reply?.replyTo, photo.message!.messageId);
     const ds = decide(sticker, linkedPlugin(), EMPTY_CHAT, T0);
     assert.equal(ds.outcome, "unsupported");
+    assert.equal(ds.task, undefined);
     assert.equal(replyText(ds), TEXTS.unsupported.en);
+    assert.equal(ds.reply?.replyTo, sticker.message!.messageId);
   });
 });
 
@@ -565,7 +568,6 @@ describe("decide: what is ignored", () => {
   it("non-message updates are ignored without a reply", () => {
     const msg = { message_id: 9, date: 1, chat: { id: OWNER_CHAT, type: "private" }, from: { id: OWNER_CHAT, is_bot: false, first_name: "P" }, text: "editado" };
     const updates: Array<[string, Record<string, unknown>]> = [
-      ["edited_message", { edited_message: { ...msg, edit_date: 2 } }],
       ["channel_post", { channel_post: { ...msg, chat: { id: -100777, type: "channel" } } }],
       ["callback_query", { callback_query: { id: "cb1", from: msg.from, chat_instance: "ci", data: "x" } }],
       ["my_chat_member", { my_chat_member: { chat: msg.chat, from: msg.from, date: 1, old_chat_member: {}, new_chat_member: {} } }],
@@ -581,6 +583,193 @@ describe("decide: what is ignored", () => {
         assertNothingHappens(d);
         assert.equal(d.chatPatch, undefined);
       }
+    }
+  });
+});
+
+// ---- The chat becomes two-way: commands, undo, edits, photos, documents, forwards -------------
+
+function edited(fields: Record<string, unknown>, messageId = 60, o: { chatId?: number; lang?: string } = {}): ParsedUpdate {
+  const chatId = o.chatId ?? OWNER_CHAT;
+  return parse({
+    update_id: nextUpdateId++,
+    edited_message: {
+      message_id: messageId, date: 1_700_000_000, edit_date: 1_700_000_100,
+      chat: { id: chatId, type: "private" }, from: { id: chatId, is_bot: false, first_name: "Pedro", ...(o.lang ? { language_code: o.lang } : {}) },
+      ...fields,
+    },
+  });
+}
+
+describe("decide: chat commands", () => {
+  it("/tareas, /tasks, /tareas@joe_bot ask for the list, in the sender's language; nothing else happens", () => {
+    for (const [t, lang] of [["/tareas", "es"], ["/tasks", "en"], ["/tareas@joe_bot", "es"], ["/TAREAS todas", "es"]] as const) {
+      const u = text(t, { lang });
+      const d = decide(u, linkedPlugin(), EMPTY_CHAT, T0);
+      assert.equal(d.outcome, "command:list_tasks", t);
+      assert.deepEqual(d.intent, { kind: "list_tasks", lang, replyTo: u.message!.messageId });
+      assertNothingHappens(d);
+    }
+  });
+
+  it("/deshacer and /undo: the last task, or the replied message's", () => {
+    const last = decide(text("/deshacer"), linkedPlugin(), EMPTY_CHAT, T0);
+    assert.equal(last.outcome, "command:undo");
+    assert.deepEqual((last.intent as Extract<ChatIntent, { kind: "undo" }>).target, { kind: "last" });
+    assertNothingHappens(last);
+    const reply = messageUpdate({ text: "/undo", reply_to_message: { message_id: 12, date: 1, chat: { id: OWNER_CHAT, type: "private" }, text: "✅" } }, { lang: "en" });
+    const d = decide(reply, linkedPlugin(), EMPTY_CHAT, T0);
+    assert.deepEqual(d.intent, { kind: "undo", lang: "en", replyTo: reply.message!.messageId, target: { kind: "reply", messageId: 12 } });
+  });
+
+  it("a command for another bot is ignored; look-alikes are notes", () => {
+    const other = decide(text("/tareas@otro_bot"), linkedPlugin(), EMPTY_CHAT, T0);
+    assert.equal(other.outcome, "ignored:other_bot_command");
+    assertNothingHappens(other);
+    assert.equal(other.intent, undefined);
+    for (const t of ["/tareasx", "tareas", "mis /tareas", "/deshacerlo"]) {
+      const d = decide(text(t), linkedPlugin(), EMPTY_CHAT, T0);
+      assert.equal(d.outcome, "task", t);
+      assert.equal(d.intent, undefined);
+    }
+  });
+
+  it("commands from another chat are warned about like any message, not carried out", () => {
+    const d = decide(text("/deshacer", { chatId: OTHER_CHAT }), linkedPlugin(), EMPTY_CHAT, T0);
+    assert.equal(d.outcome, "warned:linked_elsewhere");
+    assert.equal(d.intent, undefined);
+  });
+
+  it("parseChatCommand reads only the four commands", () => {
+    assert.deepEqual(parseChatCommand("/tareas"), { command: "list_tasks", bot: undefined });
+    assert.deepEqual(parseChatCommand(" /Undo@Joe_Bot  "), { command: "undo", bot: "Joe_Bot" });
+    assert.equal(parseChatCommand("/start"), null);
+    assert.equal(parseChatCommand(undefined), null);
+  });
+});
+
+describe("decide: photos, documents, forwards", () => {
+  it("a photo with a caption is a task titled by the caption, with its largest size as adjunto", () => {
+    const u = messageUpdate({ caption: "pizarra de la reunión", photo: [
+      { file_id: "small", file_unique_id: "s", width: 90, height: 90, file_size: 900 },
+      { file_id: "big", file_unique_id: "b", width: 1280, height: 1280, file_size: 99_000 },
+    ] });
+    const d = decide(u, linkedPlugin(), EMPTY_CHAT, T0);
+    assert.equal(d.outcome, "task");
+    assert.equal(d.task?.tipo, "telegram");
+    assert.equal(d.task?.titulo, "pizarra de la reunión");
+    assert.equal(d.task?.metadatos_extra.texto_original, "pizarra de la reunión");
+    assert.deepEqual(d.task?.metadatos_extra.adjunto, { kind: "photo", file_id: "big", file_unique_id: "b", file_name: null, mime_type: null, file_size: 99_000, width: 1280, height: 1280 });
+    assert.equal(replyText(d, "T-ABCD"), TEXTS.received.es("T-ABCD"));
+  });
+
+  it("without a caption: 📷 Foto / 📎 <file name>, in the sender's language", () => {
+    const photo = decide(messageUpdate({ photo: [{ file_id: "P", file_unique_id: "PU", width: 9, height: 9 }] }, { lang: "en" }), linkedPlugin(), EMPTY_CHAT, T0);
+    assert.equal(photo.task?.titulo, "📷 Photo");
+    assert.equal(photo.task?.metadatos_extra.texto_original, undefined);
+    const doc = decide(messageUpdate({ document: { file_id: "D", file_unique_id: "DU", file_name: "factura.pdf", mime_type: "application/pdf", file_size: 10 } }), linkedPlugin(), EMPTY_CHAT, T0);
+    assert.equal(doc.task?.titulo, "📎 factura.pdf");
+    assert.deepEqual(doc.task?.metadatos_extra.adjunto, { kind: "document", file_id: "D", file_unique_id: "DU", file_name: "factura.pdf", mime_type: "application/pdf", file_size: 10 });
+    const nameless = decide(messageUpdate({ document: { file_id: "D", file_unique_id: "DU" } }), linkedPlugin(), EMPTY_CHAT, T0);
+    assert.equal(nameless.task?.titulo, "📎 Documento");
+  });
+
+  it("a forwarded note keeps where it came from in reenviado_de", () => {
+    const u = messageUpdate({ text: "idea de Ana", forward_origin: { type: "user", date: 1_700_000_000, sender_user: { id: 5, is_bot: false, first_name: "Ana" } } });
+    const d = decide(u, linkedPlugin(), EMPTY_CHAT, T0);
+    assert.deepEqual(d.task?.metadatos_extra.reenviado_de, { type: "user", name: "Ana", id: 5, date: "2023-11-14T22:13:20.000Z" });
+    assert.equal(decide(text("propia"), linkedPlugin(), EMPTY_CHAT, T0).task?.metadatos_extra.reenviado_de, undefined);
+  });
+});
+
+describe("decide: edits", () => {
+  it("an edit in the linked chat asks apply.ts to update that message's task", () => {
+    const d = decide(edited({ text: "comprar pan integral" }, 60, { lang: "en" }), linkedPlugin(), EMPTY_CHAT, T0);
+    assert.equal(d.outcome, "edit");
+    assert.deepEqual(d.intent, { kind: "edit", lang: "en", messageId: 60, text: "comprar pan integral", editedAt: "2023-11-14T22:15:00.000Z" });
+    assertNothingHappens(d);
+  });
+
+  it("edits from another chat, from bots, or of a live location are ignored", () => {
+    for (const [u, p] of [
+      [edited({ text: "x" }, 60, { chatId: OTHER_CHAT }), linkedPlugin()],
+      [edited({ location: { latitude: 1, longitude: 2 } }), linkedPlugin()],
+      [edited({ text: "x" }), plugin()],
+    ] as const) {
+      const d = decide(u, p, EMPTY_CHAT, T0);
+      assert.equal(d.outcome, "ignored:edited_message");
+      assertNothingHappens(d);
+      assert.equal(d.intent, undefined);
+      assert.equal(d.chatPatch, undefined);
+    }
+  });
+});
+
+describe("decide-chat: what /tareas, /deshacer and edits answer", () => {
+  const task = (over: Partial<TaskSnapshot> = {}): TaskSnapshot => ({
+    id: 1, codigo: "T-AAAA", estado: "queued", titulo: "comprar pan", tipo: "telegram",
+    metadatos_extra: { chat_id: OWNER_CHAT, message_id: 60, texto_original: "comprar pan" }, ...over,
+  });
+  const editOf = (t: string, lang: "es" | "en" = "es"): Extract<ChatIntent, { kind: "edit" }> => ({ kind: "edit", lang, messageId: 60, text: t, editedAt: "2026-01-01T00:00:00.000Z" });
+
+  it("the list: code, state and title per line; an empty chat is said so", () => {
+    const text = taskListText([task({ codigo: "T-BBBB", estado: "done", titulo: "b" }), task()], "es");
+    assert.equal(text, "📋 Tus últimas tareas:\n[T-BBBB] ✔️ hecha — b\n[T-AAAA] ⏳ en cola — comprar pan");
+    assert.equal(taskListText([], "en"), TEXTS.taskListEmpty.en);
+    const long = taskListText([task({ titulo: "x ".repeat(150) })], "en");
+    const title = long.split("\n")[1]!.split(" — ")[1]!;
+    assert.ok(title.length <= 80 && title.endsWith("…"), `long titles are cut in the list: ${title.length}`);
+  });
+
+  it("undo: a queued task is cancelled; any other state is refused with its reason", () => {
+    assert.deepEqual(decideUndo(task(), "last", "es"), { outcome: "undo:cancelled", cancel: true, text: TEXTS.undone.es("T-AAAA") });
+    for (const estado of ["in_progress", "done", "failed", "cancelled"]) {
+      const d = decideUndo(task({ estado }), "reply", "en");
+      assert.equal(d.cancel, false);
+      assert.equal(d.outcome, "undo:refused");
+      assert.match(d.text, new RegExp(`T-AAAA.*no longer queued`));
+    }
+    assert.equal(decideUndo(null, "last", "es").outcome, "undo:nothing");
+    assert.equal(decideUndo(null, "reply", "es").outcome, "undo:not_a_task");
+  });
+
+  it("an edit of a queued task replaces the text and keeps the earlier ones in versiones", () => {
+    const first = decideEdit(task(), editOf("comprar pan integral"));
+    assert.equal(first.outcome, "edit:applied");
+    if (first.outcome !== "edit:applied") return;
+    assert.equal(first.titulo, "comprar pan integral");
+    assert.deepEqual(first.metadatos_extra.versiones, [{ texto: "comprar pan", editado_en: "2026-01-01T00:00:00.000Z" }]);
+    assert.equal(first.metadatos_extra.texto_original, "comprar pan integral");
+    assert.equal(first.metadatos_extra.editado_en, "2026-01-01T00:00:00.000Z");
+    const second = decideEdit(task({ metadatos_extra: first.metadatos_extra, titulo: first.titulo }), editOf("comprar dos panes"));
+    assert.equal(second.outcome, "edit:applied");
+    if (second.outcome === "edit:applied") assert.deepEqual((second.metadatos_extra.versiones as Array<{ texto: string }>).map((v) => v.texto), ["comprar pan", "comprar pan integral"]);
+  });
+
+  it("an edit after the task left the queue is noted, not applied; no task, voice notes, same text: nothing", () => {
+    const d = decideEdit(task({ estado: "in_progress" }), editOf("otra cosa", "en"));
+    assert.equal(d.outcome, "edit:noted");
+    if (d.outcome !== "edit:noted") return;
+    assert.deepEqual(d.metadatos_extra.ediciones_no_aplicadas, [{ texto: "otra cosa", editado_en: "2026-01-01T00:00:00.000Z" }]);
+    assert.equal(d.metadatos_extra.texto_original, "comprar pan");
+    assert.equal(d.metadatos_extra.versiones, undefined);
+    assert.match(d.text, /T-AAAA.*in progress/);
+    assert.equal(decideEdit(null, editOf("x")).outcome, "edit:no_task");
+    assert.equal(decideEdit(task({ tipo: "telegram_voice" }), editOf("x")).outcome, "edit:not_editable");
+    assert.equal(decideEdit(task(), editOf("comprar pan")).outcome, "edit:unchanged");
+  });
+
+  it("only plain text and voice notes may take the fast paths", () => {
+    const p = linkedPlugin();
+    assert.equal(isBulkable(p, text("nota")), true);
+    assert.equal(isBulkable(p, messageUpdate({ voice: { file_id: "F", file_unique_id: "U", duration: 3 } })), true);
+    for (const u of [
+      text("/tareas"), text("/undo@joe_bot"), edited({ text: "x" }),
+      messageUpdate({ photo: [{ file_id: "P", file_unique_id: "PU", width: 9, height: 9 }] }),
+      messageUpdate({ document: { file_id: "D", file_unique_id: "DU" } }),
+    ]) {
+      assert.equal(needsTransaction(u.message!), true);
+      assert.equal(isBulkable(p, u), false);
     }
   });
 });

@@ -59,6 +59,20 @@ describe("FakeBotApi", () => {
     assert.equal(fake.callsOf("getMe", TOKEN).at(-1)?.status, 200);
   });
 
+  test("setMyCommands keeps one list per language (and scope), as Telegram does; bad commands are refused", async () => {
+    await api.setMyCommands([{ command: "tareas", description: "Tus tareas" }]);
+    await api.setMyCommands([{ command: "tasks", description: "Your tasks" }], { language_code: "en" });
+    assert.deepEqual(await api.getMyCommands(), [{ command: "tareas", description: "Tus tareas" }]);
+    assert.deepEqual(await api.getMyCommands({ language_code: "en" }), [{ command: "tasks", description: "Your tasks" }]);
+    assert.deepEqual(fake.commandsOf(TOKEN, "en"), [{ command: "tasks", description: "Your tasks" }]);
+    assert.deepEqual(await api.getMyCommands({ language_code: "de" }), []);
+    await rejectsWith(api.setMyCommands([{ command: "Tareas!", description: "x" }]), 400, /BOT_COMMAND_INVALID/);
+    await api.deleteMyCommands({ language_code: "en" });
+    assert.deepEqual(fake.commandsOf(TOKEN, "en"), []);
+    assert.deepEqual(fake.commandsOf(TOKEN), [{ command: "tareas", description: "Tus tareas" }]);
+    await api.deleteMyCommands();
+  });
+
   test("setWebhook / getWebhookInfo / deleteWebhook", async () => {
     assert.equal(
       await api.setWebhook("https://joe.example/telegram/hook", {

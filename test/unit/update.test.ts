@@ -68,22 +68,70 @@ describe("parseUpdate: messages Joe takes", () => {
 });
 
 describe("parseUpdate: messages Joe does not take", () => {
-  it("photo, sticker, document, location are kind other (a photo caption is not text)", () => {
+  it("sticker, location, audio are kind other; a photo or document that cannot be read too", () => {
     const bodies = [
-      { photo: [{ file_id: "P", file_unique_id: "PU", width: 90, height: 90 }], caption: "mira esto" },
       { sticker: { file_id: "S", file_unique_id: "SU", type: "regular", width: 512, height: 512, is_animated: false, is_video: false } },
-      { document: { file_id: "D", file_unique_id: "DU", file_name: "a.pdf" } },
       { location: { latitude: 40.4, longitude: -3.7 } },
       { audio: { file_id: "A", file_unique_id: "AU", duration: 200 } },
+      { photo: [], caption: "sin tamaños" },
+      { photo: [{ file_id: "", file_unique_id: "PU", width: 90, height: 90 }] },
+      { document: { file_id: "D", file_name: "sin-unique-id.pdf" } },
+      { document: "a.pdf" },
     ];
     for (const b of bodies) {
       const m = ok({ update_id: 20, message: msg(b) }).message!;
       assert.equal(m.kind, "other", JSON.stringify(b));
       assert.equal(m.text, undefined);
       assert.equal(m.voice, undefined);
+      assert.equal(m.attachment, undefined);
     }
   });
+});
 
+describe("parseUpdate: photos, documents, replies, forwards, edits", () => {
+  it("a photo: its largest size, and the caption apart from text", () => {
+    const m = ok({ update_id: 22, message: msg({ caption: "mira esto", photo: [
+      { file_id: "S", file_unique_id: "SU", width: 90, height: 60, file_size: 1000 },
+      { file_id: "L", file_unique_id: "LU", width: 1280, height: 853, file_size: 90_000 },
+      { file_id: "M", file_unique_id: "MU", width: 320, height: 213, file_size: 9000 },
+    ] }) }).message!;
+    assert.equal(m.kind, "photo");
+    assert.equal(m.text, undefined);
+    assert.equal(m.caption, "mira esto");
+    assert.deepEqual(m.attachment, { kind: "photo", file_id: "L", file_unique_id: "LU", file_name: null, mime_type: null, file_size: 90_000, width: 1280, height: 853 });
+  });
+
+  it("a document with its name and type", () => {
+    const m = ok({ update_id: 23, message: msg({ document: { file_id: "D", file_unique_id: "DU", file_name: "factura.pdf", mime_type: "application/pdf", file_size: 12_345 } }) }).message!;
+    assert.equal(m.kind, "document");
+    assert.equal(m.caption, undefined);
+    assert.deepEqual(m.attachment, { kind: "document", file_id: "D", file_unique_id: "DU", file_name: "factura.pdf", mime_type: "application/pdf", file_size: 12_345 });
+  });
+
+  it("a reply names the message it answers; a forward keeps its origin (user, hidden user, channel)", () => {
+    const r = ok({ update_id: 24, message: msg({ text: "/deshacer", reply_to_message: { message_id: 77, date: 1, chat: PRIVATE, text: "✅" } }) }).message!;
+    assert.equal(r.replyToMessageId, 77);
+    const user = ok({ update_id: 25, message: msg({ text: "reenviado", forward_origin: { type: "user", date: 1_700_000_000, sender_user: { id: 99, is_bot: false, first_name: "Ana", last_name: "Pérez", username: "ana" } } }) }).message!;
+    assert.deepEqual(user.forwardOrigin, { type: "user", name: "Ana Pérez", id: 99, username: "ana", date: "2023-11-14T22:13:20.000Z" });
+    const hidden = ok({ update_id: 26, message: msg({ text: "x", forward_origin: { type: "hidden_user", date: 1_700_000_000, sender_user_name: "Alguien" } }) }).message!;
+    assert.deepEqual(hidden.forwardOrigin, { type: "hidden_user", name: "Alguien", date: "2023-11-14T22:13:20.000Z" });
+    const channel = ok({ update_id: 27, message: msg({ text: "x", forward_origin: { type: "channel", date: 1_700_000_000, chat: { id: -100123, type: "channel", title: "Noticias" }, message_id: 5 } }) }).message!;
+    assert.deepEqual(channel.forwardOrigin, { type: "channel", name: "Noticias", id: -100123, message_id: 5, date: "2023-11-14T22:13:20.000Z" });
+    const broken = ok({ update_id: 28, message: msg({ text: "x", forward_origin: { type: "user", date: 1e300 } }) }).message!;
+    assert.equal(broken.forwardOrigin, undefined, "an origin we cannot read is left out, the message still taken");
+    assert.equal(broken.kind, "text");
+  });
+
+  it("an edited message carries the message, marked edited, with its edit date", () => {
+    const u = ok({ update_id: 29, edited_message: msg({ text: "editado", edit_date: 1_700_000_100 }) });
+    assert.equal(u.kind, "edited_message");
+    assert.equal(u.message?.edited, true);
+    assert.equal(u.message?.text, "editado");
+    assert.equal(u.message?.editDate, 1_700_000_100);
+    const photo = ok({ update_id: 30, edited_message: msg({ caption: "nuevo pie", photo: [{ file_id: "P", file_unique_id: "PU", width: 9, height: 9 }], edit_date: 2 }) });
+    assert.equal(photo.message?.kind, "photo");
+    assert.equal(photo.message?.text, "nuevo pie", "an edited caption is the edit's text");
+  });
   it("service messages are kind service", () => {
     const group = { id: -1001234567890, type: "supergroup", title: "Ideas" };
     const bodies = [
@@ -106,7 +154,6 @@ describe("parseUpdate: messages Joe does not take", () => {
 
 describe("parseUpdate: update kinds", () => {
   const cases: Array<[string, unknown]> = [
-    ["edited_message", msg({ text: "editado", edit_date: 1_700_000_100 })],
     ["channel_post", { message_id: 1, date: 1, chat: { id: -1001, type: "channel" }, text: "post" }],
     ["edited_channel_post", { message_id: 1, date: 1, chat: { id: -1001, type: "channel" }, text: "post" }],
     ["callback_query", { id: "1", from: FROM, chat_instance: "x", data: "d" }],
@@ -126,9 +173,10 @@ describe("parseUpdate: update kinds", () => {
     });
   }
 
-  it("an edited message with a broken body is still just an edited_message (only messages are read)", () => {
+  it("an edited message with a broken body is still just an edited_message, without a message (nothing to apply)", () => {
     const u = ok({ update_id: 31, edited_message: { weird: true } });
     assert.equal(u.kind, "edited_message");
+    assert.equal(u.message, undefined);
   });
 
   it("an update of a kind not known yet is 'unknown', not an error", () => {
@@ -139,7 +187,9 @@ describe("parseUpdate: update kinds", () => {
   });
 
   it("a null message field does not count as a message", () => {
-    assert.equal(ok({ update_id: 33, message: null, edited_message: msg({ text: "e" }) }).kind, "edited_message");
+    const u = ok({ update_id: 33, message: null, edited_message: msg({ text: "e" }) });
+    assert.equal(u.kind, "edited_message");
+    assert.equal(u.message?.edited, true);
   });
 });
 

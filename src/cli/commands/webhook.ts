@@ -6,6 +6,7 @@ import { metadatosOf } from "../../plugins/state.ts";
 import { withRuntime, parseId } from "../context.ts";
 import { print, table } from "../output.ts";
 import { callBot } from "../bot-call.ts";
+import { registerBotCommands } from "../../telegram/commands.ts";
 import { JoeError } from "../../errors.ts";
 
 export function webhookPath(pluginId: number): string {
@@ -25,13 +26,21 @@ export function webhookBase(rt: Runtime, url?: string): string {
   return parsed.toString().replace(/\/+$/, "");
 }
 
-/** setWebhook with Joe's path and the plugin's secret; only message updates are asked for. */
+/** Update kinds Joe reads: messages, and their edits (an edit updates its queued task). */
+export const ALLOWED_UPDATES = ["message", "edited_message"] as const;
+
+/**
+ * setWebhook with Joe's path and the plugin's secret, asking only for the updates Joe reads; then
+ * the bot's command menu (setMyCommands), so /tareas and /deshacer show in Telegram.
+ */
 export async function setWebhook(rt: Runtime, pluginId: number, base: string): Promise<string> {
   const row = await getPluginRow(rt.store.db, pluginId);
-  const secret = metadatosOf(row, rt.store.seam).webhook_secret;
+  const meta = metadatosOf(row, rt.store.seam);
+  const secret = meta.webhook_secret;
   if (!secret) throw new JoeError("INVALID_INPUT", `plugin ${pluginId} has no webhook secret`);
   const url = base + webhookPath(pluginId);
-  await callBot(rt, row, (api) => api.setWebhook(url, { secret_token: secret, allowed_updates: ["message"] }));
+  await callBot(rt, row, (api) => api.setWebhook(url, { secret_token: secret, allowed_updates: [...ALLOWED_UPDATES] }));
+  await callBot(rt, row, (api) => registerBotCommands(api, meta.idioma));
   return url;
 }
 
