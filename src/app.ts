@@ -8,6 +8,7 @@ import { PluginDirectory } from "./plugins/directory.ts";
 import { GroupCommitter } from "./webhook/group-commit.ts";
 import { ERRORS, JoeError } from "./errors.ts";
 import { sql } from "kysely";
+import { registerMetrics } from "./metrics/route.ts";
 
 export interface AppDeps {
   db: Db;
@@ -74,5 +75,6 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; committer: Grou
   });
 
   registerWebhook(app, { db: deps.db, seam: deps.seam, plugins, committer, logger: deps.logger });
+  registerMetrics(app, { db: deps.db });
   return { app, committer, plugins };
 }

@@ -15,6 +15,10 @@ const schema = z.object({
   NODE_ENV: z.string().optional(),
   /** How long an old webhook secret keeps working after `plugin rotate-secret` (seconds). */
   SECRET_GRACE_SECONDS: z.coerce.number().int().min(0).default(600),
+  /** Polling mode (src/polling/): getUpdates' timeout, the poller lease, how long a 409 is left alone. */
+  POLL_TIMEOUT_SECONDS: z.coerce.number().int().min(0).max(50).default(50),
+  POLL_LEASE_SECONDS: z.coerce.number().int().min(2).default(30),
+  POLL_CONFLICT_BACKOFF_SECONDS: z.coerce.number().int().min(1).default(600),
 });
 
 export type Config = z.infer<typeof schema> & { databaseUrl: string; production: boolean };

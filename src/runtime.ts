@@ -8,8 +8,12 @@ import { openStore, describeUrl, type Store } from "./db/connect.ts";
 import { migrate } from "./db/migrations.ts";
 import { loadKeys, type KeySource } from "./crypto/keyring.ts";
 import { buildApp } from "./app.ts";
+import type { GroupCommitter } from "./webhook/group-commit.ts";
+import type { PluginDirectory } from "./plugins/directory.ts";
 import { OutboxSender } from "./outbox/sender.ts";
 import { startMaintenance } from "./outbox/maintenance.ts";
+import { PollingManager } from "./polling/manager.ts";
+import { nextSteps } from "./ops/next-steps.ts";
 
 export interface Runtime {
   config: Config;
@@ -36,6 +40,7 @@ export async function openRuntime(opts: { config?: Config; logger?: Logger; migr
 export interface Running {
   app?: FastifyInstance;
   sender?: OutboxSender;
+  polling?: PollingManager;
   url?: string;
   stop(): Promise<void>;
 }
@@ -51,7 +56,7 @@ export function startSender(rt: Runtime): OutboxSender {
 
 export async function startServer(rt: Runtime, opts: { workers: boolean }): Promise<Running> {
   let sender: OutboxSender | undefined;
-  const { app, committer } = buildApp({ db: rt.store.db, seam: rt.store.seam, logger: rt.logger, onQueued: () => sender?.wake() });
+  const { app, committer, plugins } = buildApp({ db: rt.store.db, seam: rt.store.seam, logger: rt.logger, onQueued: () => sender?.wake() });
   let url: string;
   try {
     url = await app.listen({ port: rt.config.PORT, host: rt.config.HOST });
@@ -65,10 +70,14 @@ export async function startServer(rt: Runtime, opts: { workers: boolean }): Prom
   // Workers only once the port is ours.
   sender = opts.workers ? startSender(rt) : undefined;
   const maintenance = opts.workers ? startMaintenance(rt.store.db, rt.logger) : undefined;
+  // Bots without a webhook are long-polled here (feeding the same committer as the webhook).
+  const polling = opts.workers ? startPolling(rt, committer, plugins) : undefined;
   rt.logger.info({ url, database: describeUrl(rt.config.databaseUrl), dialect: rt.store.seam.name, workers: opts.workers, key_source: rt.keys.origin }, "joe-telegram: listening");
+  await nextSteps(rt, { url, polling: polling !== undefined }).catch((err) => rt.logger.warn({ err }, "joe-telegram: cannot tell what to do next"));
   return {
-    app, sender, url,
+    app, sender, polling, url,
     async stop() {
+      await polling?.stop(); // aborts the long polls; a write in progress finishes first
       await app.close(); // stops accepting; waits for requests in flight
       await committer.idle();
       maintenance?.stop();
@@ -76,6 +85,17 @@ export async function startServer(rt: Runtime, opts: { workers: boolean }): Prom
       await rt.close();
     },
   };
+}
+
+export function startPolling(rt: Runtime, committer: GroupCommitter, plugins: PluginDirectory): PollingManager {
+  const c = rt.config;
+  const polling = new PollingManager({
+    db: rt.store.db, seam: rt.store.seam, committer, plugins, fernet: rt.keys.fernet, apiRoot: c.TELEGRAM_API_ROOT,
+    logger: rt.logger.child({ component: "polling" }), timeoutSeconds: c.POLL_TIMEOUT_SECONDS,
+    longBackoffMs: c.POLL_CONFLICT_BACKOFF_SECONDS * 1000,
+  }, { leaseMs: c.POLL_LEASE_SECONDS * 1000, scanMs: Math.max(1000, Math.floor(c.POLL_LEASE_SECONDS * 1000 / 3)) });
+  polling.start();
+  return polling;
 }
 
 export async function startWorker(rt: Runtime): Promise<Running> {

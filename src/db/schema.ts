@@ -98,6 +98,20 @@ export interface EventsTable {
   at: number;
 }
 
+export interface PollingStateTable {
+  plugin_id: number;
+  /** The next update_id to ask getUpdates for: everything below it is committed. */
+  update_offset: Generated<number>;
+  /** The instance polling this bot, until lease_until (epoch ms). */
+  lease_owner: string | null;
+  lease_until: Generated<number>;
+  last_poll_at: number | null;
+  last_error: string | null;
+  last_error_at: number | null;
+  /** When the poller tries again after an error (a 409 backs off for long). */
+  retry_at: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   plugin_configs: PluginConfigsTable;
@@ -107,6 +121,7 @@ export interface Database {
   outgoing_messages: OutgoingMessagesTable;
   chat_state: ChatStateTable;
   events: EventsTable;
+  polling_state: PollingStateTable;
 }
 
 export type PluginRow = Selectable<PluginConfigsTable>;
