@@ -7,6 +7,7 @@ import { withRuntime, parseId } from "../context.ts";
 import { print, table } from "../output.ts";
 import { callBot } from "../bot-call.ts";
 import { JoeError } from "../../errors.ts";
+import { ALLOWED_UPDATES, setDeliveryMode } from "../../polling/mode.ts";
 
 export function webhookPath(pluginId: number): string {
   return `/plugins/telegram/webhook/${pluginId}/`;
@@ -25,13 +26,14 @@ export function webhookBase(rt: Runtime, url?: string): string {
   return parsed.toString().replace(/\/+$/, "");
 }
 
-/** setWebhook with Joe's path and the plugin's secret; only message updates are asked for. */
+/** setWebhook with Joe's path and the plugin's secret; the plugin is then in webhook mode (not polled). */
 export async function setWebhook(rt: Runtime, pluginId: number, base: string): Promise<string> {
   const row = await getPluginRow(rt.store.db, pluginId);
   const secret = metadatosOf(row, rt.store.seam).webhook_secret;
   if (!secret) throw new JoeError("INVALID_INPUT", `plugin ${pluginId} has no webhook secret`);
   const url = base + webhookPath(pluginId);
-  await callBot(rt, row, (api) => api.setWebhook(url, { secret_token: secret, allowed_updates: ["message"] }));
+  await callBot(rt, row, (api) => api.setWebhook(url, { secret_token: secret, allowed_updates: [...ALLOWED_UPDATES] }));
+  await setDeliveryMode(rt.store.db, rt.store.seam, pluginId, "webhook");
   return url;
 }
 
@@ -69,13 +71,14 @@ export function registerWebhookCommands(program: Command): void {
       ]));
     }));
 
-  webhook.command("delete <plugin_id>").description("remove the webhook (deleteWebhook)")
+  webhook.command("delete <plugin_id>").description("remove the webhook (deleteWebhook); the bot is then polled by `serve`")
     .option("--drop-pending", "also drop the updates Telegram is holding")
     .option("--json", "print JSON")
     .action((id: string, o: { dropPending?: boolean; json?: boolean }) => withRuntime(o, async (rt) => {
       const pluginId = parseId(id, "plugin id");
       const row = await getPluginRow(rt.store.db, pluginId);
       await callBot(rt, row, (api) => api.deleteWebhook({ drop_pending_updates: o.dropPending === true }));
-      print(o, { id: pluginId, ok: true }, () => `Webhook of plugin ${pluginId} deleted.`);
+      await setDeliveryMode(rt.store.db, rt.store.seam, pluginId, "polling");
+      print(o, { id: pluginId, ok: true, modo: "polling" }, () => `Webhook of plugin ${pluginId} deleted: \`serve\` now polls the bot with getUpdates.`);
     }));
 }
