@@ -15,6 +15,10 @@ export const ERRORS = {
   BOT_API: { status: 502, message: "the Telegram Bot API refused the call" },
   NO_PUBLIC_URL: { status: 400, message: "no webhook base URL: pass --url or set PUBLIC_URL" },
   KEY_MISMATCH: { status: 500, message: "a stored token cannot be decrypted with FERNET_KEYS" },
+  KEYS_CANNOT_DECRYPT: { status: 500, message: "stored bot tokens cannot be decrypted with the configured keys" },
+  PLUGIN_EXISTS: { status: 409, message: "this bot already has a plugin" },
+  PLUGIN_HAS_TASKS: { status: 409, message: "the plugin has tasks" },
+  TOKEN_MISMATCH: { status: 400, message: "the token belongs to another bot" },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -14,6 +14,7 @@ import { OutboxSender } from "./outbox/sender.ts";
 import { startMaintenance } from "./outbox/maintenance.ts";
 import { PollingManager } from "./polling/manager.ts";
 import { nextSteps } from "./ops/next-steps.ts";
+import { assertKeysDecryptTokens } from "./crypto/key-check.ts";
 
 export interface Runtime {
   config: Config;
@@ -55,6 +56,7 @@ export function startSender(rt: Runtime): OutboxSender {
 }
 
 export async function startServer(rt: Runtime, opts: { workers: boolean }): Promise<Running> {
+  await refuseUndecryptable(rt);
   let sender: OutboxSender | undefined;
   const { app, committer, plugins } = buildApp({ db: rt.store.db, seam: rt.store.seam, logger: rt.logger, onQueued: () => sender?.wake() });
   let url: string;
@@ -98,7 +100,18 @@ export function startPolling(rt: Runtime, committer: GroupCommitter, plugins: Pl
   return polling;
 }
 
+/** Stored tokens the keys cannot open: refuse to start (closing the runtime), saying how to recover. */
+async function refuseUndecryptable(rt: Runtime): Promise<void> {
+  try {
+    await assertKeysDecryptTokens(rt);
+  } catch (err) {
+    await rt.close();
+    throw err;
+  }
+}
+
 export async function startWorker(rt: Runtime): Promise<Running> {
+  await refuseUndecryptable(rt);
   const sender = startSender(rt);
   const maintenance = startMaintenance(rt.store.db, rt.logger);
   rt.logger.info({ database: describeUrl(rt.config.databaseUrl), dialect: rt.store.seam.name }, "joe-telegram: worker started");

@@ -156,7 +156,7 @@ for (const target of dbTargets()) {
     it("kill -9 while polling loses and repeats nothing; after a restart the bot is polled again", { timeout: 120_000 }, async () => {
       const bot = await pollBot(rt, fake);
       const chat = 881_001;
-      const s1 = await startServerProcess({ env, extraEnv: POLL_ENV });
+      const s1 = await startServerProcess({ env, extraEnv: POLL_ENV, startTimeoutMs: 120_000 });
       servers.push(s1);
       await waitFor(() => fake.heldPolls(bot.token) === 1, "the long poll");
       fake.queueUpdate(bot.token, fake.makeTextUpdate(bot.token, { chatId: chat, text: `/start ${bot.codigo}` }));
@@ -168,7 +168,7 @@ for (const target of dbTargets()) {
       s1.kill("SIGKILL");
       await s1.exited;
 
-      const s2 = await startServerProcess({ env, extraEnv: POLL_ENV });
+      const s2 = await startServerProcess({ env, extraEnv: POLL_ENV, startTimeoutMs: 120_000 });
       servers.push(s2);
       // The dead instance's lease runs out (3 s), then s2 polls from the committed offset.
       await waitFor(async () => (await rt.store.db.selectFrom("tasks").select("id").where("plugin_id", "=", bot.pluginId).execute()).length === N, "all tasks", 60_000);
@@ -185,8 +185,8 @@ for (const target of dbTargets()) {
 
     it("two serve instances, one bot: only one polls it (no 'terminated by other getUpdates request')", { timeout: 120_000, skip: target.name !== "postgres" && "two instances share a database on PostgreSQL" }, async () => {
       const bot = await pollBot(rt, fake);
-      const a = await startServerProcess({ env, extraEnv: POLL_ENV });
-      const b = await startServerProcess({ env, extraEnv: POLL_ENV });
+      const a = await startServerProcess({ env, extraEnv: POLL_ENV, startTimeoutMs: 120_000 });
+      const b = await startServerProcess({ env, extraEnv: POLL_ENV, startTimeoutMs: 120_000 });
       servers.push(a, b);
       await waitFor(() => fake.heldPolls(bot.token) === 1, "the long poll");
       await sleep(4000); // more than a lease: both instances have scanned several times
