@@ -47,6 +47,11 @@ describe("trap: the development key file deleted", () => {
     fs.rmSync(path.join(dataDir, "fernet.key"));
     const port = await freePort();
     const serve = startCli(["serve"], { env: { ...env, PORT: String(port) } });
+    // Either it exits, or it comes up (the trap): then stop it and fail.
+    let up = false;
+    await Promise.race([serve.exited, waitFor(async () => (up = (await getStatus(`http://127.0.0.1:${port}/healthz`)) === 200), "serve", 120_000)]);
+    if (up) await serve.stop("SIGKILL");
+    assert.equal(up, false, "serve must not start with keys that open no stored token");
     const code = await serve.exited;
     assert.equal(code.code, 1, "serve exits instead of running with a key that opens nothing");
     assert.match(serve.stderr(), /cannot be decrypted/);
