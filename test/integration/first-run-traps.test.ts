@@ -49,7 +49,9 @@ describe("trap: the development key file deleted", () => {
     const serve = startCli(["serve"], { env: { ...env, PORT: String(port) } });
     // Either it exits, or it comes up (the trap): then stop it and fail.
     let up = false;
-    await Promise.race([serve.exited, waitFor(async () => (up = (await getStatus(`http://127.0.0.1:${port}/healthz`)) === 200), "serve", 120_000)]);
+    let gone = false;
+    void serve.exited.then(() => { gone = true; });
+    await waitFor(async () => gone || (up = (await getStatus(`http://127.0.0.1:${port}/healthz`)) === 200), "serve to exit or listen", 120_000);
     if (up) await serve.stop("SIGKILL");
     assert.equal(up, false, "serve must not start with keys that open no stored token");
     const code = await serve.exited;
