@@ -8,11 +8,14 @@ import os from "node:os";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { dbTargets } from "../support/databases.ts";
-import { runCli, startCli, waitForHttp, PROJECT_ROOT, cliEnv, type CliEnv } from "../support/cli.ts";
+import { runCli as runCliRaw, startCli, waitForHttp, PROJECT_ROOT, cliEnv, type CliEnv } from "../support/cli.ts";
 import { startFakeBotApi, type FakeBotApi } from "../support/fake-bot-api.ts";
 import { startStack, randomToken, type Stack } from "../support/stack.ts";
 import { freePort, getStatus, sleep, trackChild } from "../support/server-process.ts";
 import { loadConfig } from "../../src/config.ts";
+
+/** The machine is shared and loaded: a CLI start may take long; give each command 3 minutes. */
+const runCli = (args: string[], opts: Parameters<typeof runCliRaw>[1]) => runCliRaw(args, { timeoutMs: 180_000, ...opts });
 
 async function waitFor(pred: () => Promise<boolean> | boolean, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -35,7 +38,7 @@ describe("trap: the development key file deleted", () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it("serve refuses to start, saying how to recover; plugin set-token re-enters the token and serve starts", { timeout: 240_000 }, async () => {
+  it("serve refuses to start, saying how to recover; plugin set-token re-enters the token and serve starts", { timeout: 900_000 }, async () => {
     const token = randomToken();
     fake.addBot({ token, username: "lost_key_bot" });
     const env: CliEnv = { DATA_DIR: dataDir, TELEGRAM_API_ROOT: fake.url, HOST: "127.0.0.1" };
@@ -89,7 +92,7 @@ for (const target of dbTargets()) {
     });
     after(() => stack.stop());
 
-    it("plugin create refuses the same token, another token of the same bot, and the same @bot", { timeout: 120_000 }, async () => {
+    it("plugin create refuses the same token, another token of the same bot, and the same @bot", { timeout: 600_000 }, async () => {
       const token = randomToken();
       stack.fake.addBot({ token, username: "twice_bot" });
       const create = (ident: string, t: string) => runCli(["plugin", "create", "--user", "bea", "--identificador", ident, "--token", "-", "--json"], { env, stdin: t });
@@ -106,7 +109,7 @@ for (const target of dbTargets()) {
       assert.equal(list.json<Array<{ identificador: string }>>().filter((p) => /twice/i.test(p.identificador)).length, 1, "nothing was added");
     });
 
-    it("plugin delete: refused while the plugin has tasks; --force removes its webhook at Telegram, the plugin and its tasks", { timeout: 120_000 }, async () => {
+    it("plugin delete: refused while the plugin has tasks; --force removes its webhook at Telegram, the plugin and its tasks", { timeout: 600_000 }, async () => {
       const bot = await stack.addBot();
       await stack.link(bot, 990_001);
       assert.equal((await stack.sendText(bot, 990_001, "keep me")).status, 200);
