@@ -17,6 +17,7 @@ import { registerContentEncoding } from "./http/content-encoding.ts";
 import { writeBatch } from "./webhook/write-batch.ts";
 import { FeedNotifier } from "./feed/notifier.ts";
 import type { MultiFernet } from "./crypto/fernet.ts";
+import { registerMetrics } from "./metrics/route.ts";
 
 export interface AppDeps {
   db: Db;
@@ -97,5 +98,6 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; committer: Grou
 
   registerWebhook(app, { db: deps.db, seam: deps.seam, plugins, committer, logger: deps.logger });
   registerApi(app, { db: deps.db, seam: deps.seam, logger: deps.logger, onQueued: deps.onQueued, ...deps.api, feed, fernet: deps.api?.fernet ?? deps.fernet });
+  registerMetrics(app, { db: deps.db });
   return { app, committer, plugins };
 }

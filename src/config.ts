@@ -2,11 +2,20 @@
 // at start-up with a message naming the variable (never its value, which may be a secret).
 import { z } from "zod";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+/**
+ * The package folder (where package.json is; this file is in its src/ or dist/). The default data
+ * folder is resolved against it, not against the current folder: a command run from a subfolder
+ * must find the same database and key as `npm start`, not silently create a second pair.
+ */
+export const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default("0.0.0.0"),
-  DATA_DIR: z.string().default("./data"),
+  /** Default: <project root>/data. A relative value is taken from the current folder, like any path typed by hand. */
+  DATA_DIR: z.string().optional(),
   DATABASE_URL: z.string().optional(),
   FERNET_KEYS: z.string().optional(),
   PUBLIC_URL: z.string().url().optional(),
@@ -25,9 +34,13 @@ const schema = z.object({
   SEND_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(60),
   /** Requests per minute per API token on /api/v1 (429 RATE_LIMITED beyond). */
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  /** Polling mode (src/polling/): getUpdates' timeout, the poller lease, how long a 409 is left alone. */
+  POLL_TIMEOUT_SECONDS: z.coerce.number().int().min(0).max(50).default(50),
+  POLL_LEASE_SECONDS: z.coerce.number().int().min(2).default(30),
+  POLL_CONFLICT_BACKOFF_SECONDS: z.coerce.number().int().min(1).default(600),
 });
 
-export type Config = z.infer<typeof schema> & { databaseUrl: string; production: boolean };
+export type Config = Omit<z.infer<typeof schema>, "DATA_DIR"> & { DATA_DIR: string; databaseUrl: string; production: boolean };
 
 export class ConfigError extends Error {}
 
@@ -38,6 +51,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration (${names})`);
   }
   const c = parsed.data;
-  const databaseUrl = c.DATABASE_URL ?? `sqlite:${path.join(c.DATA_DIR, "joe-telegram.sqlite")}`;
-  return { ...c, databaseUrl, production: c.NODE_ENV === "production" };
+  const dataDir = path.resolve(c.DATA_DIR ?? path.join(PROJECT_ROOT, "data"));
+  const databaseUrl = c.DATABASE_URL ?? `sqlite:${path.join(dataDir, "joe-telegram.sqlite")}`;
+  return { ...c, DATA_DIR: dataDir, databaseUrl, production: c.NODE_ENV === "production" };
 }

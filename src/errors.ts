@@ -28,6 +28,9 @@ export const ERRORS = {
   PLUGIN_EXISTS: { status: 409, message: "that bot is already registered as a plugin" },
   PLUGIN_HAS_OPEN_TASKS: { status: 409, message: "the plugin still has queued or in-progress tasks: finish or cancel them, or pass ?force=true" },
   SUBSCRIPTION_NOT_FOUND: { status: 404, message: "no subscription with that id" },
+  KEYS_CANNOT_DECRYPT: { status: 500, message: "stored bot tokens cannot be decrypted with the configured keys" },
+  PLUGIN_HAS_TASKS: { status: 409, message: "the plugin has tasks" },
+  TOKEN_MISMATCH: { status: 400, message: "the token belongs to another bot" },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -54,3 +54,14 @@ export { FeedNotifier } from "./feed/notifier.ts";
 export { SubscriptionDeliverer } from "./feed/deliver.ts";
 export { createSubscription, listSubscriptions, deleteSubscription } from "./feed/subscriptions.ts";
 export { signBody } from "./feed/signature.ts";
+// Polling mode, metrics, first-run checks
+export { PollingManager } from "./polling/manager.ts";
+export { BotPoller, pollBackoffMs } from "./polling/poller.ts";
+export { deliveryModeOf, setDeliveryMode, ALLOWED_UPDATES, type DeliveryMode } from "./polling/mode.ts";
+export { readPollingState, tryLease, releaseLease, advanceOffset, type PollingStatus } from "./polling/state.ts";
+export { registerMetrics } from "./metrics/route.ts";
+export { registry as metricsRegistry, reportOutcome } from "./metrics/registry.ts";
+export { nextSteps, NEXT_STEP_HINTS, type NextStepHint } from "./ops/next-steps.ts";
+export { assertKeysDecryptTokens, undecryptablePlugins } from "./crypto/key-check.ts";
+export { deletePlugin, setPluginToken } from "./plugins/manage.ts";
+export { assertNotDuplicate, botIdOfToken } from "./plugins/duplicates.ts";

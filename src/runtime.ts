@@ -8,12 +8,17 @@ import { openStore, describeUrl, type Store } from "./db/connect.ts";
 import { migrate } from "./db/migrations.ts";
 import { loadKeys, type KeySource } from "./crypto/keyring.ts";
 import { buildApp } from "./app.ts";
+import type { GroupCommitter } from "./webhook/group-commit.ts";
+import type { PluginDirectory } from "./plugins/directory.ts";
 import { OutboxSender } from "./outbox/sender.ts";
 import { startMaintenance } from "./outbox/maintenance.ts";
 import { timeoutsFrom } from "./http/timeouts.ts";
 import { closeGracefully } from "./http/shutdown.ts";
 import { startError } from "./http/start-error.ts";
 import { startFeed, type Feed } from "./feed/start.ts";
+import { PollingManager } from "./polling/manager.ts";
+import { nextSteps } from "./ops/next-steps.ts";
+import { assertKeysDecryptTokens } from "./crypto/key-check.ts";
 
 export interface Runtime {
   config: Config;
@@ -41,6 +46,7 @@ export interface Running {
   app?: FastifyInstance;
   sender?: OutboxSender;
   feed?: Feed;
+  polling?: PollingManager;
   url?: string;
   stop(): Promise<void>;
 }
@@ -56,10 +62,11 @@ export function startSender(rt: Runtime): OutboxSender {
 }
 
 export async function startServer(rt: Runtime, opts: { workers: boolean }): Promise<Running> {
+  await refuseUndecryptable(rt);
   let sender: OutboxSender | undefined;
   const timeouts = timeoutsFrom(rt.config);
   const feed = startFeed(rt);
-  const { app, committer } = buildApp({ db: rt.store.db, seam: rt.store.seam, logger: rt.logger, onQueued: () => sender?.wake(), timeouts,
+  const { app, committer, plugins } = buildApp({ db: rt.store.db, seam: rt.store.seam, logger: rt.logger, onQueued: () => sender?.wake(), timeouts,
     feed: feed.notifier, fernet: rt.keys.fernet,
     api: { fernet: rt.keys.fernet, telegramApiRoot: rt.config.TELEGRAM_API_ROOT, rateLimitPerMinute: rt.config.API_RATE_LIMIT_PER_MINUTE } });
   let url: string;
@@ -77,10 +84,14 @@ export async function startServer(rt: Runtime, opts: { workers: boolean }): Prom
   sender = opts.workers ? startSender(rt) : undefined;
   const maintenance = opts.workers ? startMaintenance(rt.store.db, rt.logger) : undefined;
   if (opts.workers) feed.startDeliveries();
+  // Bots without a webhook are long-polled here (feeding the same committer as the webhook).
+  const polling = opts.workers ? startPolling(rt, committer, plugins) : undefined;
   rt.logger.info({ url, database: describeUrl(rt.config.databaseUrl), dialect: rt.store.seam.name, workers: opts.workers, key_source: rt.keys.origin }, "joe-telegram: listening");
+  await nextSteps(rt, { url, polling: polling !== undefined }).catch((err) => rt.logger.warn({ err }, "joe-telegram: cannot tell what to do next"));
   return {
-    app, sender, feed, url,
+    app, sender, feed, polling, url,
     async stop() {
+      await polling?.stop(); // aborts the long polls; a write in progress finishes first
       // Stops accepting; requests in flight get the grace period, then every connection is closed.
       const { forced } = await closeGracefully(app, timeouts.shutdownGraceMs);
       if (forced) rt.logger.warn({ grace_ms: timeouts.shutdownGraceMs }, "joe-telegram: connections still open after the grace period were closed");
@@ -93,7 +104,29 @@ export async function startServer(rt: Runtime, opts: { workers: boolean }): Prom
   };
 }
 
+export function startPolling(rt: Runtime, committer: GroupCommitter, plugins: PluginDirectory): PollingManager {
+  const c = rt.config;
+  const polling = new PollingManager({
+    db: rt.store.db, seam: rt.store.seam, committer, plugins, fernet: rt.keys.fernet, apiRoot: c.TELEGRAM_API_ROOT,
+    logger: rt.logger.child({ component: "polling" }), timeoutSeconds: c.POLL_TIMEOUT_SECONDS,
+    longBackoffMs: c.POLL_CONFLICT_BACKOFF_SECONDS * 1000,
+  }, { leaseMs: c.POLL_LEASE_SECONDS * 1000, scanMs: Math.max(1000, Math.floor(c.POLL_LEASE_SECONDS * 1000 / 3)) });
+  polling.start();
+  return polling;
+}
+
+/** Stored tokens the keys cannot open: refuse to start (closing the runtime), saying how to recover. */
+async function refuseUndecryptable(rt: Runtime): Promise<void> {
+  try {
+    await assertKeysDecryptTokens(rt);
+  } catch (err) {
+    await rt.close();
+    throw err;
+  }
+}
+
 export async function startWorker(rt: Runtime): Promise<Running> {
+  await refuseUndecryptable(rt);
   const sender = startSender(rt);
   const maintenance = startMaintenance(rt.store.db, rt.logger);
   const feed = startFeed(rt);

@@ -9,7 +9,12 @@ import { JoeError } from "../errors.ts";
 import { scrub } from "../log.ts";
 
 export async function callBot<T>(rt: Runtime, row: PluginRow, fn: (api: Api) => Promise<T>): Promise<T> {
-  const api = createBotApi(decryptToken(row, rt.keys.fernet), rt.config.TELEGRAM_API_ROOT);
+  return callWithToken(rt, decryptToken(row, rt.keys.fernet), fn);
+}
+
+/** The same, with a token in hand (`plugin set-token` checks the new one before storing it). */
+export async function callWithToken<T>(rt: Runtime, token: string, fn: (api: Api) => Promise<T>): Promise<T> {
+  const api = createBotApi(token, rt.config.TELEGRAM_API_ROOT);
   try {
     return await fn(api);
   } catch (err) {

@@ -6,10 +6,12 @@ import { registerPlugins } from "./commands/plugins.ts";
 import { registerWebhookCommands } from "./commands/webhook.ts";
 import { registerTasks } from "./commands/tasks.ts";
 import { registerKeys } from "./commands/keys.ts";
+import { packageVersion } from "./version.ts";
 
 export function buildProgram(): Command {
   const program = new Command("joe-telegram")
     .description("Joe's Telegram plugin: turn what you send your own bot into shell tasks")
+    .version(packageVersion(), "-V, --version", "print the version")
     .showHelpAfterError();
   registerServe(program);
   registerUsers(program);

@@ -234,6 +234,25 @@ function chatFeatures(): Migration {
   };
 }
 
+// Polling mode (src/polling/): per bot, the getUpdates offset Joe has committed up to, the lease
+// that lets one instance alone poll it, and what the last poll saw (shown by `plugin show`).
+function polling(_seam: DialectSeam): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema.createTable("polling_state").ifNotExists()
+        .addColumn("plugin_id", "bigint", (c) => c.primaryKey())
+        .addColumn("update_offset", "bigint", (c) => c.notNull().defaultTo(0))
+        .addColumn("lease_owner", "text")
+        .addColumn("lease_until", "bigint", (c) => c.notNull().defaultTo(0))
+        .addColumn("last_poll_at", "bigint")
+        .addColumn("last_error", "text")
+        .addColumn("last_error_at", "bigint")
+        .addColumn("retry_at", "bigint")
+        .execute();
+    },
+  };
+}
+
 // One entry per migration, in order. Each feature appends its own line.
 export function migrationsFor(seam: DialectSeam): Record<string, Migration> {
   return {
@@ -245,6 +264,7 @@ export function migrationsFor(seam: DialectSeam): Record<string, Migration> {
     "0013_task_lifecycle": taskLifecycle(),
     "0014_event_feed": eventFeed(seam),
     "0007_chat_features": chatFeatures(),
+    "0008_polling": polling(seam),
   };
 }
 

@@ -136,6 +136,20 @@ export interface SubscriptionsTable {
   created_at: string;
 }
 
+export interface PollingStateTable {
+  plugin_id: number;
+  /** The next update_id to ask getUpdates for: everything below it is committed. */
+  update_offset: Generated<number>;
+  /** The instance polling this bot, until lease_until (epoch ms). */
+  lease_owner: string | null;
+  lease_until: Generated<number>;
+  last_poll_at: number | null;
+  last_error: string | null;
+  last_error_at: number | null;
+  /** When the poller tries again after an error (a 409 backs off for long). */
+  retry_at: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   plugin_configs: PluginConfigsTable;
@@ -148,6 +162,7 @@ export interface Database {
   api_tokens: ApiTokensTable;
   health_probe: HealthProbeTable;
   subscriptions: SubscriptionsTable;
+  polling_state: PollingStateTable;
 }
 
 export type PluginRow = Selectable<PluginConfigsTable>;

@@ -10,6 +10,7 @@ import type { Logger } from "../log.ts";
 import { BotLimiter } from "./bot-limiter.ts";
 import { PACE, GIVE_UP_AFTER_MS, SEND_TIMEOUT_MS, chatPaceMs, classifySendError } from "./policy.ts";
 import { createSendApi } from "./send-fetch.ts";
+import { countSend } from "../metrics/registry.ts";
 
 /** How many open messages one claim looks at (see db/claim-sql.ts). */
 const CLAIM_WINDOW = 512;
@@ -231,6 +232,7 @@ export class OutboxSender {
         : {}, this.aborter.signal as unknown as Parameters<Api["sendMessage"]>[3]);
     } catch (err) {
       const f = classifySendError(err, attempt);
+      countSend(f.reason);
       const tooOld = this.now() - Number(m.created_at) > GIVE_UP_AFTER_MS;
       if (f.type === "unknown") {
         // Telegram may have delivered it: sending again could show the chat a duplicate. The
@@ -254,6 +256,7 @@ export class OutboxSender {
     // Telegram has the message. Recording that is outside the send's error handling: a database
     // error here must not be taken for a failed send and put the message back in the queue.
     this.stats.sent++;
+    countSend("ok");
     await this.finish(m, { status: "sent", sent_at: this.now(), telegram_message_id: sent.message_id, attempts: attempt }, chatPaceMs(Number(m.chat_id)));
   }
 

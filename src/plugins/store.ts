@@ -8,9 +8,10 @@ import { JoeError } from "../errors.ts";
 import { metadatosOf, type PluginMetadatos } from "./state.ts";
 import { botLockedUntil } from "../webhook/lockout.ts";
 import { appendEvent } from "../events/append.ts";
+import { assertNotDuplicate } from "./duplicates.ts";
 
 export const SERVICIO = "telegram";
-const BOT_TOKEN_RE = /^\d{3,20}:[A-Za-z0-9_-]{20,80}$/;
+export const BOT_TOKEN_RE = /^\d{3,20}:[A-Za-z0-9_-]{20,80}$/;
 const USERNAME_RE = /^@?[A-Za-z][A-Za-z0-9_]{3,31}$/;
 const SECRET_RE = /^[A-Za-z0-9_-]{1,256}$/;
 
@@ -84,6 +85,7 @@ export async function createPlugin(
     throw new JoeError("INVALID_INPUT", "--webhook-secret must be 1-256 characters of A-Z a-z 0-9 _ - (Telegram's rule)");
   }
   const identificador = input.identificador.startsWith("@") ? input.identificador : `@${input.identificador}`;
+  await assertNotDuplicate(db, fernet, { identificador, token: input.token });
   const webhookSecret = input.webhookSecret ?? newWebhookSecret();
   const metadatos: PluginMetadatos = { webhook_secret: webhookSecret, ...(input.idioma ? { idioma: input.idioma } : {}) };
   const now = new Date().toISOString();

@@ -12,6 +12,7 @@ import { parseUpdate } from "../telegram/update.ts";
 import { JoeError } from "../errors.ts";
 import { SERVICIO } from "../plugins/store.ts";
 import { bodyText } from "../http/body-text.ts";
+import { reportOutcome } from "../metrics/registry.ts";
 
 export const WEBHOOK_PATH = "/plugins/telegram/webhook/:pluginId/";
 export const BODY_LIMIT = 256 * 1024;
@@ -69,8 +70,6 @@ async function handle(req: FastifyRequest<{ Params: { pluginId: string } }>, rep
   }
 
   const result = await deps.committer.submit(pluginId, parsed.update, gate.state);
-  if (deps.logger.isLevelEnabled("debug")) {
-    deps.logger.debug({ plugin_id: pluginId, update_id: parsed.update.updateId, outcome: result.outcome, codigo: result.taskCodigo }, "webhook: update committed");
-  }
+  reportOutcome(deps.logger, "webhook", pluginId, parsed.update.updateId, result.outcome, result.taskCodigo);
   return reply.type("application/json").send(OK);
 }

@@ -21,6 +21,10 @@
  *    of MarkdownV2), the 4096-character text limit.
  *  - Webhook delivery (`deliverUpdate`) with the secret header, and the error
  *    bookkeeping Telegram reports through getWebhookInfo.
+ *  - Long polling (`queueUpdate` + getUpdates): a poll is held until an update
+ *    arrives or its `timeout` runs out; `offset` confirms earlier updates; 409
+ *    while a webhook is set, and a newer getUpdates ends a held one with 409
+ *    ("terminated by other getUpdates request"), as Telegram does.
  *  - Fault injection: error statuses, 429s, hung requests, reset connections,
  *    and a listener that can be stopped and restarted on the same port.
  *
@@ -229,6 +233,18 @@ interface BotState {
   /** Successful send timestamps for the flood limits (bot-wide and per chat). */
   sendTimes: number[];
   chatSendTimes: Map<number, number[]>;
+  /** getUpdates requests being held (long polling). */
+  polls: Set<HeldPoll>;
+}
+
+interface HeldPoll {
+  superseded: boolean;
+  wake: () => void;
+}
+
+/** Let every held getUpdates of the bot look again (new update, webhook set, shutdown). */
+function wakePolls(st: BotState): void {
+  for (const p of st.polls) p.wake();
 }
 
 interface HeldRequest {
@@ -325,6 +341,7 @@ export class FakeBotApi {
         commands: new Map(),
         sendTimes: [],
         chatSendTimes: new Map(),
+        polls: new Set(),
       });
     }
     return { ...full };
@@ -477,6 +494,7 @@ export class FakeBotApi {
     // Hung requests are dropped with their sockets; release them so their
     // handlers finish (they see a destroyed response and do nothing).
     this.releaseHung();
+    for (const st of this.bots.values()) wakePolls(st);
     if (!server) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const s of this.sockets) s.destroy();
@@ -742,6 +760,9 @@ export class FakeBotApi {
     if (parseError !== undefined) {
       return this.answer(res, call, { ok: false, error_code: 400, description: `Bad Request: ${parseError}` });
     }
+    if (method === "getUpdates" && !this.custom.has("getupdates") && this.bots.has(token)) {
+      return this.answer(res, call, await this.longPoll(token, params, res));
+    }
     this.answer(res, call, await this.execute(token, method, params));
   }
 
@@ -808,6 +829,64 @@ export class FakeBotApi {
     res.end(Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength));
   }
 
+  // ----- long polling ----------------------------------------------------------
+
+  /**
+   * Queue an update for getUpdates (what Telegram does for a bot without a
+   * webhook), waking a poll being held. A missing `update_id` is filled in.
+   * Returns the update as queued.
+   */
+  queueUpdate(token: string, update: object): Record<string, unknown> {
+    const st = this.state(token);
+    const body: Record<string, unknown> =
+      "update_id" in update ? { ...(update as Record<string, unknown>) } : { update_id: st.nextUpdateId++, ...update };
+    const uid = body.update_id;
+    if (typeof uid === "number" && uid >= st.nextUpdateId) st.nextUpdateId = uid + 1;
+    st.pending.push(body);
+    wakePolls(st);
+    return body;
+  }
+
+  /** Number of getUpdates requests of this bot being held right now. */
+  heldPolls(token: string): number {
+    return this.state(token).polls.size;
+  }
+
+  private async longPoll(token: string, params: Record<string, unknown>, res: http.ServerResponse): Promise<ApiPayload> {
+    const st = this.state(token);
+    const timeoutS = Math.max(0, Math.min(50, asInt(params.timeout) ?? 0));
+    const deadline = Date.now() + timeoutS * 1000;
+    // Telegram serves one getUpdates per bot: a newer one ends the one being held.
+    for (const p of st.polls) {
+      p.superseded = true;
+      p.wake();
+    }
+    const me: HeldPoll = { superseded: false, wake: () => {} };
+    st.polls.add(me);
+    try {
+      for (;;) {
+        if (me.superseded) {
+          return { ok: false, error_code: 409, description: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running" };
+        }
+        const r = await this.execute(token, "getUpdates", params);
+        const empty = r.ok && Array.isArray(r.result) && r.result.length === 0;
+        if (!empty || Date.now() >= deadline || res.destroyed || this.server === undefined) return r;
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(t);
+            res.off("close", done);
+            resolve();
+          };
+          const t = setTimeout(done, Math.max(0, deadline - Date.now()));
+          res.once("close", done);
+          me.wake = done;
+        });
+      }
+    } finally {
+      st.polls.delete(me);
+    }
+  }
+
   // ----- helpers used by the built-in methods ---------------------------------
 
   private state(token: string): BotState {
@@ -870,6 +949,7 @@ builtin("setWebhook", function (st, p) {
     throw badRequest("bad webhook: An HTTPS URL must be provided for webhook");
   }
   const prev = st.webhook;
+  wakePolls(st);
   const allowed = p.allowed_updates === undefined ? prev?.allowed_updates : asStringArray(p.allowed_updates);
   const maxConn = asInt(p.max_connections);
   const sameUrl = prev?.url === url;
@@ -892,6 +972,7 @@ builtin("setWebhook", function (st, p) {
 
 builtin("deleteWebhook", function (st, p) {
   if (asBool(p.drop_pending_updates)) st.pending.length = 0;
+  wakePolls(st);
   const had = st.webhook !== undefined;
   st.webhook = undefined;
   return { result: true, description: had ? "Webhook was deleted" : "Webhook is already deleted" };
@@ -916,8 +997,9 @@ builtin("getWebhookInfo", function (st) {
   return { result: info };
 });
 
-// Long polling, minimal: answers at once (no waiting for `timeout`). While a
-// webhook is set Telegram refuses it with 409, which is what matters in tests.
+// One look at the queue: FakeBotApi.longPoll holds the request around it until
+// an update arrives or `timeout` runs out. While a webhook is set Telegram
+// refuses getUpdates with 409.
 builtin("getUpdates", function (st, p) {
   if (st.webhook) {
     throw new BotApiError(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first");

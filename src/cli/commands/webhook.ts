@@ -8,6 +8,7 @@ import { print, table } from "../output.ts";
 import { callBot } from "../bot-call.ts";
 import { registerBotCommands } from "../../telegram/commands.ts";
 import { JoeError } from "../../errors.ts";
+import { ALLOWED_UPDATES, setDeliveryMode } from "../../polling/mode.ts";
 
 export function webhookPath(pluginId: number): string {
   return `/plugins/telegram/webhook/${pluginId}/`;
@@ -26,9 +27,6 @@ export function webhookBase(rt: Runtime, url?: string): string {
   return parsed.toString().replace(/\/+$/, "");
 }
 
-/** Update kinds Joe reads: messages, and their edits (an edit updates its queued task). */
-export const ALLOWED_UPDATES = ["message", "edited_message"] as const;
-
 /**
  * setWebhook with Joe's path and the plugin's secret, asking only for the updates Joe reads; then
  * the bot's command menu (setMyCommands), so /tareas and /deshacer show in Telegram.
@@ -41,6 +39,7 @@ export async function setWebhook(rt: Runtime, pluginId: number, base: string): P
   const url = base + webhookPath(pluginId);
   await callBot(rt, row, (api) => api.setWebhook(url, { secret_token: secret, allowed_updates: [...ALLOWED_UPDATES] }));
   await callBot(rt, row, (api) => registerBotCommands(api, meta.idioma));
+  await setDeliveryMode(rt.store.db, rt.store.seam, pluginId, "webhook");
   return url;
 }
 
@@ -78,13 +77,14 @@ export function registerWebhookCommands(program: Command): void {
       ]));
     }));
 
-  webhook.command("delete <plugin_id>").description("remove the webhook (deleteWebhook)")
+  webhook.command("delete <plugin_id>").description("remove the webhook (deleteWebhook); the bot is then polled by `serve`")
     .option("--drop-pending", "also drop the updates Telegram is holding")
     .option("--json", "print JSON")
     .action((id: string, o: { dropPending?: boolean; json?: boolean }) => withRuntime(o, async (rt) => {
       const pluginId = parseId(id, "plugin id");
       const row = await getPluginRow(rt.store.db, pluginId);
       await callBot(rt, row, (api) => api.deleteWebhook({ drop_pending_updates: o.dropPending === true }));
-      print(o, { id: pluginId, ok: true }, () => `Webhook of plugin ${pluginId} deleted.`);
+      await setDeliveryMode(rt.store.db, rt.store.seam, pluginId, "polling");
+      print(o, { id: pluginId, ok: true, modo: "polling" }, () => `Webhook of plugin ${pluginId} deleted: \`serve\` now polls the bot with getUpdates.`);
     }));
 }
