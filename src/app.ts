@@ -8,6 +8,7 @@ import { PluginDirectory } from "./plugins/directory.ts";
 import { GroupCommitter } from "./webhook/group-commit.ts";
 import { ERRORS, JoeError } from "./errors.ts";
 import { sql } from "kysely";
+import { registerDashboard, type DashboardDeps } from "./dashboard/routes.ts";
 
 export interface AppDeps {
   db: Db;
@@ -17,6 +18,8 @@ export interface AppDeps {
   onQueued?: () => void;
   plugins?: PluginDirectory;
   committer?: GroupCommitter;
+  /** The web dashboard at `/` (served only when given: it needs the keys and the Bot API root). */
+  dashboard?: Omit<DashboardDeps, "db" | "seam" | "logger">;
 }
 
 export function buildApp(deps: AppDeps): { app: FastifyInstance; committer: GroupCommitter; plugins: PluginDirectory } {
@@ -74,5 +77,6 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; committer: Grou
   });
 
   registerWebhook(app, { db: deps.db, seam: deps.seam, plugins, committer, logger: deps.logger });
+  if (deps.dashboard) registerDashboard(app, { db: deps.db, seam: deps.seam, logger: deps.logger, ...deps.dashboard });
   return { app, committer, plugins };
 }

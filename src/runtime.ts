@@ -51,7 +51,10 @@ export function startSender(rt: Runtime): OutboxSender {
 
 export async function startServer(rt: Runtime, opts: { workers: boolean }): Promise<Running> {
   let sender: OutboxSender | undefined;
-  const { app, committer } = buildApp({ db: rt.store.db, seam: rt.store.seam, logger: rt.logger, onQueued: () => sender?.wake() });
+  const { app, committer } = buildApp({
+    db: rt.store.db, seam: rt.store.seam, logger: rt.logger, onQueued: () => sender?.wake(),
+    dashboard: { fernet: rt.keys.fernet, apiRoot: rt.config.TELEGRAM_API_ROOT, publicUrl: rt.config.PUBLIC_URL },
+  });
   let url: string;
   try {
     url = await app.listen({ port: rt.config.PORT, host: rt.config.HOST });

@@ -131,12 +131,38 @@ function events(seam: DialectSeam): Migration {
   };
 }
 
+// The dashboard's sign-in: one-time login links and browser sessions, both stored as SHA-256
+// hashes of the secret that only the user's browser (or terminal) holds.
+function dashboard(seam: DialectSeam): Migration {
+  const t = seam.types;
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema.createTable("dashboard_login_links").ifNotExists()
+        .addColumn("token_hash", "text", (c) => c.primaryKey())
+        .addColumn("usuario_id", "bigint", (c) => c.notNull().references("users.id"))
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .addColumn("used_at", "bigint")
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .modifyEnd(t.keyedTableSuffix)
+        .execute();
+      await db.schema.createTable("dashboard_sessions").ifNotExists()
+        .addColumn("token_hash", "text", (c) => c.primaryKey())
+        .addColumn("usuario_id", "bigint", (c) => c.notNull().references("users.id"))
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .modifyEnd(t.keyedTableSuffix)
+        .execute();
+    },
+  };
+}
+
 // One entry per migration, in order. Each feature appends its own line.
 export function migrationsFor(seam: DialectSeam): Record<string, Migration> {
   return {
     "0001_initial": initial(seam),
     "0002_tasks_codigo_not_indexed": tasksCodigoNotIndexed(seam),
     "0003_events": events(seam),
+    "0009_dashboard": dashboard(seam),
   };
 }
 

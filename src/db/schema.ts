@@ -98,6 +98,23 @@ export interface EventsTable {
   at: number;
 }
 
+/** One-time sign-in links for the dashboard (the token itself is never stored). Times: epoch ms. */
+export interface DashboardLoginLinksTable {
+  token_hash: string;
+  usuario_id: number;
+  expires_at: number;
+  used_at: number | null;
+  created_at: number;
+}
+
+/** Dashboard browser sessions (the cookie's value is never stored). Times: epoch ms. */
+export interface DashboardSessionsTable {
+  token_hash: string;
+  usuario_id: number;
+  expires_at: number;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   plugin_configs: PluginConfigsTable;
@@ -107,6 +124,8 @@ export interface Database {
   outgoing_messages: OutgoingMessagesTable;
   chat_state: ChatStateTable;
   events: EventsTable;
+  dashboard_login_links: DashboardLoginLinksTable;
+  dashboard_sessions: DashboardSessionsTable;
 }
 
 export type PluginRow = Selectable<PluginConfigsTable>;

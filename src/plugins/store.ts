@@ -8,7 +8,7 @@ import { JoeError } from "../errors.ts";
 import { metadatosOf, type PluginMetadatos } from "./state.ts";
 
 export const SERVICIO = "telegram";
-const BOT_TOKEN_RE = /^\d{3,20}:[A-Za-z0-9_-]{20,80}$/;
+export const BOT_TOKEN_RE = /^\d{3,20}:[A-Za-z0-9_-]{20,80}$/;
 const USERNAME_RE = /^@?[A-Za-z][A-Za-z0-9_]{3,31}$/;
 const SECRET_RE = /^[A-Za-z0-9_-]{1,256}$/;
 
