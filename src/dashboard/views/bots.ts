@@ -31,7 +31,7 @@ export interface BotPageData {
 function linking(d: BotPageData): SafeHtml {
   const id = Number(d.bot.id);
   if (d.bot.verificado) {
-    return html`<p id="link-state" class="linked">✅ Linked to chat ${String(d.bot.chat_id_verificado)}. Send the bot a message: it becomes a task.</p>`;
+    return html`<p id="link-state" class="linked">✓ Linked to chat ${String(d.bot.chat_id_verificado)}. Send the bot a message: it becomes a task.</p>`;
   }
   return html`<section id="link-state" data-link-status="/bots/${id}/status.json">
 <p><strong>Not linked yet.</strong> Open this link on the phone where you use Telegram, or scan the code, and press <em>Start</em>:</p>

@@ -20,7 +20,7 @@ function estadoBadge(estado: string): SafeHtml {
 export function taskItem(t: PublicTask, botName: string | undefined): SafeHtml {
   const voice = t.tipo === "telegram_voice";
   return html`<li id="task-${t.id}" data-id="${t.id}" class="task">
-<a href="/tasks/${t.codigo}"><span class="codigo">${t.codigo}</span> ${voice ? "🎤 " : ""}${t.titulo}</a>
+<a href="/tasks/${t.codigo}"><span class="codigo">${t.codigo}</span> ${voice ? "(voice) " : ""}${t.titulo}</a>
 <small>${estadoBadge(t.estado)} ${botName ?? ""} · ${when(t.created_at)}</small>
 </li>`;
 }
