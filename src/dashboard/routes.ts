@@ -17,7 +17,7 @@ import type { Logger } from "../log.ts";
 import type { MultiFernet } from "../crypto/fernet.ts";
 import { ERRORS, JoeError } from "../errors.ts";
 import { deepLink } from "../plugins/store.ts";
-import { endSession, loginLinkUsable, redeemLoginLink, sessionUser, SESSION_TTL_MS, type SessionUser } from "./auth-store.ts";
+import { deleteExpired, endSession, loginLinkUsable, redeemLoginLink, sessionUser, SESSION_TTL_MS, type SessionUser } from "./auth-store.ts";
 import {
   countTasksOfBot, failedMessages, findUserBot, findUserTask, lastEventId, listUserBots, listUserTasks,
   parseFilters, taskMessages, tasksChangedSince,
@@ -143,6 +143,8 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
       const { token } = req.params as { token: string };
       const session = await redeemLoginLink(deps.db, token);
       if (!session) return send(reply, signInPage(ERRORS.LOGIN_LINK_INVALID.message), 400);
+      // Housekeeping where it is cheap and rare: each sign-in clears expired links and sessions.
+      deleteExpired(deps.db).catch((err) => req.log.warn({ err }, "dashboard: could not delete expired sessions"));
       reply.setCookie(SESSION_COOKIE, session.sessionToken, {
         path: "/", httpOnly: true, sameSite: "lax", secure, maxAge: Math.floor(SESSION_TTL_MS / 1000),
       });

@@ -141,6 +141,20 @@ for (const target of dbTargets()) {
       assert.match((await other.get("/")).body, /secreto del otro/);
     });
 
+    it("an expired session is refused, and expired sessions are deleted at the next sign-in", async () => {
+      const stale = "stale-session-secret-for-the-test";
+      await stack.rt.store.db.insertInto("dashboard_sessions")
+        .values({ token_hash: hashSecret(stale), usuario_id: ownerId, expires_at: Date.now() - 1000, created_at: Date.now() - 10_000 }).execute();
+      const c = new DashClient(stack.baseUrl);
+      c.cookies.set("joe_session", stale);
+      assert.equal((await c.get("/")).status, 302);
+      await new DashClient(stack.baseUrl).signIn(stack.rt.store.db, ownerId);
+      const gone = async () => (await stack.rt.store.db.selectFrom("dashboard_sessions").select("token_hash")
+        .where("token_hash", "=", hashSecret(stale)).executeTakeFirst()) === undefined;
+      for (let i = 0; i < 100 && !(await gone()); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(await gone(), "the expired session row was deleted");
+    });
+
     it("sign-out ends the session in the database", async () => {
       const c = new DashClient(stack.baseUrl);
       await c.signIn(stack.rt.store.db, ownerId);
