@@ -18,6 +18,7 @@ import { writeBatch } from "./webhook/write-batch.ts";
 import { FeedNotifier } from "./feed/notifier.ts";
 import type { MultiFernet } from "./crypto/fernet.ts";
 import { registerMetrics } from "./metrics/route.ts";
+import { registerDashboard, type DashboardDeps } from "./dashboard/routes.ts";
 
 export interface AppDeps {
   db: Db;
@@ -37,6 +38,8 @@ export interface AppDeps {
   feed?: FeedNotifier;
   /** Encrypts subscription secrets (rt.keys.fernet). */
   fernet?: MultiFernet;
+  /** The web dashboard at `/` (served only when given: it needs the keys and the Bot API root). */
+  dashboard?: Omit<DashboardDeps, "db" | "seam" | "logger">;
 }
 
 export function buildApp(deps: AppDeps): { app: FastifyInstance; committer: GroupCommitter; plugins: PluginDirectory } {
@@ -99,5 +102,6 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; committer: Grou
   registerWebhook(app, { db: deps.db, seam: deps.seam, plugins, committer, logger: deps.logger });
   registerApi(app, { db: deps.db, seam: deps.seam, logger: deps.logger, onQueued: deps.onQueued, ...deps.api, feed, fernet: deps.api?.fernet ?? deps.fernet });
   registerMetrics(app, { db: deps.db });
+  if (deps.dashboard) registerDashboard(app, { db: deps.db, seam: deps.seam, logger: deps.logger, ...deps.dashboard });
   return { app, committer, plugins };
 }

@@ -31,6 +31,13 @@ export const ERRORS = {
   KEYS_CANNOT_DECRYPT: { status: 500, message: "stored bot tokens cannot be decrypted with the configured keys" },
   PLUGIN_HAS_TASKS: { status: 409, message: "the plugin has tasks" },
   TOKEN_MISMATCH: { status: 400, message: "the token belongs to another bot" },
+  // The web dashboard (src/dashboard/).
+  SIGN_IN_REQUIRED: { status: 401, message: "sign in first: run `npx joe-telegram user login-link <username>` and open the link it prints" },
+  LOGIN_LINK_INVALID: { status: 400, message: "this sign-in link is unknown, already used or expired: run `npx joe-telegram user login-link <username>` for a new one" },
+  CSRF_INVALID: { status: 403, message: "the form is out of date or came from another site: reload the page and try again" },
+  BOT_ALREADY_ADDED: { status: 409, message: "this bot is already added" },
+  BOT_TOKEN_REFUSED: { status: 400, message: "Telegram does not accept this token: copy it again from @BotFather (/mybots → API Token)" },
+  TASK_TRANSITION_REFUSED: { status: 409, message: "the task's state does not allow this change" },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

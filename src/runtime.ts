@@ -68,7 +68,8 @@ export async function startServer(rt: Runtime, opts: { workers: boolean }): Prom
   const feed = startFeed(rt);
   const { app, committer, plugins } = buildApp({ db: rt.store.db, seam: rt.store.seam, logger: rt.logger, onQueued: () => sender?.wake(), timeouts,
     feed: feed.notifier, fernet: rt.keys.fernet,
-    api: { fernet: rt.keys.fernet, telegramApiRoot: rt.config.TELEGRAM_API_ROOT, rateLimitPerMinute: rt.config.API_RATE_LIMIT_PER_MINUTE } });
+    api: { fernet: rt.keys.fernet, telegramApiRoot: rt.config.TELEGRAM_API_ROOT, rateLimitPerMinute: rt.config.API_RATE_LIMIT_PER_MINUTE },
+    dashboard: { fernet: rt.keys.fernet, apiRoot: rt.config.TELEGRAM_API_ROOT, publicUrl: rt.config.PUBLIC_URL } });
   let url: string;
   try {
     url = await app.listen({ port: rt.config.PORT, host: rt.config.HOST });

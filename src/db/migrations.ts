@@ -248,6 +248,30 @@ function polling(_seam: DialectSeam): Migration {
         .addColumn("last_error", "text")
         .addColumn("last_error_at", "bigint")
         .addColumn("retry_at", "bigint")
+    },
+  };
+}
+
+// The dashboard's sign-in: one-time login links and browser sessions, both stored as SHA-256
+// hashes of the secret that only the user's browser (or terminal) holds.
+function dashboard(seam: DialectSeam): Migration {
+  const t = seam.types;
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema.createTable("dashboard_login_links").ifNotExists()
+        .addColumn("token_hash", "text", (c) => c.primaryKey())
+        .addColumn("usuario_id", "bigint", (c) => c.notNull().references("users.id"))
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .addColumn("used_at", "bigint")
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .modifyEnd(t.keyedTableSuffix)
+        .execute();
+      await db.schema.createTable("dashboard_sessions").ifNotExists()
+        .addColumn("token_hash", "text", (c) => c.primaryKey())
+        .addColumn("usuario_id", "bigint", (c) => c.notNull().references("users.id"))
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .modifyEnd(t.keyedTableSuffix)
         .execute();
     },
   };
@@ -265,6 +289,7 @@ export function migrationsFor(seam: DialectSeam): Record<string, Migration> {
     "0014_event_feed": eventFeed(seam),
     "0007_chat_features": chatFeatures(),
     "0008_polling": polling(seam),
+    "0009_dashboard": dashboard(seam),
   };
 }
 

@@ -150,6 +150,23 @@ export interface PollingStateTable {
   retry_at: number | null;
 }
 
+/** One-time sign-in links for the dashboard (the token itself is never stored). Times: epoch ms. */
+export interface DashboardLoginLinksTable {
+  token_hash: string;
+  usuario_id: number;
+  expires_at: number;
+  used_at: number | null;
+  created_at: number;
+}
+
+/** Dashboard browser sessions (the cookie's value is never stored). Times: epoch ms. */
+export interface DashboardSessionsTable {
+  token_hash: string;
+  usuario_id: number;
+  expires_at: number;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   plugin_configs: PluginConfigsTable;
@@ -163,6 +180,8 @@ export interface Database {
   health_probe: HealthProbeTable;
   subscriptions: SubscriptionsTable;
   polling_state: PollingStateTable;
+  dashboard_login_links: DashboardLoginLinksTable;
+  dashboard_sessions: DashboardSessionsTable;
 }
 
 export type PluginRow = Selectable<PluginConfigsTable>;

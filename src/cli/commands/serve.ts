@@ -4,6 +4,7 @@ import { loadConfig } from "../../config.ts";
 import { createLogger } from "../../log.ts";
 import { openRuntime, startServer, startWorker, stopOnSignals } from "../../runtime.ts";
 import { printError } from "../output.ts";
+import { firstRunSignIn } from "../../dashboard/first-run.ts";
 
 export function registerServe(program: Command): void {
   program.command("serve")
@@ -18,6 +19,9 @@ export function registerServe(program: Command): void {
         const rt = await openRuntime({ config, logger });
         const running = await startServer(rt, { workers: o.workers });
         stopOnSignals(running, logger);
+        // First start with no user: create one and print its dashboard sign-in link.
+        await firstRunSignIn({ db: rt.store.db, seam: rt.store.seam, logger, publicUrl: config.PUBLIC_URL, port: new URL(running.url!).port })
+          .catch((err) => logger.warn({ err }, "dashboard: could not create the first user"));
       } catch (err) {
         process.exitCode = printError(o, err);
       }
