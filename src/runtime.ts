@@ -10,6 +10,8 @@ import { loadKeys, type KeySource } from "./crypto/keyring.ts";
 import { buildApp } from "./app.ts";
 import { OutboxSender } from "./outbox/sender.ts";
 import { startMaintenance } from "./outbox/maintenance.ts";
+import { SttWorker } from "./stt/worker.ts";
+import { createSttProvider } from "./stt/providers/index.ts";
 
 export interface Runtime {
   config: Config;
@@ -49,6 +51,20 @@ export function startSender(rt: Runtime): OutboxSender {
   return sender;
 }
 
+/** The transcription worker, when STT_PROVIDER is not none. */
+export async function startStt(rt: Runtime): Promise<SttWorker | undefined> {
+  const provider = await createSttProvider(rt.config, rt.logger);
+  if (!provider) return undefined;
+  const worker = new SttWorker({
+    db: rt.store.db, seam: rt.store.seam, fernet: rt.keys.fernet, apiRoot: rt.config.TELEGRAM_API_ROOT,
+    logger: rt.logger.child({ component: "stt" }), provider,
+    concurrency: rt.config.STT_CONCURRENCY, maxAttempts: rt.config.STT_MAX_ATTEMPTS,
+    retryBaseMs: rt.config.STT_RETRY_BASE_SECONDS * 1000, leaseMs: rt.config.STT_LEASE_SECONDS * 1000,
+  });
+  worker.start();
+  return worker;
+}
+
 export async function startServer(rt: Runtime, opts: { workers: boolean }): Promise<Running> {
   let sender: OutboxSender | undefined;
   const { app, committer } = buildApp({ db: rt.store.db, seam: rt.store.seam, logger: rt.logger, onQueued: () => sender?.wake() });
@@ -65,6 +81,7 @@ export async function startServer(rt: Runtime, opts: { workers: boolean }): Prom
   // Workers only once the port is ours.
   sender = opts.workers ? startSender(rt) : undefined;
   const maintenance = opts.workers ? startMaintenance(rt.store.db, rt.logger) : undefined;
+  const stt = opts.workers ? await startStt(rt) : undefined;
   rt.logger.info({ url, database: describeUrl(rt.config.databaseUrl), dialect: rt.store.seam.name, workers: opts.workers, key_source: rt.keys.origin }, "joe-telegram: listening");
   return {
     app, sender, url,
@@ -72,6 +89,7 @@ export async function startServer(rt: Runtime, opts: { workers: boolean }): Prom
       await app.close(); // stops accepting; waits for requests in flight
       await committer.idle();
       maintenance?.stop();
+      await stt?.stop();
       await sender?.stop();
       await rt.close();
     },
@@ -81,11 +99,13 @@ export async function startServer(rt: Runtime, opts: { workers: boolean }): Prom
 export async function startWorker(rt: Runtime): Promise<Running> {
   const sender = startSender(rt);
   const maintenance = startMaintenance(rt.store.db, rt.logger);
+  const stt = await startStt(rt);
   rt.logger.info({ database: describeUrl(rt.config.databaseUrl), dialect: rt.store.seam.name }, "joe-telegram: worker started");
   return {
     sender,
     async stop() {
       maintenance.stop();
+      await stt?.stop();
       await sender.stop();
       await rt.close();
     },

@@ -110,6 +110,17 @@ export interface ApiTokensTable {
   revoked_at: string | null;
 }
 
+export interface SttJobsTable {
+  task_id: number;
+  /** pending (waiting for a retry) | transcribing (leased) | done | failed (for good) */
+  estado: string;
+  attempts: Generated<number>;
+  next_attempt_at: number;
+  lease_until: number | null;
+  last_error: string | null;
+  updated_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   plugin_configs: PluginConfigsTable;
@@ -120,6 +131,7 @@ export interface Database {
   chat_state: ChatStateTable;
   events: EventsTable;
   api_tokens: ApiTokensTable;
+  stt_jobs: SttJobsTable;
 }
 
 export type PluginRow = Selectable<PluginConfigsTable>;

@@ -9,6 +9,7 @@ import type { MultiFernet } from "../crypto/fernet.ts";
 import type { Logger } from "../log.ts";
 import { createBotApi } from "../telegram/api.ts";
 import { BotLimiter } from "./bot-limiter.ts";
+import { deliverOutgoing } from "./deliver.ts";
 import { PACE, GIVE_UP_AFTER_MS, chatPaceMs, classifySendError } from "./policy.ts";
 
 /** How many open messages one claim looks at (see db/claim-sql.ts). */
@@ -200,9 +201,7 @@ export class OutboxSender {
     const attempt = Number(m.attempts) + 1;
     let sent: { message_id: number };
     try {
-      sent = await api.sendMessage(Number(m.chat_id), m.text, m.reply_to_message_id
-        ? { reply_parameters: { message_id: Number(m.reply_to_message_id), allow_sending_without_reply: true } }
-        : {});
+      sent = await deliverOutgoing(api, this.o.db, m);
     } catch (err) {
       const f = classifySendError(err, attempt);
       const tooOld = this.now() - Number(m.created_at) > GIVE_UP_AFTER_MS;

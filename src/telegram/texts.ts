@@ -46,6 +46,15 @@ export const TEXTS = {
     es: (d: string) => `🎤 Nota de voz (${d})`,
     en: (d: string) => `🎤 Voice note (${d})`,
   },
+  transcriptLabel: { es: "🎤", en: "🎤" },
+  transcriptEmpty: {
+    es: "🎤 (no se reconoció ninguna palabra)",
+    en: "🎤 (no speech recognized)",
+  },
+  transcriptFailed: {
+    es: (codigo: string, reason: string) => `⚠️ No pude transcribir la nota de voz [${codigo}]: ${reason}`,
+    en: (codigo: string, reason: string) => `⚠️ I could not transcribe the voice note [${codigo}]: ${reason}`,
+  },
 } as const;
 
 /** Spanish by default; English when the plugin says so or the sender's language_code starts with "en". */

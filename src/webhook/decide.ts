@@ -157,6 +157,8 @@ function decideLinkedMessage(msg: IncomingMessage, plugin: PluginState, lang: La
         metadatos_extra: {
           ...common, pendiente_stt: true, file_id: v.file_id, file_unique_id: v.file_unique_id,
           duration: v.duration, mime_type: v.mime_type ?? null, file_size: v.file_size ?? null,
+          // The transcriber's language hint (whisper: auto-detection when absent).
+          language_code: msg.languageCode ?? null,
         },
       },
       reply: confirm,
