@@ -6,6 +6,7 @@ import { registerPlugins } from "./commands/plugins.ts";
 import { registerWebhookCommands } from "./commands/webhook.ts";
 import { registerTasks } from "./commands/tasks.ts";
 import { registerKeys } from "./commands/keys.ts";
+import { registerStt } from "./commands/stt.ts";
 
 export function buildProgram(): Command {
   const program = new Command("joe-telegram")
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerWebhookCommands(program);
   registerTasks(program);
   registerKeys(program);
+  registerStt(program);
   return program;
 }
 
