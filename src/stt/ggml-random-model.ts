@@ -48,9 +48,9 @@ export function writeRandomWhisperModel(file: string, dims: WhisperDims, seed = 
       N_TEXT_CTX, dims.n_text_state, dims.n_text_head, dims.n_text_layer, N_MELS, 1 /* ftype: f16 */);
     // Mel filter bank: small positive values (real filters are triangles; any will do for random weights).
     i32s(N_MELS, N_FFT);
-    const filters = Buffer.alloc(4 * N_MELS * N_FFT);
-    for (let i = 0; i < N_MELS * N_FFT; i++) filters.writeFloatLE(Math.abs(rand()) * 0.01, 4 * i);
-    write(filters);
+    const filters = new Float32Array(N_MELS * N_FFT);
+    for (let i = 0; i < filters.length; i++) filters[i] = Math.abs(rand()) * 0.01;
+    write(Buffer.from(filters.buffer));
     // Vocabulary: every single byte (a space among them), then short made-up words.
     i32s(N_FILE_TOKENS);
     const parts: Buffer[] = [];
@@ -67,11 +67,15 @@ export function writeRandomWhisperModel(file: string, dims: WhisperDims, seed = 
       i32s(ne.length, nameBuf.length, type, ...ne);
       write(nameBuf);
       const n = ne.reduce((a, b) => a * b, 1);
-      const data = Buffer.alloc(n * (type === 0 ? 4 : 2));
-      for (let i = 0; i < n; i++) {
-        const v = fill === "one" ? 1 : fill === "zero" ? 0 : rand() * scale;
-        if (type === 0) data.writeFloatLE(v, 4 * i);
-        else data.writeUInt16LE(toHalf(v), 2 * i);
+      let data: Buffer;
+      if (type === 0) {
+        const f = new Float32Array(n);
+        if (fill !== "zero") for (let i = 0; i < n; i++) f[i] = fill === "one" ? 1 : rand() * scale;
+        data = Buffer.from(f.buffer);
+      } else {
+        const h = new Uint16Array(n);
+        if (fill !== "zero") for (let i = 0; i < n; i++) h[i] = toHalf(fill === "one" ? 1 : rand() * scale);
+        data = Buffer.from(h.buffer);
       }
       write(data);
     };
@@ -104,10 +108,13 @@ export function writeRandomWhisperModel(file: string, dims: WhisperDims, seed = 
   return written;
 }
 
+const F32 = new Float32Array(1);
+const U32 = new Uint32Array(F32.buffer);
+
 /** IEEE 754 half precision (round to nearest; small values flush to zero — fine for random weights). */
 function toHalf(v: number): number {
-  const f = new Float32Array([v]);
-  const x = new Uint32Array(f.buffer)[0]!;
+  F32[0] = v;
+  const x = U32[0]!;
   const sign = (x >>> 16) & 0x8000;
   const exp = ((x >>> 23) & 0xff) - 127 + 15;
   const mant = x & 0x7fffff;
