@@ -38,6 +38,26 @@ const schema = z.object({
   POLL_TIMEOUT_SECONDS: z.coerce.number().int().min(0).max(50).default(50),
   POLL_LEASE_SECONDS: z.coerce.number().int().min(2).default(30),
   POLL_CONFLICT_BACKOFF_SECONDS: z.coerce.number().int().min(1).default(600),
+  /** Voice transcription (src/stt/): none (the seed's behaviour), local (whisper.cpp), openai (any compatible API). */
+  STT_PROVIDER: z.enum(["none", "local", "openai"]).default("none"),
+  /** Base of an OpenAI-compatible API, as OpenAI's SDKs take it: https://api.openai.com/v1 */
+  STT_URL: z.string().url().optional(),
+  STT_API_KEY: z.string().optional(),
+  STT_MODEL: z.string().default("whisper-1"),
+  /** Path of a ggml whisper model file (STT_PROVIDER=local). */
+  WHISPER_MODEL: z.string().optional(),
+  /** whisper.cpp threads per transcription (default: all cores but one, at least 1). */
+  WHISPER_THREADS: z.coerce.number().int().min(1).max(64).optional(),
+  /** Transcriptions running at once per process. */
+  STT_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
+  /** Give up a transcription after this many failed attempts. */
+  STT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  /** First retry after this long, doubling up to an hour. */
+  STT_RETRY_BASE_SECONDS: z.coerce.number().min(0.1).max(3600).default(30),
+  /** A provider request may take this long plus half a second per second of audio. */
+  STT_TIMEOUT_SECONDS: z.coerce.number().min(1).max(3600).default(60),
+  /** A job's lease (renewed while it runs); a crashed worker's job is retaken after it. */
+  STT_LEASE_SECONDS: z.coerce.number().min(2).max(3600).default(60),
 });
 
 export type Config = Omit<z.infer<typeof schema>, "DATA_DIR"> & { DATA_DIR: string; databaseUrl: string; production: boolean };
@@ -51,6 +71,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration (${names})`);
   }
   const c = parsed.data;
+  if (c.STT_PROVIDER === "openai" && !c.STT_URL) throw new ConfigError("invalid configuration (STT_URL: required when STT_PROVIDER=openai, e.g. https://api.openai.com/v1)");
+  if (c.STT_PROVIDER === "local" && !c.WHISPER_MODEL) throw new ConfigError("invalid configuration (WHISPER_MODEL: required when STT_PROVIDER=local: the path of a ggml whisper model, e.g. from `npx joe-telegram stt fetch-model base`)");
   const dataDir = path.resolve(c.DATA_DIR ?? path.join(PROJECT_ROOT, "data"));
   const databaseUrl = c.DATABASE_URL ?? `sqlite:${path.join(dataDir, "joe-telegram.sqlite")}`;
   return { ...c, DATA_DIR: dataDir, databaseUrl, production: c.NODE_ENV === "production" };

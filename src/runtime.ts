@@ -19,6 +19,8 @@ import { startFeed, type Feed } from "./feed/start.ts";
 import { PollingManager } from "./polling/manager.ts";
 import { nextSteps } from "./ops/next-steps.ts";
 import { assertKeysDecryptTokens } from "./crypto/key-check.ts";
+import { SttWorker } from "./stt/worker.ts";
+import { createSttProvider } from "./stt/providers/index.ts";
 
 export interface Runtime {
   config: Config;
@@ -61,6 +63,20 @@ export function startSender(rt: Runtime): OutboxSender {
   return sender;
 }
 
+/** The transcription worker, when STT_PROVIDER is not none. */
+export async function startStt(rt: Runtime): Promise<SttWorker | undefined> {
+  const provider = await createSttProvider(rt.config, rt.logger);
+  if (!provider) return undefined;
+  const worker = new SttWorker({
+    db: rt.store.db, seam: rt.store.seam, fernet: rt.keys.fernet, apiRoot: rt.config.TELEGRAM_API_ROOT,
+    logger: rt.logger.child({ component: "stt" }), provider,
+    concurrency: rt.config.STT_CONCURRENCY, maxAttempts: rt.config.STT_MAX_ATTEMPTS,
+    retryBaseMs: rt.config.STT_RETRY_BASE_SECONDS * 1000, leaseMs: rt.config.STT_LEASE_SECONDS * 1000,
+  });
+  worker.start();
+  return worker;
+}
+
 export async function startServer(rt: Runtime, opts: { workers: boolean }): Promise<Running> {
   await refuseUndecryptable(rt);
   let sender: OutboxSender | undefined;
@@ -87,6 +103,7 @@ export async function startServer(rt: Runtime, opts: { workers: boolean }): Prom
   if (opts.workers) feed.startDeliveries();
   // Bots without a webhook are long-polled here (feeding the same committer as the webhook).
   const polling = opts.workers ? startPolling(rt, committer, plugins) : undefined;
+  const stt = opts.workers ? await startStt(rt) : undefined;
   rt.logger.info({ url, database: describeUrl(rt.config.databaseUrl), dialect: rt.store.seam.name, workers: opts.workers, key_source: rt.keys.origin }, "joe-telegram: listening");
   await nextSteps(rt, { url, polling: polling !== undefined }).catch((err) => rt.logger.warn({ err }, "joe-telegram: cannot tell what to do next"));
   return {
@@ -98,6 +115,7 @@ export async function startServer(rt: Runtime, opts: { workers: boolean }): Prom
       if (forced) rt.logger.warn({ grace_ms: timeouts.shutdownGraceMs }, "joe-telegram: connections still open after the grace period were closed");
       await committer.idle(); // what the closed requests handed over is still committed
       maintenance?.stop();
+      await stt?.stop();
       await sender?.stop();
       await feed.stop();
       await rt.close();
@@ -132,11 +150,13 @@ export async function startWorker(rt: Runtime): Promise<Running> {
   const maintenance = startMaintenance(rt.store.db, rt.logger);
   const feed = startFeed(rt);
   feed.startDeliveries();
+  const stt = await startStt(rt);
   rt.logger.info({ database: describeUrl(rt.config.databaseUrl), dialect: rt.store.seam.name }, "joe-telegram: worker started");
   return {
     sender, feed,
     async stop() {
       maintenance.stop();
+      await stt?.stop();
       await sender.stop();
       await feed.stop();
       await rt.close();

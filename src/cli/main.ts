@@ -7,6 +7,7 @@ import { registerWebhookCommands } from "./commands/webhook.ts";
 import { registerTasks } from "./commands/tasks.ts";
 import { registerKeys } from "./commands/keys.ts";
 import { packageVersion } from "./version.ts";
+import { registerStt } from "./commands/stt.ts";
 
 export function buildProgram(): Command {
   const program = new Command("joe-telegram")
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerWebhookCommands(program);
   registerTasks(program);
   registerKeys(program);
+  registerStt(program);
   return program;
 }
 

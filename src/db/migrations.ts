@@ -277,6 +277,32 @@ function dashboard(seam: DialectSeam): Migration {
   };
 }
 
+// Voice transcription jobs (stt/): one row per voice task once a worker has taken it. Pending
+// voice notes are found through a partial index that holds only them (the expression must be
+// the one stt/jobs.ts queries with).
+export const PENDING_STT_PREDICATE = {
+  sqlite: "tipo = 'telegram_voice' and json_extract(metadatos_extra, '$.pendiente_stt') = 1",
+  postgres: "tipo = 'telegram_voice' and (metadatos_extra ->> 'pendiente_stt') = 'true'",
+} as const;
+
+function sttJobs(seam: DialectSeam): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema.createTable("stt_jobs").ifNotExists()
+        .addColumn("task_id", "bigint", (c) => c.primaryKey())
+        .addColumn("estado", "text", (c) => c.notNull())
+        .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("next_attempt_at", "bigint", (c) => c.notNull())
+        .addColumn("lease_until", "bigint")
+        .addColumn("last_error", "text")
+        .addColumn("updated_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("tasks_pending_stt_idx").ifNotExists().on("tasks").column("id")
+        .where(sql.raw<boolean>(PENDING_STT_PREDICATE[seam.name])).execute();
+    },
+  };
+}
+
 // One entry per migration, in order. Each feature appends its own line.
 export function migrationsFor(seam: DialectSeam): Record<string, Migration> {
   return {
@@ -290,6 +316,7 @@ export function migrationsFor(seam: DialectSeam): Record<string, Migration> {
     "0007_chat_features": chatFeatures(),
     "0008_polling": polling(seam),
     "0009_dashboard": dashboard(seam),
+    "0010_stt": sttJobs(seam),
   };
 }
 

@@ -167,6 +167,17 @@ export interface DashboardSessionsTable {
   created_at: number;
 }
 
+export interface SttJobsTable {
+  task_id: number;
+  /** pending (waiting for a retry) | transcribing (leased) | done | failed (for good) */
+  estado: string;
+  attempts: Generated<number>;
+  next_attempt_at: number;
+  lease_until: number | null;
+  last_error: string | null;
+  updated_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   plugin_configs: PluginConfigsTable;
@@ -182,6 +193,7 @@ export interface Database {
   polling_state: PollingStateTable;
   dashboard_login_links: DashboardLoginLinksTable;
   dashboard_sessions: DashboardSessionsTable;
+  stt_jobs: SttJobsTable;
 }
 
 export type PluginRow = Selectable<PluginConfigsTable>;

@@ -11,6 +11,7 @@ import { BotLimiter } from "./bot-limiter.ts";
 import { PACE, GIVE_UP_AFTER_MS, SEND_TIMEOUT_MS, chatPaceMs, classifySendError } from "./policy.ts";
 import { createSendApi } from "./send-fetch.ts";
 import { countSend } from "../metrics/registry.ts";
+import { deliverOutgoing } from "./deliver.ts";
 
 /** How many open messages one claim looks at (see db/claim-sql.ts). */
 const CLAIM_WINDOW = 512;
@@ -227,9 +228,7 @@ export class OutboxSender {
     const attempt = Number(m.attempts) + 1;
     let sent: { message_id: number };
     try {
-      sent = await api.sendMessage(Number(m.chat_id), m.text, m.reply_to_message_id
-        ? { reply_parameters: { message_id: Number(m.reply_to_message_id), allow_sending_without_reply: true } }
-        : {}, this.aborter.signal as unknown as Parameters<Api["sendMessage"]>[3]);
+      sent = await deliverOutgoing(api, this.o.db, m, this.aborter.signal);
     } catch (err) {
       const f = classifySendError(err, attempt);
       countSend(f.reason);

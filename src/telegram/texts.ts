@@ -106,6 +106,15 @@ export const TEXTS = {
       { command: "undo", description: "Cancel the latest task (or reply to its confirmation)" },
     ],
   },
+  transcriptLabel: { es: "🎤", en: "🎤" },
+  transcriptEmpty: {
+    es: "🎤 (no se reconoció ninguna palabra)",
+    en: "🎤 (no speech recognized)",
+  },
+  transcriptFailed: {
+    es: (codigo: string, reason: string) => `⚠️ No pude transcribir la nota de voz [${codigo}]: ${reason}`,
+    en: (codigo: string, reason: string) => `⚠️ I could not transcribe the voice note [${codigo}]: ${reason}`,
+  },
 } as const;
 
 /** "14:32 UTC": the time a lock ends (the bot cannot know the chat's time zone; the wait says it too). */

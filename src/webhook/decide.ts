@@ -209,6 +209,8 @@ function decideLinkedMessage(msg: IncomingMessage, plugin: PluginState, lang: La
           duration: v.duration, mime_type: v.mime_type ?? null, file_size: v.file_size ?? null,
           // The text or caption sent with the voice note, whole (searchable like a text task's).
           ...(msg.text !== undefined && !isBlank(msg.text) ? { texto_original: msg.text } : {}),
+          // The transcriber's language hint (whisper: auto-detection when absent).
+          language_code: msg.languageCode ?? null,
         },
       },
       reply: confirm,

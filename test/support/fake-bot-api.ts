@@ -204,6 +204,7 @@ interface Reply {
 interface BuiltinEnv {
   enforceLimits: boolean;
   recordSent(s: SentMessage): void;
+  recordEdit(e: { token: string; chat_id: number; message_id: number; text: string; at: number }): void;
 }
 
 type Builtin = (st: BotState, params: Record<string, unknown>, env: BuiltinEnv) => Reply;
@@ -260,6 +261,15 @@ export class FakeBotApi {
   calls: RecordedCall[] = [];
   /** File downloads (`/file/bot<token>/<path>`), which are not method calls. */
   downloads: Array<{ token: string; file_path: string; at: number; status: number }> = [];
+  /** Successful editMessageText calls, in order. */
+  edits: Array<{ token: string; chat_id: number; message_id: number; text: string; at: number }> = [];
+  /** Downloads still to answer 404 per bot, as an expired file link does (see expireFileLinks). */
+  private expiredDownloads = new Map<string, number>();
+
+  /** The next `count` file downloads of this bot answer 404, like a file_path link that expired. */
+  expireFileLinks(token: string, count = 1): void {
+    this.expiredDownloads.set(token, count);
+  }
 
   private readonly opts: Required<FakeBotApiOptions>;
   private server: http.Server | undefined;
@@ -275,6 +285,7 @@ export class FakeBotApi {
   private readonly env: BuiltinEnv = {
     enforceLimits: false,
     recordSent: (s) => this.sent.push(s),
+    recordEdit: (e) => this.edits.push(e),
   };
   // Own keep-alive agents for webhook deliveries, so close() can tear them down
   // instead of leaving sockets in a global pool that keep the process alive.
@@ -418,6 +429,7 @@ export class FakeBotApi {
 
   /** Forget recorded calls, downloads and sent messages (bots, webhooks, files stay). */
   clearRecords(): void {
+    this.edits = [];
     this.calls = [];
     this.downloads = [];
     this.sent.length = 0;
@@ -586,6 +598,33 @@ export class FakeBotApi {
       // Telegram embeds the replied message one level deep only.
       if (replied) message.reply_to_message = withoutReply(replied);
     }
+    st.messages.set(`${m.chatId}:${message.message_id as number}`, message);
+    return { update_id: st.nextUpdateId++, message };
+  }
+
+  /**
+   * A voice-note update for `chatId`, numbered like makeTextUpdate's. The file itself is served
+   * only if it was added with addFile under the same file_id.
+   */
+  makeVoiceUpdate(
+    token: string,
+    m: { chatId: number; fileId: string; duration: number; fileSize?: number; languageCode?: string; caption?: string },
+  ): Record<string, unknown> {
+    const st = this.state(token);
+    const from: Record<string, unknown> = { id: m.chatId > 0 ? m.chatId : 1_000_001, is_bot: false, first_name: "Test" };
+    if (m.languageCode !== undefined) from.language_code = m.languageCode;
+    const stored = st.files.get(m.fileId);
+    const message: Record<string, unknown> = {
+      message_id: nextMessageId(st, m.chatId),
+      date: unixNow(),
+      chat: chatObject(m.chatId, from),
+      from,
+      voice: {
+        file_id: m.fileId, file_unique_id: stored?.file_unique_id ?? `u_${m.fileId}`, duration: m.duration, mime_type: "audio/ogg",
+        file_size: m.fileSize ?? stored?.bytes.byteLength ?? 1000,
+      },
+    };
+    if (m.caption !== undefined) message.caption = m.caption;
     st.messages.set(`${m.chatId}:${message.message_id as number}`, message);
     return { update_id: st.nextUpdateId++, message };
   }
@@ -820,7 +859,9 @@ export class FakeBotApi {
       return sendJson(res, 401, { ok: false, error_code: 401, description: "Unauthorized" });
     }
     const file = [...st.files.values()].find((f) => f.file_path === filePath);
-    if (!file) {
+    const expired = this.expiredDownloads.get(token) ?? 0;
+    if (expired > 0) this.expiredDownloads.set(token, expired - 1);
+    if (!file || expired > 0) {
       record.status = 404;
       return sendJson(res, 404, { ok: false, error_code: 404, description: "Not Found" });
     }
@@ -1051,6 +1092,25 @@ builtin("sendMessage", function (st, p, env) {
     at: now,
     params: p,
   });
+  return { result: JSON.parse(JSON.stringify(message)) as unknown };
+});
+
+// Edits a message the bot sent (text only). Telegram refuses an edit that changes nothing.
+builtin("editMessageText", function (st, p, env) {
+  const chatId = resolveChat(st, p.chat_id);
+  const messageId = asInt(p.message_id);
+  const text = asString(p.text) ?? "";
+  if (messageId === undefined) throw badRequest("message identifier is not specified");
+  const visible = checkEntities(text, asString(p.parse_mode));
+  if (visible.trim() === "") throw badRequest("message text is empty");
+  if (visible.length > MAX_TEXT_LENGTH) throw badRequest("MESSAGE_TOO_LONG");
+  const message = st.messages.get(`${chatId}:${messageId}`);
+  const botId = (botUser(st.bot) as { id: number }).id;
+  if (!message || (message.from as { id?: number } | undefined)?.id !== botId) throw badRequest("message to edit not found");
+  if (message.text === visible) throw badRequest("message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message");
+  message.text = visible;
+  message.edit_date = unixNow();
+  env.recordEdit({ token: st.bot.token, chat_id: chatId, message_id: messageId, text: visible, at: Date.now() });
   return { result: JSON.parse(JSON.stringify(message)) as unknown };
 });
 

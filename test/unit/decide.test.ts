@@ -435,7 +435,7 @@ describe("decide: a verified plugin in its linked chat", () => {
       metadatos_extra: {
         chat_id: OWNER_CHAT, message_id: u.message!.messageId, plugin_id: 7, owner_id: 3,
         pendiente_stt: true, file_id: voice.file_id, file_unique_id: voice.file_unique_id,
-        duration: 12, mime_type: "audio/ogg", file_size: 48213,
+        duration: 12, mime_type: "audio/ogg", file_size: 48213, language_code: null,
       },
     });
     assert.equal("texto_original" in d.task!.metadatos_extra, false);

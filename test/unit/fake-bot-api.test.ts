@@ -266,8 +266,9 @@ describe("FakeBotApi", () => {
     });
     assert.equal(await api.editMessageText(1, 1, "new"), true);
     await rejectsWith(api.editMessageText(1, 99, "new"), 400, "Bad Request: message to edit not found");
+    // Without the plug-in, the built-in editMessageText answers (no message 12345 in chat 1).
     fake.onMethod("editMessageText", null);
-    await rejectsWith(api.editMessageText(1, 1, "new"), 404);
+    await rejectsWith(api.editMessageText(1, 12345, "new"), 400, "Bad Request: message to edit not found");
   });
 
   test("waitForMessages resolves, and times out with a clear message", async () => {

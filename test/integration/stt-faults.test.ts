@@ -1,0 +1,122 @@
+// Transcription under faults, on both databases: a server killed (kill -9) in the middle of a
+// transcription leaves the job to be taken again once its lease runs out — transcribed once,
+// the chat edited once; two workers on one database never transcribe the same note twice.
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { dbTargets } from "../support/databases.ts";
+import { startFakeBotApi } from "../support/fake-bot-api.ts";
+import { startFakeStt } from "../support/fake-stt.ts";
+import { generateKey } from "../../src/crypto/fernet.ts";
+import { startServerProcess, openTestRuntime, createBots, linkBots, freePort } from "../support/server-process.ts";
+import { SttWorker } from "../../src/stt/worker.ts";
+import { openAiProvider } from "../../src/stt/providers/openai.ts";
+import { listTasks } from "../../src/tasks/store.ts";
+import { createLogger } from "../../src/log.ts";
+
+const NOTE = new Uint8Array(fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/voice/nota.ogg")));
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+for (const target of dbTargets()) {
+  describe(`transcription faults (${target.name})`, () => {
+    test("kill -9 mid-transcription: retaken after the lease, transcribed once, the chat edited once", async () => {
+      const fake = await startFakeBotApi();
+      const stt = await startFakeStt();
+      const database = await target.create();
+      const env = { DATA_DIR: database.dataDir, DATABASE_URL: database.url, FERNET_KEYS: generateKey(), TELEGRAM_API_ROOT: fake.url };
+      const extraEnv = { STT_PROVIDER: "openai", STT_URL: stt.url, STT_LEASE_SECONDS: "3", STT_TIMEOUT_SECONDS: "600" };
+      const rt = await openTestRuntime(env);
+      try {
+        const port = await freePort();
+        const [bot] = await createBots(rt, fake, `http://127.0.0.1:${port}`, 1);
+        let server = await startServerProcess({ env, extraEnv, port });
+        await linkBots(fake, [bot!]);
+        stt.faults.push({ hang: true }); // the first transcription never answers
+        stt.respond = () => "sobrevive al kill";
+        fake.addFile(bot!.token, { file_id: "crash-voice", bytes: NOTE });
+        const r = await fake.deliverUpdate(bot!.token, fake.makeVoiceUpdate(bot!.token, { chatId: bot!.chatId, fileId: "crash-voice", duration: 6 }));
+        assert.equal(r.status, 200);
+        await waitFor("the upload in progress", async () => stt.uploads.length === 1);
+        server.kill("SIGKILL");
+        await server.exited;
+        server = await startServerProcess({ env, extraEnv, port });
+        try {
+          const task = await waitFor("transcribed after the restart", async () => {
+            const t = (await listTasks(rt.store.db, rt.store.seam, { pluginId: bot!.pluginId })).find((x) => x.tipo === "telegram_voice");
+            return t?.metadatos_extra.pendiente_stt === false ? t : null;
+          });
+          assert.equal(task.titulo, "sobrevive al kill");
+          assert.equal((task.metadatos_extra.stt as { intentos: number }).intentos, 2);
+          await waitFor("edit", async () => fake.edits.length >= 1);
+          await new Promise((r2) => setTimeout(r2, 1500));
+          assert.equal(fake.edits.length, 1, "the chat is edited once");
+          const events = await rt.store.db.selectFrom("events").selectAll().where("task_id", "=", task.id).where("type", "=", "task.updated").execute();
+          assert.equal(events.length, 1);
+        } finally {
+          await server.stop();
+        }
+      } finally {
+        await rt.close();
+        await stt.close();
+        await fake.close();
+        await database.drop();
+      }
+    });
+
+    test("two workers on one database: each of 12 notes is transcribed exactly once", async () => {
+      const fake = await startFakeBotApi();
+      const stt = await startFakeStt();
+      const database = await target.create();
+      const env = { DATA_DIR: database.dataDir, DATABASE_URL: database.url, FERNET_KEYS: generateKey(), TELEGRAM_API_ROOT: fake.url };
+      const rt = await openTestRuntime(env);
+      const rtB = await openTestRuntime(env);
+      const port = await freePort();
+      const [bot] = await createBots(rt, fake, `http://127.0.0.1:${port}`, 1);
+      const server = await startServerProcess({ env, port, args: [] });
+      const workers: SttWorker[] = [];
+      try {
+        await linkBots(fake, [bot!]);
+        for (let i = 0; i < 12; i++) {
+          fake.addFile(bot!.token, { file_id: `v${i}`, bytes: NOTE });
+          const r = await fake.deliverUpdate(bot!.token, fake.makeVoiceUpdate(bot!.token, { chatId: bot!.chatId, fileId: `v${i}`, duration: 6 }));
+          assert.equal(r.status, 200);
+        }
+        let n = 0;
+        stt.respond = () => `nota ${++n}`;
+        for (const r of [rt, rtB]) {
+          const w = new SttWorker({
+            db: r.store.db, seam: r.store.seam, fernet: r.keys.fernet, apiRoot: fake.url, logger: createLogger("silent"),
+            provider: openAiProvider({ url: stt.url, model: "whisper-1" }), concurrency: 3, pollMs: 20,
+          });
+          w.start();
+          workers.push(w);
+        }
+        await waitFor("all transcribed", async () => {
+          const ts = (await listTasks(rt.store.db, rt.store.seam, { pluginId: bot!.pluginId })).filter((x) => x.tipo === "telegram_voice");
+          return ts.length === 12 && ts.every((t) => t.metadatos_extra.pendiente_stt === false);
+        });
+        assert.equal(stt.uploads.length, 12, "one upload per note");
+        assert.equal(workers[0]!.stats.done + workers[1]!.stats.done, 12);
+      } finally {
+        for (const w of workers) await w.stop();
+        await server.stop();
+        await rtB.close();
+        await rt.close();
+        await stt.close();
+        await fake.close();
+        await database.drop();
+      }
+    });
+  });
+}
