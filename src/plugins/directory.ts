@@ -7,7 +7,9 @@
 // send requests for made-up plugin ids or with a wrong secret. So
 // - real plugins live in their own map, which only real rows enter (bounded by the table);
 // - an id above the highest plugin id is refused without a query; that highest id is read again
-//   at most once per CEILING_TTL_MS, when such an id comes (so a new plugin is found in ≤ 1 s);
+//   at most once per CEILING_TTL_MS, when such an id comes; for the next few ids (where a plugin
+//   made a moment ago, maybe by another process, appears) at most once per NEAR_CEILING_TTL_MS,
+//   so a new bot's first update is not refused;
 // - an unknown id below it (a gap) is looked up once, then remembered in a small bounded map of
 //   its own for UNKNOWN_TTL_MS; when full it drops its own oldest entries, never a real plugin;
 // - a wrong secret re-reads the plugin (the secret may just have been rotated) at most once per
@@ -41,10 +43,14 @@ export interface DirectoryLimits {
   unknownMax: number;
   /** A wrong secret re-reads its plugin at most this often. */
   secretRecheckMs: number;
+  /** Ids up to this far above the highest known id are "next" ids: the highest id is re-read for them… */
+  nearIds: number;
+  /** …at most this often. */
+  nearCeilingTtlMs: number;
 }
 
 export const DIRECTORY_LIMITS: DirectoryLimits = {
-  ttlMs: 2000, ceilingTtlMs: 1000, unknownTtlMs: 10_000, unknownMax: 10_000, secretRecheckMs: 1000,
+  ttlMs: 2000, ceilingTtlMs: 1000, unknownTtlMs: 10_000, unknownMax: 10_000, secretRecheckMs: 1000, nearIds: 64, nearCeilingTtlMs: 20,
 };
 
 interface KnownEntry { gate: PluginGate; at: number; recheckedAt: number }
@@ -70,7 +76,9 @@ export class PluginDirectory {
     if (!hit) {
       const missingAt = this.unknown.get(id);
       if (missingAt !== undefined && t - missingAt < this.limits.unknownTtlMs) return null;
-      if (id > (await this.highestId(t))) return null;
+      let ceiling = await this.highestId(t, this.limits.ceilingTtlMs);
+      if (id > ceiling && id <= ceiling + this.limits.nearIds) ceiling = await this.highestId(t, this.limits.nearCeilingTtlMs);
+      if (id > ceiling) return null;
     }
     return this.read(id);
   }
@@ -135,8 +143,8 @@ export class PluginDirectory {
   }
 
   /** The highest plugin id, read again when older than CEILING_TTL_MS (one query for all who ask). */
-  private async highestId(t: number): Promise<number> {
-    if (t - this.ceiling.at < this.limits.ceilingTtlMs) return this.ceiling.maxId;
+  private async highestId(t: number, maxAgeMs: number): Promise<number> {
+    if (t - this.ceiling.at < maxAgeMs) return this.ceiling.maxId;
     if (!this.ceilingRead) {
       this.ceilingRead = this.db.selectFrom("plugin_configs").select((eb) => eb.fn.max("id").as("max_id")).executeTakeFirst()
         .then((r) => {
