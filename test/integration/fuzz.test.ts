@@ -396,6 +396,10 @@ for (const target of dbTargets()) {
       const statuses = new Map<number, number>();
       try {
         await fc.assert(fc.asyncProperty(fc.array(bodies, { minLength: CHUNK, maxLength: CHUNK }), async (chunk) => {
+          // PostgreSQL: the full count when it fits the budget, otherwise fewer (said in the output
+          // line). Checked between chunks, never in the middle of one: a chunk cut short would leave
+          // requests in flight that write tasks the model never counted.
+          if (target.name === "postgres" && Date.now() - started > PG_BUDGET_MS) return;
           const items = chunk.map((body) => {
             const buf = Buffer.from(body, "utf8");
             return { body, buf, e: expectOf(buf) };
@@ -420,8 +424,6 @@ for (const target of dbTargets()) {
           }
         }), {
           numRuns: Math.ceil(CASES / CHUNK), seed, endOnFailure: true,
-          // PostgreSQL: the full count when it fits the budget, otherwise fewer (said in the output line).
-          ...(target.name === "postgres" ? { interruptAfterTimeLimit: PG_BUDGET_MS, markInterruptAsFailure: false } : {}),
         });
       } finally {
         const tasks = await count(h, "tasks");
