@@ -1,6 +1,6 @@
 // How long the HTTP server waits for a client, and how long shutdown waits for the rest.
-// Telegram waits about 60 s for an answer and sends small bodies at once, so every bound here is
-// well inside that: a real delivery never meets them, while an idle or trickling client (which
+// Telegram waits about 60 s for an answer and sends small bodies at once, so the bounds on
+// receiving a request are well inside that: a real delivery never meets them, while an idle or trickling client (which
 // would otherwise hold a socket, and a graceful shutdown, forever) is cut off in bounded time.
 import type { ServerOptions } from "node:http";
 
