@@ -168,8 +168,9 @@ export async function startWorker(rt: Runtime): Promise<Running> {
  * Stop gracefully on SIGTERM/SIGINT; a second signal exits at once, and so does a stop that is
  * still not done after `hardLimitMs` (a send or a commit hanging on a dead peer must not keep the
  * process alive forever; what was not finished is retried after a restart, as after a crash).
+ * The limit is well above the HTTP grace period plus one Bot API send, so a normal stop never meets it.
  */
-export function stopOnSignals(running: Running, logger: Logger, hardLimitMs = 60_000): void {
+export function stopOnSignals(running: Running, logger: Logger, hardLimitMs = 120_000): void {
   let stopping = false;
   const onSignal = (signal: string) => {
     if (stopping) process.exit(1);

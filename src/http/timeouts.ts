@@ -1,7 +1,7 @@
 // How long the HTTP server waits for a client, and how long shutdown waits for the rest.
-// Telegram waits about 60 s for an answer and sends small bodies at once, so every bound here is
-// well inside that: a real delivery never meets them, while an idle or trickling client (which
-// would otherwise hold a socket, and a graceful shutdown, forever) is cut off within seconds.
+// Telegram waits about 60 s for an answer and sends small bodies at once, so the bounds on
+// receiving a request are well inside that: a real delivery never meets them, while an idle or trickling client (which
+// would otherwise hold a socket, and a graceful shutdown, forever) is cut off in bounded time.
 import type { ServerOptions } from "node:http";
 
 export interface HttpTimeouts {
@@ -24,8 +24,12 @@ export interface HttpTimeouts {
 export const DEFAULT_TIMEOUTS: HttpTimeouts = {
   headersMs: 10_000,
   requestMs: 30_000,
-  keepAliveMs: 5_000,
-  idleMs: 20_000,
+  // Longer than the clients' own idle limits (nginx's upstream keep-alive: 60 s): a server that
+  // closes a kept-alive connection first races the client reusing it, and that request is lost
+  // (measured: 5 s here lost updates posted by the scale-out test's keep-alive agent).
+  keepAliveMs: 72_000,
+  // Above keepAliveMs, so that a kept-alive connection is closed cleanly by that timer first.
+  idleMs: 75_000,
   shutdownGraceMs: 10_000,
 };
 
