@@ -6,10 +6,12 @@
 // Refusals must be cheap, and strangers must not be able to push real plugins out: anyone can
 // send requests for made-up plugin ids or with a wrong secret. So
 // - real plugins live in their own map, which only real rows enter (bounded by the table);
-// - an id above the highest plugin id is refused without a query; that highest id is read again
-//   at most once per CEILING_TTL_MS, when such an id comes; for the next few ids (where a plugin
-//   made a moment ago, maybe by another process, appears) at most once per NEAR_CEILING_TTL_MS,
-//   so a new bot's first update is not refused;
+// - an id far above the highest plugin id (more than NEAR_WINDOW) is refused without a query; that
+//   highest id is read again at most once per CEILING_TTL_MS, when such an id comes;
+// - an id just above it may be a plugin created a moment ago (by the CLI, another process): it
+//   waits for a read of the highest id that starts after it came — one read for every such request
+//   waiting, at most one per NEAR_READ_GAP_MS — so a new plugin is found at once, and a flood of
+//   such ids costs at most 1000 / NEAR_READ_GAP_MS queries a second;
 // - an unknown id below it (a gap) is looked up once, then remembered in a small bounded map of
 //   its own for UNKNOWN_TTL_MS; when full it drops its own oldest entries, never a real plugin;
 // - a wrong secret re-reads the plugin (the secret may just have been rotated) at most once per
@@ -35,22 +37,22 @@ export interface PluginGate {
 export interface DirectoryLimits {
   /** How long a real plugin's gate is used before it is read again. */
   ttlMs: number;
-  /** How long the highest plugin id is trusted for refusing ids above it. */
+  /** How long the highest plugin id is trusted for refusing ids far above it. */
   ceilingTtlMs: number;
+  /** Ids up to this far above the highest are checked against a fresh read of it. */
+  nearWindow: number;
+  /** Fresh reads of the highest id start at least this far apart. */
+  nearReadGapMs: number;
   /** How long an id found missing is refused without a query. */
   unknownTtlMs: number;
   /** How many missing ids are remembered (the oldest are dropped first). */
   unknownMax: number;
   /** A wrong secret re-reads its plugin at most this often. */
   secretRecheckMs: number;
-  /** Ids up to this far above the highest known id are "next" ids: the highest id is re-read for them… */
-  nearIds: number;
-  /** …at most this often. */
-  nearCeilingTtlMs: number;
 }
 
 export const DIRECTORY_LIMITS: DirectoryLimits = {
-  ttlMs: 2000, ceilingTtlMs: 1000, unknownTtlMs: 10_000, unknownMax: 10_000, secretRecheckMs: 1000, nearIds: 64, nearCeilingTtlMs: 20,
+  ttlMs: 2000, ceilingTtlMs: 1000, nearWindow: 1000, nearReadGapMs: 50, unknownTtlMs: 10_000, unknownMax: 10_000, secretRecheckMs: 1000,
 };
 
 interface KnownEntry { gate: PluginGate; at: number; recheckedAt: number }
@@ -61,6 +63,9 @@ export class PluginDirectory {
   private readonly unknown = new Map<number, number>();
   private ceiling = { maxId: 0, at: -Infinity };
   private ceilingRead: Promise<number> | null = null;
+  /** The next fresh read of the highest id, not started yet: requests that come join it. */
+  private nextFreshCeiling: Promise<number> | null = null;
+  private lastFreshCeilingAt = -Infinity;
   private readonly reads = new Map<number, Promise<PluginGate | null>>();
   private readonly limits: DirectoryLimits;
 
@@ -76,9 +81,9 @@ export class PluginDirectory {
     if (!hit) {
       const missingAt = this.unknown.get(id);
       if (missingAt !== undefined && t - missingAt < this.limits.unknownTtlMs) return null;
-      let ceiling = await this.highestId(t, this.limits.ceilingTtlMs);
-      if (id > ceiling && id <= ceiling + this.limits.nearIds) ceiling = await this.highestId(t, this.limits.nearCeilingTtlMs);
-      if (id > ceiling) return null;
+      const highest = await this.highestId(t);
+      if (id > highest + this.limits.nearWindow) return null;
+      if (id > highest && id > (await this.freshHighestId())) return null;
     }
     return this.read(id);
   }
@@ -142,18 +147,32 @@ export class PluginDirectory {
     return gate;
   }
 
+  /** The highest plugin id from a read that starts after this call (see the header). */
+  private freshHighestId(): Promise<number> {
+    if (this.nextFreshCeiling) return this.nextFreshCeiling;
+    const wait = Math.max(0, this.lastFreshCeilingAt + this.limits.nearReadGapMs - this.now());
+    const next = (async () => {
+      await new Promise((r) => (wait > 0 ? setTimeout(r, wait) : setImmediate(r)));
+      this.nextFreshCeiling = null; // started: later requests wait for the one after
+      this.lastFreshCeilingAt = this.now();
+      return this.readCeiling();
+    })();
+    this.nextFreshCeiling = next;
+    return next;
+  }
+
   /** The highest plugin id, read again when older than CEILING_TTL_MS (one query for all who ask). */
-  private async highestId(t: number, maxAgeMs: number): Promise<number> {
-    if (t - this.ceiling.at < maxAgeMs) return this.ceiling.maxId;
-    if (!this.ceilingRead) {
-      this.ceilingRead = this.db.selectFrom("plugin_configs").select((eb) => eb.fn.max("id").as("max_id")).executeTakeFirst()
-        .then((r) => {
-          const maxId = Number(r?.max_id ?? 0);
-          this.ceiling = { maxId, at: this.now() };
-          return maxId;
-        })
-        .finally(() => { this.ceilingRead = null; });
-    }
+  private async highestId(t: number): Promise<number> {
+    if (t - this.ceiling.at < this.limits.ceilingTtlMs) return this.ceiling.maxId;
+    if (!this.ceilingRead) this.ceilingRead = this.readCeiling().finally(() => { this.ceilingRead = null; });
     return this.ceilingRead;
+  }
+
+  private async readCeiling(): Promise<number> {
+    const at = this.now();
+    const r = await this.db.selectFrom("plugin_configs").select((eb) => eb.fn.max("id").as("max_id")).executeTakeFirst();
+    const maxId = Number(r?.max_id ?? 0);
+    if (at >= this.ceiling.at) this.ceiling = { maxId, at };
+    return maxId;
   }
 }
