@@ -37,6 +37,9 @@ export { PluginDirectory } from "./plugins/directory.ts";
 export { listTasks, toPublicTask } from "./tasks/store.ts";
 export { taskCodigo, taskIdFromCodigo } from "./tasks/codigo.ts";
 export { titleFromText, formatDuration } from "./tasks/title.ts";
+export { claimTasks, transitionTask, requeueExpired, getTask, toApiTask, ESTADOS, type ApiTask, type Estado } from "./tasks/lifecycle.ts";
+export { listUserTasks, encodeCursor, decodeCursor } from "./tasks/query.ts";
+export { deletePlugin } from "./plugins/remove.ts";
 
 // Storage: one Kysely code path, dialect differences behind the seam
 export { openStore, isPostgresUrl, type Store } from "./db/connect.ts";

@@ -16,11 +16,10 @@ export function registerOpenApi(app: FastifyInstance): void {
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "npx joe-telegram user token create <username>" } } },
       security: [{ bearer: [] }],
     },
-    transform: ({ schema, url, route }) => {
+    transform: ({ schema, url }) => {
       const inApi = url.startsWith(`${API_PREFIX_PATH}/`) && url !== OPENAPI_PATH;
       const s = { ...(schema ?? {}) } as Record<string, unknown>;
       if (!inApi) s.hide = true;
-      void route;
       return { schema: s, url };
     },
   });

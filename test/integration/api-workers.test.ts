@@ -69,18 +69,31 @@ for (const target of dbTargets()) {
         const doneCount = async () => Number((await s.rt.store.db.selectFrom("tasks").select((eb) => eb.fn.countAll().as("n"))
           .where("plugin_id", "=", u.bot.pluginId).where("estado", "=", "done").executeTakeFirstOrThrow()).n);
         await waitFor(async () => (await doneCount()) === 1000, "all 1,000 tasks done", 150_000);
+        // Who completed each task, according to the database (the worker writes its pid as resultado).
+        const rows = (await s.rt.store.db.selectFrom("tasks").select(["codigo", "estado", "attempts", "metadatos_extra"])
+          .where("plugin_id", "=", u.bot.pluginId).execute()).map((r) => ({ ...r, by: Number(/^by (\d+)$/.exec(String((s.rt.store.seam.parseJson(r.metadatos_extra) as { resultado?: string }).resultado))?.[1]) }));
+        const doneBy = (w: Proc) => new Set(w.lines.filter((l) => l.startsWith("done ")).map((l) => l.slice(5)));
+        // A worker prints "done" after the answer arrives, a moment after the commit: wait until every
+        // surviving worker has reported every task the database says it completed.
+        await waitFor(() => rows.every((r) => r.by === victim.child.pid || doneBy(workers.find((w) => w.child.pid === r.by)!).has(r.codigo)), "workers' reports");
         for (const w of workers.slice(1)) w.child.kill("SIGTERM");
         await Promise.all(workers.map((w) => w.exited));
 
-        const done = workers.flatMap((w) => w.lines.filter((l) => l.startsWith("done ")).map((l) => l.slice(5)));
-        assert.equal(done.length, 1000, "1,000 successful completes in all");
-        assert.equal(new Set(done).size, 1000, "no task completed twice");
+        assert.equal(rows.filter((r) => r.estado === "done").length, 1000);
+        const done = workers.flatMap((w) => [...doneBy(w)].map((c) => ({ pid: w.child.pid, c })));
+        const all = workers.flatMap((w) => w.lines.filter((l) => l.startsWith("done ")));
+        assert.equal(new Set(all).size, all.length, "no worker was told twice");
+        assert.equal(new Set(done.map((d) => d.c)).size, done.length, "no task acknowledged to two workers");
+        const byCode = new Map(rows.map((r) => [r.codigo, r]));
+        for (const d of done) assert.equal(byCode.get(d.c)!.by, d.pid, `${d.c}: the acknowledged worker is the one whose result was kept`);
+        // Only the killed worker may have had a complete committed whose answer it never read.
+        assert.ok(done.length >= 999, `${done.length} acknowledged completes`);
         const errors = workers.flatMap((w) => w.lines.filter((l) => l.startsWith("error") || l.startsWith("stderr")));
         assert.deepEqual(errors, []);
-        const rows = await s.rt.store.db.selectFrom("tasks").select(["codigo", "estado", "attempts"]).where("plugin_id", "=", u.bot.pluginId).execute();
-        assert.equal(rows.filter((r) => r.estado === "done").length, 1000);
-        const byCode = new Map(rows.map((r) => [r.codigo, r]));
-        for (const c of stranded) assert.ok(Number(byCode.get(c)!.attempts) >= 2, `${c} was claimed again after the lease ran out`);
+        for (const c of stranded) {
+          const r = byCode.get(c)!;
+          assert.ok(r.by === victim.child.pid || Number(r.attempts) >= 2, `${c} was claimed again after the lease ran out`);
+        }
         // Every change has its event: claim + complete, plus requeue + claim for each stranded task.
         const ev = await s.rt.store.db.selectFrom("events").select((eb) => eb.fn.countAll().as("n"))
           .where("usuario_id", "=", u.usuarioId).where("type", "=", "task.state_changed").executeTakeFirstOrThrow();
