@@ -6,6 +6,13 @@
 //
 //   node --import tsx bench/stt.ts            (needs `npx joe-telegram stt install` first)
 //
+// Random weights never reach whisper's confidence thresholds, so with whisper.cpp's defaults every
+// 30 s window would be decoded again at 5 rising temperatures with 5 candidates each — a cost real
+// models pay rarely. The benchmark turns that fallback off (temperature_inc 0): one greedy pass per
+// window, which is what a real model does on clear speech. Random weights also never emit the end
+// token, so each window decodes its full 224 tokens: more than real speech needs (~100 per 30 s) —
+// the figures are an upper bound for the decoder's share.
+//
 // Writes bench/.tmp/stt-results.json and prints a Markdown table for bench/NOTES.md.
 import fs from "node:fs";
 import os from "node:os";
@@ -55,7 +62,7 @@ const rows: Array<Record<string, unknown>> = [];
 for (const size of ["tiny", "base"] as const) {
   const file = path.join(tmp, `ggml-random-${size}.bin`);
   writeRandomWhisperModel(file, WHISPER_SIZES[size]!);
-  const provider = localWhisperProvider({ modelPath: file, threads, logger: createLogger("silent"), timeoutBaseMs: 600_000 });
+  const provider = localWhisperProvider({ modelPath: file, threads, logger: createLogger("silent"), timeoutBaseMs: 600_000, params: { temperature_inc: 0 } });
   // Load the model once (not measured: the worker keeps it loaded).
   await provider.transcribe({ ogg: new Uint8Array(), audio: tile(note, 1), signal: new AbortController().signal });
   for (const seconds of [10, 60]) {
@@ -95,7 +102,7 @@ async function latencies(ms: number): Promise<number[]> {
 const pct = (a: number[], p: number) => +a[Math.min(a.length - 1, Math.floor(a.length * p))]!.toFixed(1);
 const baseFile = path.join(tmp, "ggml-random-base.bin");
 writeRandomWhisperModel(baseFile, WHISPER_SIZES.base!);
-const busy = localWhisperProvider({ modelPath: baseFile, threads, logger: createLogger("silent"), timeoutBaseMs: 600_000 });
+const busy = localWhisperProvider({ modelPath: baseFile, threads, logger: createLogger("silent"), timeoutBaseMs: 600_000, params: { temperature_inc: 0 } });
 await busy.transcribe({ ogg: new Uint8Array(), audio: tile(note, 1), signal: new AbortController().signal });
 const latency: Record<string, unknown> = {};
 for (let round = 0; round < 2; round++) { // A/B twice, alternating

@@ -5,7 +5,7 @@
 // decoded (progress for long notes), then the whole result.
 import { loadWhisperBinding, type WhisperInstance } from "./whisper-runtime.ts";
 
-type Request = { type: "transcribe"; id: number; pcm: Float32Array; language?: string; threads: number; seconds: number };
+type Request = { type: "transcribe"; id: number; pcm: Float32Array; language?: string; threads: number; seconds: number; params: Record<string, unknown> };
 type Reply =
   | { type: "ready" }
   | { type: "fatal"; message: string }
@@ -38,7 +38,7 @@ process.on("disconnect", () => process.exit(0));
 async function run(m: Request): Promise<void> {
   try {
     const task = await whisper.transcribe(m.pcm, {
-      language: m.language ?? "auto", n_threads: m.threads, format: "detail", suppress_non_speech_tokens: true,
+      language: m.language ?? "auto", n_threads: m.threads, format: "detail", suppress_non_speech_tokens: true, ...m.params,
     });
     task.on("transcribed", (seg) => send({ type: "progress", id: m.id, fraction: Math.min(1, seg.to / 1000 / Math.max(1, m.seconds)) }));
     const segments = await task.result;

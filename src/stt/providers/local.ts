@@ -16,6 +16,8 @@ export interface LocalWhisperOptions {
   /** Time allowed: base + per second of audio (random-weight test models and slow machines included). */
   timeoutBaseMs?: number;
   timeoutPerAudioSecondMs?: number;
+  /** Extra whisper.cpp parameters (the benchmark turns off temperature fallback: see bench/stt.ts). */
+  params?: Record<string, unknown>;
 }
 
 type ChildReply =
@@ -94,7 +96,7 @@ export function localWhisperProvider(o: LocalWhisperOptions): SttProvider {
           reject: (e) => { done(); reject(e); },
           progress: input.onProgress,
         });
-        c.send({ type: "transcribe", id, pcm: input.audio.pcm, language: input.language, threads, seconds });
+        c.send({ type: "transcribe", id, pcm: input.audio.pcm, language: input.language, threads, seconds, params: o.params ?? {} });
       });
     },
     async close() {
