@@ -39,7 +39,7 @@ export { taskCodigo, taskIdFromCodigo } from "./tasks/codigo.ts";
 export { titleFromText, formatDuration } from "./tasks/title.ts";
 export { claimTasks, transitionTask, requeueExpired, getTask, toApiTask, ESTADOS, type ApiTask, type Estado } from "./tasks/lifecycle.ts";
 export { listUserTasks, encodeCursor, decodeCursor } from "./tasks/query.ts";
-export { deletePlugin } from "./plugins/remove.ts";
+export { deletePlugin as deleteUserPlugin } from "./plugins/remove.ts";
 
 // Storage: one Kysely code path, dialect differences behind the seam
 export { openStore, isPostgresUrl, type Store } from "./db/connect.ts";
