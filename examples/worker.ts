@@ -4,9 +4,15 @@ const base = `${process.env.JOE_URL ?? "http://localhost:8080"}/api/v1`;
 const headers = { authorization: `Bearer ${process.env.JOE_TOKEN}`, "content-type": "application/json" };
 
 async function post(path: string, body: object): Promise<any> {
-  const r = await fetch(base + path, { method: "POST", headers, body: JSON.stringify(body) });
-  if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
-  return r.json();
+  for (;;) {
+    const r = await fetch(base + path, { method: "POST", headers, body: JSON.stringify(body) });
+    if (r.status === 429) { // over the token's rate limit: wait as told
+      await new Promise((res) => setTimeout(res, Number(r.headers.get("retry-after") ?? 1) * 1000));
+      continue;
+    }
+    if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
+    return r.json();
+  }
 }
 
 // Your work goes here: a task has codigo, titulo, tipo, metadatos_extra.texto_original, ...

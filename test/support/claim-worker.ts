@@ -6,8 +6,16 @@ const headers = { authorization: `Bearer ${process.env.JOE_TOKEN}`, "content-typ
 const workMs = Number(process.env.WORK_MS ?? "0");
 
 async function post(path: string, body: object): Promise<{ status: number; body: any }> {
-  const r = await fetch(base + path, { method: "POST", headers, body: JSON.stringify(body) });
-  return { status: r.status, body: await r.json() };
+  for (;;) {
+    const r = await fetch(base + path, { method: "POST", headers, body: JSON.stringify(body) });
+    // The per-token rate limit: wait as told, as a well-behaved worker does.
+    if (r.status === 429) {
+      await r.text();
+      await new Promise((res) => setTimeout(res, Number(r.headers.get("retry-after") ?? "1") * 1000));
+      continue;
+    }
+    return { status: r.status, body: await r.json() };
+  }
 }
 
 for (;;) {
