@@ -398,7 +398,7 @@ for (const target of dbTargets()) {
     it("6b. webhook delete clears the webhook at Telegram", async () => {
       const r = await run(["webhook", "delete", String(id1), "--json"], { FERNET_KEYS: K2 });
       ok(r, "webhook delete");
-      assert.deepEqual(r.json(), { id: id1, ok: true });
+      assert.deepEqual(r.json(), { id: id1, ok: true, modo: "polling" }, "the bot goes back to polling");
       assert.equal(fake.webhookOf(T1), undefined);
       assert.equal(fake.callsOf("deleteWebhook", T1).length, 1);
     });
