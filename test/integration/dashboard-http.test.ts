@@ -115,7 +115,7 @@ for (const target of dbTargets()) {
       assert.equal(ok.status, 303);
       assert.equal(await estadoOf(task.id), "cancelled");
       const events = await stack.rt.store.db.selectFrom("events").selectAll().where("task_id", "=", task.id).execute();
-      assert.deepEqual(events.map((e) => e.type), ["task.state_changed"]);
+      assert.deepEqual(events.map((e) => e.type), ["task.created", "task.state_changed"], "the capture, then the cancel");
       // Cancelled is final: neither cancel nor done is allowed any more.
       await c.get(`/tasks/${task.codigo}`);
       const again = await c.post(`/tasks/${task.codigo}/done`);
