@@ -13,7 +13,7 @@ import { createBotApi } from "../telegram/api.ts";
 import { chooseLang } from "../telegram/texts.ts";
 import { TEXTS } from "../telegram/texts.ts";
 import { titleFromText } from "../tasks/title.ts";
-import { decodeOggOpus, AudioDecodeError } from "./audio.ts";
+import { decodeOggOpusOffThread, AudioDecodeError } from "./audio.ts";
 import { downloadTelegramFile } from "./telegram-file.ts";
 import { SttError, type SttProvider } from "./providers/types.ts";
 import { claimSttJobs, readTaskForStt, recordTranscript, recordSttFailure, releaseSttJob, renewSttLease, type ClaimedJob } from "./jobs.ts";
@@ -133,7 +133,7 @@ export class SttWorker {
       const started = this.now();
       log.info({ provider: this.o.provider.name, duration_s: meta.duration }, "stt: transcribing");
       const ogg = await downloadTelegramFile(bot.api, bot.token, this.o.apiRoot, meta.file_id, typeof meta.file_size === "number" ? meta.file_size : null, signal);
-      const audio = await decodeOggOpus(ogg);
+      const audio = await decodeOggOpusOffThread(ogg);
       const language = whisperLanguage(meta.language_code);
       const t = await this.o.provider.transcribe({
         ogg, audio, language, signal,
