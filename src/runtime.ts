@@ -2,7 +2,7 @@
 // roles — `serve` (HTTP + workers by default) and `worker` (the sender alone). Shutdown on
 // SIGTERM/SIGINT is graceful: stop accepting, finish requests and sends in flight, then exit.
 import type { FastifyInstance } from "fastify";
-import { loadConfig, type Config } from "./config.ts";
+import { loadConfig, ConfigError, type Config } from "./config.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { openStore, describeUrl, type Store } from "./db/connect.ts";
 import { migrate } from "./db/migrations.ts";
@@ -21,6 +21,7 @@ import { nextSteps } from "./ops/next-steps.ts";
 import { assertKeysDecryptTokens } from "./crypto/key-check.ts";
 import { SttWorker } from "./stt/worker.ts";
 import { createSttProvider } from "./stt/providers/index.ts";
+import type { SttProvider } from "./stt/providers/types.ts";
 
 export interface Runtime {
   config: Config;
@@ -64,8 +65,21 @@ export function startSender(rt: Runtime): OutboxSender {
 }
 
 /** The transcription worker, when STT_PROVIDER is not none. */
-export async function startStt(rt: Runtime): Promise<SttWorker | undefined> {
-  const provider = await createSttProvider(rt.config, rt.logger);
+/**
+ * The transcription worker, when STT_PROVIDER is not none. Its provider is made first, before
+ * anything starts (prepareStt), so a bad WHISPER_MODEL stops the start instead of leaving a
+ * half-started process.
+ */
+export async function prepareStt(rt: Runtime): Promise<SttProvider | null> {
+  try {
+    return await createSttProvider(rt.config, rt.logger);
+  } catch (err) {
+    await rt.close();
+    throw new ConfigError(`invalid configuration (${(err as Error).message})`);
+  }
+}
+
+export function startStt(rt: Runtime, provider: SttProvider | null): SttWorker | undefined {
   if (!provider) return undefined;
   const worker = new SttWorker({
     db: rt.store.db, seam: rt.store.seam, fernet: rt.keys.fernet, apiRoot: rt.config.TELEGRAM_API_ROOT,
@@ -79,6 +93,7 @@ export async function startStt(rt: Runtime): Promise<SttWorker | undefined> {
 
 export async function startServer(rt: Runtime, opts: { workers: boolean }): Promise<Running> {
   await refuseUndecryptable(rt);
+  const sttProvider = opts.workers ? await prepareStt(rt) : null;
   let sender: OutboxSender | undefined;
   const timeouts = timeoutsFrom(rt.config);
   const feed = startFeed(rt);
@@ -103,7 +118,7 @@ export async function startServer(rt: Runtime, opts: { workers: boolean }): Prom
   if (opts.workers) feed.startDeliveries();
   // Bots without a webhook are long-polled here (feeding the same committer as the webhook).
   const polling = opts.workers ? startPolling(rt, committer, plugins) : undefined;
-  const stt = opts.workers ? await startStt(rt) : undefined;
+  const stt = startStt(rt, sttProvider);
   rt.logger.info({ url, database: describeUrl(rt.config.databaseUrl), dialect: rt.store.seam.name, workers: opts.workers, key_source: rt.keys.origin }, "joe-telegram: listening");
   await nextSteps(rt, { url, polling: polling !== undefined }).catch((err) => rt.logger.warn({ err }, "joe-telegram: cannot tell what to do next"));
   return {
@@ -146,11 +161,12 @@ async function refuseUndecryptable(rt: Runtime): Promise<void> {
 
 export async function startWorker(rt: Runtime): Promise<Running> {
   await refuseUndecryptable(rt);
+  const sttProvider = await prepareStt(rt);
   const sender = startSender(rt);
   const maintenance = startMaintenance(rt.store.db, rt.logger);
   const feed = startFeed(rt);
   feed.startDeliveries();
-  const stt = await startStt(rt);
+  const stt = startStt(rt, sttProvider);
   rt.logger.info({ database: describeUrl(rt.config.databaseUrl), dialect: rt.store.seam.name }, "joe-telegram: worker started");
   return {
     sender, feed,

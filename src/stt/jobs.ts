@@ -133,3 +133,12 @@ export async function sttStates(db: Db, taskIds: number[]): Promise<Map<number, 
   const rows = await db.selectFrom("stt_jobs").select(["task_id", "estado", "attempts", "last_error"]).where("task_id", "in", taskIds).execute();
   return new Map(rows.map((r) => [Number(r.task_id), { estado: r.estado, attempts: Number(r.attempts), last_error: r.last_error }]));
 }
+
+/** `stt retry`: failed notes (all, or the given task ids) back in the queue, due now, attempts from zero. */
+export async function retryFailedSttJobs(db: Db, now: number, taskIds?: number[]): Promise<number> {
+  let q = db.updateTable("stt_jobs").set({ estado: "pending", attempts: 0, next_attempt_at: now, lease_until: null, updated_at: now })
+    .where("estado", "=", "failed");
+  if (taskIds) q = q.where("task_id", "in", taskIds.length ? taskIds : [-1]);
+  const r = await q.executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}

@@ -71,5 +71,5 @@ async function readBounded(res: Response): Promise<Uint8Array> {
 
 function tooBig(size?: number): SttError {
   const mb = size !== undefined ? ` (${(size / 1024 / 1024).toFixed(1)} MB)` : "";
-  return new SttError(`the voice note is too big for the Bot API to download${mb}; the limit is 20 MB`, false);
+  return new SttError(`the voice note is too big for the Bot API to download${mb}; the limit is 20 MB`, false, undefined, "too_big");
 }

@@ -13,7 +13,8 @@ import { createBotApi } from "../telegram/api.ts";
 import { chooseLang } from "../telegram/texts.ts";
 import { TEXTS } from "../telegram/texts.ts";
 import { titleFromText } from "../tasks/title.ts";
-import { decodeOggOpus, AudioDecodeError } from "./audio.ts";
+import { scrub } from "../log.ts";
+import { decodeOggOpusOffThread, AudioDecodeError } from "./audio.ts";
 import { downloadTelegramFile } from "./telegram-file.ts";
 import { SttError, type SttProvider } from "./providers/types.ts";
 import { claimSttJobs, readTaskForStt, recordTranscript, recordSttFailure, releaseSttJob, renewSttLease, type ClaimedJob } from "./jobs.ts";
@@ -127,13 +128,18 @@ export class SttWorker {
     const lang = chooseLang(bot?.idioma, typeof meta.language_code === "string" ? meta.language_code : undefined);
     const failedNote = () => ({ kind: "transcript_failed", text: "", replyTo: task.message_id });
     try {
+      // Taken again and again without ever finishing (the process died each time, e.g. killed
+      // for memory on this note): stop here rather than take the server down on every restart.
+      if (job.attempts > (this.o.maxAttempts ?? 5)) {
+        throw new SttError(`the transcription stopped ${job.attempts - 1} times without finishing (the process ended each time)`, false);
+      }
       if (!bot) throw new SttError("the bot's plugin no longer exists", false);
       if (bot.api === null) throw new SttError("the bot token cannot be decrypted with FERNET_KEYS", true, 10 * 60_000);
       if (typeof meta.file_id !== "string") throw new SttError("the task has no voice file_id", false);
       const started = this.now();
       log.info({ provider: this.o.provider.name, duration_s: meta.duration }, "stt: transcribing");
       const ogg = await downloadTelegramFile(bot.api, bot.token, this.o.apiRoot, meta.file_id, typeof meta.file_size === "number" ? meta.file_size : null, signal);
-      const audio = await decodeOggOpus(ogg);
+      const audio = await decodeOggOpusOffThread(ogg);
       const language = whisperLanguage(meta.language_code);
       const t = await this.o.provider.transcribe({
         ogg, audio, language, signal,
@@ -164,15 +170,18 @@ export class SttWorker {
         return;
       }
       const e = err instanceof SttError ? err
-        : err instanceof AudioDecodeError ? new SttError(err.message, false)
+        : err instanceof AudioDecodeError ? new SttError(err.message, false, undefined, "not_audio")
         : new SttError(`unexpected: ${(err as Error).message ?? String(err)}`, true);
       const final = !e.retryable || job.attempts >= (this.o.maxAttempts ?? 5);
+      const reason = scrubReason(e.message);
       const retryAt = final ? null : this.now() + sttBackoffMs(job.attempts, e.retryAfterMs, this.o.retryBaseMs);
       if (final) this.stats.failed++;
       else this.stats.retried++;
-      log.warn({ reason: e.message, retry_at: retryAt }, final ? "stt: transcription failed for good" : "stt: transcription will be retried");
-      await recordSttFailure(db, seam, job, this.now(), e.message, retryAt, final
-        ? (tk) => ({ ...failedNote(), text: TEXTS.transcriptFailed[lang](tk.codigo, e.message) })
+      log.warn({ reason, retry_at: retryAt }, final ? "stt: transcription failed for good" : "stt: transcription will be retried");
+      // The chat hears the reason only when it is about the note (too big, not audio); provider
+      // and set-up details (URLs, masked keys, model paths) stay with the operator.
+      await recordSttFailure(db, seam, job, this.now(), reason, retryAt, final
+        ? (tk) => ({ ...failedNote(), text: TEXTS.transcriptFailed[lang](tk.codigo, e.noteFault === "too_big" ? TEXTS.tooBig[lang] : e.noteFault === "not_audio" ? TEXTS.notAudio[lang] : TEXTS.transcriptFailedGeneric[lang]) })
         : undefined);
     }
   }
@@ -188,6 +197,11 @@ export class SttWorker {
       return { api: null, token: "", idioma };
     }
   }
+}
+
+/** What is stored and logged of a failure: no bot token, no credentials in a URL, bounded. */
+export function scrubReason(message: string): string {
+  return scrub(message).replace(/\/\/[^/\s@]+@/g, "//<credentials>@").replace(/sk-[A-Za-z0-9*_-]{4,}/g, "sk-<redacted>").slice(0, 500);
 }
 
 /** Telegram's language_code ("es", "en-US", "pt-br") → whisper's two-letter code; none → auto-detect. */

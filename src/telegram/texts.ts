@@ -111,6 +111,18 @@ export const TEXTS = {
     es: "🎤 (no se reconoció ninguna palabra)",
     en: "🎤 (no speech recognized)",
   },
+  transcriptFailedGeneric: {
+    es: "el servicio de transcripción falló; la nota queda guardada como tarea de voz",
+    en: "the transcription service failed; the note stays saved as a voice task",
+  },
+  notAudio: {
+    es: "el archivo no es un audio OGG/Opus legible",
+    en: "the file is not readable OGG/Opus audio",
+  },
+  tooBig: {
+    es: "la nota supera los 20 MB que Telegram deja descargar a los bots",
+    en: "the note is over the 20 MB Telegram lets bots download",
+  },
   transcriptFailed: {
     es: (codigo: string, reason: string) => `⚠️ No pude transcribir la nota de voz [${codigo}]: ${reason}`,
     en: (codigo: string, reason: string) => `⚠️ I could not transcribe the voice note [${codigo}]: ${reason}`,

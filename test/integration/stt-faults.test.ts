@@ -74,6 +74,44 @@ for (const target of dbTargets()) {
       }
     });
 
+    test("a note the process died on STT_MAX_ATTEMPTS times is failed, not taken again forever", async () => {
+      const fake = await startFakeBotApi();
+      const stt = await startFakeStt();
+      const database = await target.create();
+      const env = { DATA_DIR: database.dataDir, DATABASE_URL: database.url, FERNET_KEYS: generateKey(), TELEGRAM_API_ROOT: fake.url };
+      const rt = await openTestRuntime(env);
+      const port = await freePort();
+      const [bot] = await createBots(rt, fake, `http://127.0.0.1:${port}`, 1);
+      const server = await startServerProcess({ env, port });
+      let w: SttWorker | undefined;
+      try {
+        await linkBots(fake, [bot!]);
+        fake.addFile(bot!.token, { file_id: "deadly", bytes: NOTE });
+        assert.equal((await fake.deliverUpdate(bot!.token, fake.makeVoiceUpdate(bot!.token, { chatId: bot!.chatId, fileId: "deadly", duration: 6 }))).status, 200);
+        const task = await waitFor("the voice task", async () => (await listTasks(rt.store.db, rt.store.seam, { pluginId: bot!.pluginId })).find((x) => x.tipo === "telegram_voice"));
+        // As left by three processes that each died in the middle of this note: leased, lease run out.
+        await rt.store.db.insertInto("stt_jobs").values({ task_id: task.id, estado: "transcribing", attempts: 3, next_attempt_at: 0, lease_until: 1, last_error: null, updated_at: 0 }).execute();
+        w = new SttWorker({
+          db: rt.store.db, seam: rt.store.seam, fernet: rt.keys.fernet, apiRoot: fake.url, logger: createLogger("silent"),
+          provider: openAiProvider({ url: stt.url, model: "whisper-1" }), maxAttempts: 3, pollMs: 20,
+        });
+        w.start();
+        const failed = await waitFor("failed for good", async () => {
+          const t = (await listTasks(rt.store.db, rt.store.seam, { pluginId: bot!.pluginId })).find((x) => x.id === task.id)!;
+          return (t.metadatos_extra.stt as { estado?: string } | undefined)?.estado === "failed" ? t : null;
+        });
+        assert.match(String((failed.metadatos_extra.stt as { error: string }).error), /stopped 3 times/);
+        assert.equal(stt.uploads.length, 0, "not transcribed a fourth time");
+      } finally {
+        await w?.stop();
+        await server.stop();
+        await rt.close();
+        await stt.close();
+        await fake.close();
+        await database.drop();
+      }
+    });
+
     test("two workers on one database: each of 12 notes is transcribed exactly once", async () => {
       const fake = await startFakeBotApi();
       const stt = await startFakeStt();
@@ -107,6 +145,9 @@ for (const target of dbTargets()) {
           return ts.length === 12 && ts.every((t) => t.metadatos_extra.pendiente_stt === false);
         });
         assert.equal(stt.uploads.length, 12, "one upload per note");
+        await waitFor("12 confirmations edited", async () => fake.edits.length >= 12);
+        await new Promise((r2) => setTimeout(r2, 1000));
+        assert.equal(fake.edits.length, 12, "each note's confirmation edited once");
         assert.equal(workers[0]!.stats.done + workers[1]!.stats.done, 12);
       } finally {
         for (const w of workers) await w.stop();

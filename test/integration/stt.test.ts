@@ -156,6 +156,30 @@ for (const target of dbTargets()) {
       });
       assert.match(String((task.metadatos_extra.stt as { error: string }).error), /Invalid file format/);
       assert.equal(stt.uploads.length - before, 1);
+      // The chat hears a plain reason, not the provider's words.
+      const told = await waitFor("the chat told", async () => s.fake.sentMessages(bot.token).find((m) => m.text.includes("No pude transcribir") && m.text.includes(task.codigo)));
+      assert.ok(!told.text.includes("Invalid file format"));
+      assert.match(told.text, /servicio de transcripción falló/);
+    });
+
+    test("a provider set up wrong (401) is not the note's fault: the job waits 10 minutes and is not failed, the chat hears nothing yet", async () => {
+      const { bot, chat } = await linkedBot();
+      stt.faults.push({ status: 401, message: "Incorrect API key provided: sk-te********-key" });
+      const before = s.fake.sentMessages(bot.token).length;
+      await sendVoice(bot, chat, "voice-401");
+      const job = await waitFor("the job waiting", async () => {
+        const t = await taskOf(bot.pluginId);
+        if (!t) return null;
+        const j = await s.rt.store.db.selectFrom("stt_jobs").selectAll().where("task_id", "=", t.id).executeTakeFirst();
+        return j && j.estado === "pending" && j.last_error ? j : null;
+      });
+      assert.match(String(job.last_error), /401/);
+      assert.ok(!String(job.last_error).includes("sk-te"), "no part of a key is kept");
+      assert.ok(Number(job.next_attempt_at) - Date.now() > 9 * 60_000, "tried again in 10 minutes");
+      const t = (await taskOf(bot.pluginId))!;
+      assert.equal(t.metadatos_extra.pendiente_stt, true);
+      assert.notEqual((t.metadatos_extra.stt as { estado?: string } | undefined)?.estado, "failed");
+      assert.equal(s.fake.sentMessages(bot.token).length, before + 1, "only the confirmation");
     });
 
     test("the API key never appears in logs", async () => {

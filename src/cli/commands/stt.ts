@@ -10,6 +10,8 @@ import { JoeError } from "../../errors.ts";
 import { fetchModel, WHISPER_MODELS, type FetchProgress } from "../../stt/models.ts";
 import { STT_RUNTIME_DIR, WHISPER_BINDING, whisperInstalled } from "../../stt/whisper-runtime.ts";
 import { loadConfig } from "../../config.ts";
+import { retryFailedSttJobs } from "../../stt/jobs.ts";
+import { taskIdFromCodigo } from "../../tasks/codigo.ts";
 
 export function registerStt(program: Command): void {
   const stt = program.command("stt").description("voice transcription (STT_PROVIDER=local|openai|none)");
@@ -64,6 +66,18 @@ export function registerStt(program: Command): void {
         process.exitCode = printError(o, err instanceof JoeError ? err : new JoeError("INVALID_INPUT", (err as Error).message));
       }
     });
+
+  stt.command("retry [codigo...]").description("put failed voice notes (all, or these task codes) back in the transcription queue")
+    .option("--json", "print JSON")
+    .action((codigos: string[], o: { json?: boolean }) => withRuntime(o, async (rt) => {
+      const ids = codigos.length ? codigos.map((c) => {
+        const id = taskIdFromCodigo(c);
+        if (id === null) throw new JoeError("INVALID_INPUT", `${c} is not a task code (T-XXXX)`);
+        return id;
+      }) : undefined;
+      const n = await retryFailedSttJobs(rt.store.db, Date.now(), ids);
+      print(o, { ok: true, requeued: n }, () => `${n} voice note(s) back in the transcription queue.`);
+    }));
 
   stt.command("status").description("voice notes waiting for, in, or failed transcription").option("--json", "print JSON")
     .action((o: { json?: boolean }) => withRuntime(o, async (rt) => {

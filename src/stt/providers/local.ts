@@ -7,7 +7,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import os from "node:os";
 import fs from "node:fs";
 import type { Logger } from "../../log.ts";
-import { SttError, type SttProvider, type TranscribeInput, type Transcript } from "./types.ts";
+import { SttError, SETUP_RETRY_MS, type SttProvider, type TranscribeInput, type Transcript } from "./types.ts";
 
 export interface LocalWhisperOptions {
   modelPath: string;
@@ -50,7 +50,8 @@ export function localWhisperProvider(o: LocalWhisperOptions): SttProvider {
     ready = new Promise<void>((resolve, reject) => {
       c.on("message", (m: ChildReply) => {
         if (m.type === "ready") return resolve();
-        if (m.type === "fatal") return reject(new SttError(`whisper.cpp could not load the model: ${m.message}`, false));
+        // The set-up, not the note: tried again after a long wait (the operator may fix the model).
+        if (m.type === "fatal") return reject(new SttError(`whisper.cpp could not load the model: ${m.message}`, true, SETUP_RETRY_MS));
         const w = waiting.get(m.id);
         if (!w) return;
         if (m.type === "progress") return w.progress?.(m.fraction);
@@ -65,15 +66,30 @@ export function localWhisperProvider(o: LocalWhisperOptions): SttProvider {
         waiting.clear();
         if (child === c) { child = null; ready = null; }
       });
+      // A send to a child that just died must not become an uncaught error in the server.
+      c.on("error", () => { if (child === c) { child = null; ready = null; } });
     });
     ready.catch(() => { /* reported to the transcription that waits on it */ });
     return ready;
   }
 
+  // One note at a time through the child (it runs them one by one anyway): each note's time limit
+  // starts when it is handed over, so a note waiting its turn never times out the one running.
+  let turn: Promise<unknown> = Promise.resolve();
+
   return {
     name: "local",
     model: o.modelPath.split(/[\\/]/).pop() ?? o.modelPath,
-    async transcribe(input: TranscribeInput): Promise<Transcript> {
+    transcribe(input: TranscribeInput): Promise<Transcript> {
+      const mine = turn.then(() => transcribeNow(input), () => transcribeNow(input));
+      turn = mine.catch(() => {});
+      return mine;
+    },
+    close,
+  };
+
+  async function transcribeNow(input: TranscribeInput): Promise<Transcript> {
+      if (input.signal.aborted) throw new SttError("transcription stopped", true);
       await start();
       const c = child!;
       const id = nextId++;
@@ -84,6 +100,7 @@ export function localWhisperProvider(o: LocalWhisperOptions): SttProvider {
           if (!waiting.has(id)) return;
           waiting.delete(id);
           // The native call cannot be interrupted: the child is replaced.
+          if (child === c) { child = null; ready = null; }
           c.kill("SIGKILL");
           reject(why);
         };
@@ -96,21 +113,23 @@ export function localWhisperProvider(o: LocalWhisperOptions): SttProvider {
           reject: (e) => { done(); reject(e); },
           progress: input.onProgress,
         });
-        c.send({ type: "transcribe", id, pcm: input.audio.pcm, language: input.language, threads, seconds, params: o.params ?? {} });
+        c.send({ type: "transcribe", id, pcm: input.audio.pcm, language: input.language, threads, seconds, params: o.params ?? {} }, (err) => {
+          if (err) stop(new SttError(`the whisper.cpp process could not be reached: ${err.message}`, true));
+        });
       });
-    },
-    async close() {
-      const c = child;
-      child = null;
-      ready = null;
-      if (c && c.exitCode === null) {
-        const exited = new Promise((r) => c.once("exit", r));
-        c.kill("SIGTERM");
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-        if (c.exitCode === null) c.kill("SIGKILL");
-      }
-    },
-  };
+  }
+
+  async function close(): Promise<void> {
+    const c = child;
+    child = null;
+    ready = null;
+    if (c && c.exitCode === null) {
+      const exited = new Promise((r) => c.once("exit", r));
+      c.kill("SIGTERM");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      if (c.exitCode === null) c.kill("SIGKILL");
+    }
+  }
 }
 
 function lastLine(s: string): string {

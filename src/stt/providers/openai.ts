@@ -4,7 +4,7 @@
 // file Telegram gave us; longer ones as WAV chunks of that length (a bounded request each,
 // with progress), joined in order.
 import { wavFromPcm, WHISPER_RATE } from "../audio.ts";
-import { SttError, type SttProvider, type TranscribeInput, type Transcript } from "./types.ts";
+import { SttError, SETUP_RETRY_MS, type SttProvider, type TranscribeInput, type Transcript } from "./types.ts";
 
 export const CHUNK_SECONDS = 600;
 
@@ -64,7 +64,11 @@ export function openAiProvider(o: OpenAiOptions): SttProvider {
         await pause(waitMs, signal);
         continue;
       }
-      // 400 (bad audio), 401/403 (key), 404 (wrong URL or model): trying again will not help.
+      // 401/403 (key), 404 (wrong URL or model): the set-up, not the note — tried again after a long
+      // wait, so notes survive until the operator fixes it. 400 and others: this note is refused.
+      if (res.status === 401 || res.status === 403 || res.status === 404) {
+        throw new SttError(`the transcription API refused the request (check STT_URL, STT_API_KEY, STT_MODEL): ${res.status}${detail}`, true, SETUP_RETRY_MS);
+      }
       throw new SttError(`the transcription API refused the note: ${res.status}${detail}`, false);
     }
     throw lastError ?? new SttError("transcription failed", true);

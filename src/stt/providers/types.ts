@@ -29,7 +29,11 @@ export interface SttProvider {
 
 /** A provider failure: `retryable` ones are tried again later with backoff; the others end the job. */
 export class SttError extends Error {
-  constructor(message: string, readonly retryable: boolean, readonly retryAfterMs?: number) {
+  /** `noteFault`: the note itself is the problem, and the chat is told which; otherwise it hears a generic reason. */
+  constructor(message: string, readonly retryable: boolean, readonly retryAfterMs?: number, readonly noteFault?: "too_big" | "not_audio") {
     super(message);
   }
 }
+
+/** A provider that is misconfigured or down: not the note's fault, so tried again after a long wait. */
+export const SETUP_RETRY_MS = 10 * 60_000;
