@@ -318,14 +318,14 @@ export interface World {
   bots: WorldBot[];
 }
 
-export async function startWorld(target: DbTarget, chats: number): Promise<World> {
+export async function startWorld(target: DbTarget, chats: number, extraEnv?: Record<string, string>): Promise<World> {
   const database = await target.create();
   const fake = await startFakeBotApi();
   const env: ServerEnv = { DATA_DIR: database.dataDir, DATABASE_URL: database.url, FERNET_KEYS: generateKey(), TELEGRAM_API_ROOT: fake.url };
   const rt = await openTestRuntime(env);
   const port = await freePort();
   const bots = await createBots(rt, fake, `http://127.0.0.1:${port}`, chats);
-  const server = await startServerProcess({ env, port });
+  const server = await startServerProcess({ env, port, extraEnv });
   await linkBots(fake, bots);
   return { database, fake, env, rt, port, server, bots };
 }
