@@ -248,6 +248,7 @@ function polling(_seam: DialectSeam): Migration {
         .addColumn("last_error", "text")
         .addColumn("last_error_at", "bigint")
         .addColumn("retry_at", "bigint")
+        .execute();
     },
   };
 }
