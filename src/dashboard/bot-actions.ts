@@ -8,6 +8,7 @@ import type { MultiFernet } from "../crypto/fernet.ts";
 import { createBotApi } from "../telegram/api.ts";
 import { BOT_TOKEN_RE, createPlugin, decryptToken } from "../plugins/store.ts";
 import { metadatosOf } from "../plugins/state.ts";
+import { removePlugin } from "../plugins/remove.ts";
 import { newVerificationCode } from "../crypto/random.ts";
 import { appendEvent } from "../events/append.ts";
 import { JoeError } from "../errors.ts";
@@ -160,18 +161,12 @@ export async function deleteBot(deps: BotDeps, row: PluginRow, now = Date.now())
   } catch (err) {
     deps.logger.warn({ plugin_id: Number(row.id), err }, "dashboard: could not remove the webhook of a deleted bot");
   }
-  const id = row.id;
-  await deps.db.transaction().execute(async (trx) => {
-    await trx.deleteFrom("outgoing_messages").where("plugin_id", "=", id).execute();
-    await trx.deleteFrom("chat_state").where("plugin_id", "=", id).execute();
-    await trx.deleteFrom("processed_updates").where("plugin_id", "=", id).execute();
-    await trx.deleteFrom("unparsed_updates").where("plugin_id", "=", id).execute();
-    await trx.deleteFrom("tasks").where("plugin_id", "=", id).execute();
-    await trx.deleteFrom("plugin_configs").where("id", "=", id).execute();
-    if (row.verificado) {
-      await appendEvent(trx, { type: "plugin.unlinked", usuario_id: Number(row.usuario_id), plugin_id: Number(id), at: now });
-    }
-  });
+  try {
+    await removePlugin(deps.db, deps.seam, { id: Number(row.id), refuse: "none" }, now);
+  } catch (err) {
+    // Deleted meanwhile (another tab): nothing left to delete.
+    if (!(err instanceof JoeError && err.code === "PLUGIN_NOT_FOUND")) throw err;
+  }
 }
 
 /** A failed message back to pending (attempts reset), so the sender tries it again. False if it was not failed. */
