@@ -9,6 +9,7 @@ import { createBotApi } from "../telegram/api.ts";
 import { BOT_TOKEN_RE, createPlugin, decryptToken } from "../plugins/store.ts";
 import { metadatosOf } from "../plugins/state.ts";
 import { removePlugin } from "../plugins/remove.ts";
+import { registerWebhook, webhookPath } from "../telegram/webhook-setup.ts";
 import { newVerificationCode } from "../crypto/random.ts";
 import { appendEvent } from "../events/append.ts";
 import { JoeError } from "../errors.ts";
@@ -25,9 +26,7 @@ export interface BotDeps {
   logger: Logger;
 }
 
-export function webhookPathOf(pluginId: number): string {
-  return `/plugins/telegram/webhook/${pluginId}/`;
-}
+export const webhookPathOf = webhookPath;
 
 /** A Bot API call with its failure turned into a message for the page (never the token). */
 async function call<T>(deps: BotDeps, token: string, fn: (api: Api) => Promise<T>): Promise<T> {
@@ -71,13 +70,14 @@ export async function addBotByToken(deps: BotDeps, usuarioId: number, rawToken: 
         : `${identificador} is registered on this server by another user`);
     }
   }
-  const { plugin, webhookSecret } = await createPlugin(deps.db, deps.seam, deps.fernet, { usuarioId, identificador, token });
+  const { plugin } = await createPlugin(deps.db, deps.seam, deps.fernet, { usuarioId, identificador, token });
   if (!deps.publicUrl) return { pluginId: plugin.id };
-  // With a public URL Telegram can deliver to us, so the webhook is registered now (as `plugin
-  // create` does); if Telegram refuses, the bot stays added and its page shows why.
-  const url = deps.publicUrl.replace(/\/+$/, "") + webhookPathOf(plugin.id);
+  // With a public URL Telegram can deliver to us, so the webhook is registered now, as `plugin
+  // create` / `webhook set` do (ALLOWED_UPDATES, the command menu, the delivery mode recorded);
+  // if Telegram refuses, the bot stays added and its page shows why.
   try {
-    await call(deps, token, (api) => api.setWebhook(url, { secret_token: webhookSecret, allowed_updates: ["message"] }));
+    await registerWebhook({ db: deps.db, seam: deps.seam, callBot: (row, fn) => call(deps, decryptToken(row, deps.fernet), fn) },
+      plugin.id, deps.publicUrl.replace(/\/+$/, ""));
     return { pluginId: plugin.id };
   } catch (err) {
     deps.logger.warn({ plugin_id: plugin.id, err }, "dashboard: setWebhook for a new bot failed");

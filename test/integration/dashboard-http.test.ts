@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { dbTargets } from "../support/databases.ts";
 import { startStack, randomToken, type Stack, type TestBot } from "../support/stack.ts";
 import { DashClient } from "../support/dashboard.ts";
+import { deliveryModeOf } from "../../src/polling/mode.ts";
 import { createLoginLink, hashSecret, LOGIN_LINK_TTL_MS } from "../../src/dashboard/auth-store.ts";
 
 for (const target of dbTargets()) {
@@ -287,6 +288,35 @@ for (const target of dbTargets()) {
       assert.equal(await stack.rt.store.db.selectFrom("plugin_configs").select("id").where("id", "=", bot.pluginId).executeTakeFirst(), undefined);
       assert.equal(stack.fake.webhookOf(bot.token), undefined, "the webhook was removed at Telegram");
       assert.equal((await c.get(`/bots/${bot.pluginId}`)).status, 404);
+    });
+  });
+
+  describe(`dashboard over HTTP with PUBLIC_URL (${target.name})`, () => {
+    let stack: Stack;
+    before(async () => { stack = await startStack(target, { env: { PUBLIC_URL: "https://joe.example.org/" } }); });
+    after(() => stack.stop());
+
+    it("adding a bot registers its webhook as the CLI does: ALLOWED_UPDATES, the command menu, delivery mode webhook", async () => {
+      const owner = await stack.addBot();
+      const ownerId = Number((await stack.rt.store.db.selectFrom("plugin_configs").select("usuario_id")
+        .where("id", "=", owner.pluginId).executeTakeFirstOrThrow()).usuario_id);
+      const c = new DashClient(stack.baseUrl);
+      await c.signIn(stack.rt.store.db, ownerId);
+      await c.get("/bots");
+      const token = randomToken();
+      stack.fake.addBot({ token, username: "public_joe_bot" });
+      const added = await c.post("/bots", { token });
+      assert.equal(added.status, 303);
+      const id = Number(/\/bots\/(\d+)/.exec(added.location!)![1]);
+      const wh = stack.fake.webhookOf(token);
+      assert.ok(wh, "the webhook is set");
+      assert.equal(wh.url, `https://joe.example.org/plugins/telegram/webhook/${id}/`);
+      assert.deepEqual(wh.allowed_updates, ["message", "edited_message"]);
+      assert.ok(stack.fake.commandsOf(token).length > 0, "the command menu is registered");
+      assert.ok(stack.fake.commandsOf(token, "en").length > 0, "in English too");
+      const row = await stack.rt.store.db.selectFrom("plugin_configs").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
+      assert.equal(deliveryModeOf(row, stack.rt.store.seam), "webhook");
+      assert.match((await c.get(added.location!)).body, /id="delivery-mode">webhook/);
     });
   });
 }
