@@ -116,12 +116,30 @@ for (const target of dbTargets()) {
       assert.equal(ok.status, 303);
       assert.equal(await estadoOf(task.id), "cancelled");
       const events = await stack.rt.store.db.selectFrom("events").selectAll().where("task_id", "=", task.id).execute();
-      assert.deepEqual(events.map((e) => e.type), ["task.state_changed"]);
+      assert.deepEqual(events.map((e) => e.type).filter((t) => t !== "task.created"), ["task.state_changed"]);
       // Cancelled is final: neither cancel nor done is allowed any more.
       await c.get(`/tasks/${task.codigo}`);
       const again = await c.post(`/tasks/${task.codigo}/done`);
       assert.equal(again.status, 409);
       assert.equal(await estadoOf(task.id), "cancelled");
+    });
+
+    it("mark done only from in_progress (SPEC): refused and not offered while queued; offered and applied once claimed", async () => {
+      await stack.sendText(bot, chat, "llamar al banco");
+      const task = await taskByText(bot.pluginId, "llamar al banco");
+      const c = new DashClient(stack.baseUrl);
+      await c.signIn(stack.rt.store.db, ownerId);
+      const queued = await c.get(`/tasks/${task.codigo}`);
+      assert.doesNotMatch(queued.body, /id="action-done"/, "no Mark done while queued");
+      assert.match(queued.body, /id="action-cancel"/);
+      const refused = await c.post(`/tasks/${task.codigo}/done`);
+      assert.equal(refused.status, 409);
+      assert.equal(await estadoOf(task.id), "queued");
+      await stack.rt.store.db.updateTable("tasks").set({ estado: "in_progress", lease_until: Date.now() + 60_000 }).where("id", "=", task.id).execute();
+      const claimed = await c.get(`/tasks/${task.codigo}`);
+      assert.match(claimed.body, /id="action-done"/);
+      assert.equal((await c.post(`/tasks/${task.codigo}/done`)).status, 303);
+      assert.equal(await estadoOf(task.id), "done");
     });
 
     it("another user's task and bot are 404, for pages and for actions", async () => {
@@ -189,10 +207,10 @@ for (const target of dbTargets()) {
       // A task changed through the dashboard comes back through the event cursor.
       const t = await taskByText(bot.pluginId, "regar las plantas 100%");
       await c.get(`/tasks/${t.codigo}`);
-      assert.equal((await c.post(`/tasks/${t.codigo}/done`)).status, 303);
+      assert.equal((await c.post(`/tasks/${t.codigo}/cancel`)).status, 303);
       const changed = JSON.parse((await c.get(`/live.json?after=${live.after}&ev=${ev}`)).body) as { items: Array<{ id: number; html: string }> };
       assert.deepEqual(changed.items.map((i) => i.id), [t.id]);
-      assert.match(changed.items[0]!.html, /estado-done/);
+      assert.match(changed.items[0]!.html, /estado-cancelled/);
       // "%" is searched for literally, not as a wildcard.
       assert.doesNotMatch((await c.get("/?q=100%25x")).body, /regar/);
       assert.match((await c.get("/?q=100%25")).body, /regar/);
