@@ -10,6 +10,7 @@ import { BOT_TOKEN_RE, createPlugin, decryptToken } from "../plugins/store.ts";
 import { metadatosOf } from "../plugins/state.ts";
 import { removePlugin } from "../plugins/remove.ts";
 import { registerWebhook, webhookPath } from "../telegram/webhook-setup.ts";
+import { readPollingState, type PollingStatus } from "../polling/state.ts";
 import { newVerificationCode } from "../crypto/random.ts";
 import { appendEvent } from "../events/append.ts";
 import { JoeError } from "../errors.ts";
@@ -89,17 +90,25 @@ export interface BotHealth {
   mode: "webhook" | "polling";
   /** What Telegram reports (null when it could not be asked). */
   webhook: { url: string; ours: boolean; pending: number; lastError: string | null } | null;
-  /** Polling facts the polling worker keeps in metadatos (whatever is there). */
+  /** Polling facts from polling_state: last poll time, last error (empty before the first poll). */
   polling: Array<[string, string]>;
   error: string | null;
+}
+
+/** What the poller recorded in polling_state (polling/state.ts); none before its first poll. */
+function pollingFacts(st: PollingStatus | null, now = Date.now()): Array<[string, string]> {
+  if (!st || (st.last_poll_at === null && st.last_error_at === null)) return [];
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const facts: Array<[string, string]> = [["Last poll", st.last_poll_at === null ? "never" : iso(st.last_poll_at)]];
+  facts.push(["Last polling error", st.last_error === null ? "none" : `${st.last_error_at === null ? "" : `${iso(st.last_error_at)} `}${st.last_error}`]);
+  if (st.retry_at !== null && st.retry_at > now) facts.push(["Next try", iso(st.retry_at)]);
+  return facts;
 }
 
 /** Delivery mode and health: Telegram's getWebhookInfo is the truth about the webhook. */
 export async function botHealth(deps: BotDeps, row: PluginRow): Promise<BotHealth> {
   const meta = metadatosOf(row, deps.seam);
-  const polling = Object.entries(meta)
-    .filter(([k]) => /poll|offset/i.test(k))
-    .map(([k, v]) => [k, typeof v === "number" && v > 1e12 ? new Date(v).toISOString() : typeof v === "string" ? v : JSON.stringify(v)] as [string, string]);
+  const polling = pollingFacts(await readPollingState(deps.db, Number(row.id)));
   const metaMode = typeof meta.modo === "string" ? meta.modo : typeof meta.delivery_mode === "string" ? meta.delivery_mode : undefined;
   let token: string;
   try {

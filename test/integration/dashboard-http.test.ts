@@ -8,6 +8,7 @@ import { dbTargets } from "../support/databases.ts";
 import { startStack, randomToken, type Stack, type TestBot } from "../support/stack.ts";
 import { DashClient } from "../support/dashboard.ts";
 import { deliveryModeOf } from "../../src/polling/mode.ts";
+import { botHealth } from "../../src/dashboard/bot-actions.ts";
 import { createLoginLink, hashSecret, LOGIN_LINK_TTL_MS } from "../../src/dashboard/auth-store.ts";
 
 for (const target of dbTargets()) {
@@ -140,6 +141,26 @@ for (const target of dbTargets()) {
       assert.match(claimed.body, /id="action-done"/);
       assert.equal((await c.post(`/tasks/${task.codigo}/done`)).status, 303);
       assert.equal(await estadoOf(task.id), "done");
+    });
+
+    it("a polled bot's health comes from polling_state: last poll time and last error", async () => {
+      const token = randomToken();
+      stack.fake.addBot({ token, username: "polled_health_bot" });
+      const base = await stack.rt.store.db.selectFrom("plugin_configs").selectAll().where("id", "=", bot.pluginId).executeTakeFirstOrThrow();
+      // A plugin id no poller serves (so nothing rewrites its row meanwhile), with a webhook-less bot's token.
+      const row = { ...base, id: 987_654, token_cifrado: stack.rt.keys.fernet.encrypt(token) };
+      const deps = { db: stack.rt.store.db, seam: stack.rt.store.seam, fernet: stack.rt.keys.fernet, apiRoot: stack.fake.url, logger: stack.rt.logger };
+      assert.deepEqual((await botHealth(deps, row)).polling, [], "nothing before the first poll");
+      const polledAt = Date.UTC(2026, 0, 2, 3, 4, 5);
+      await stack.rt.store.db.insertInto("polling_state").values({ plugin_id: 987_654, lease_owner: null, last_poll_at: polledAt,
+        last_error: "409 Conflict: terminated by other getUpdates request", last_error_at: polledAt + 1000, retry_at: null }).execute();
+      const h = await botHealth(deps, row);
+      assert.equal(h.mode, "polling");
+      assert.deepEqual(h.polling, [
+        ["Last poll", "2026-01-02T03:04:05.000Z"],
+        ["Last polling error", "2026-01-02T03:04:06.000Z 409 Conflict: terminated by other getUpdates request"],
+      ]);
+      await stack.rt.store.db.deleteFrom("polling_state").where("plugin_id", "=", 987_654).execute();
     });
 
     it("another user's task and bot are 404, for pages and for actions", async () => {
