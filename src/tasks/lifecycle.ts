@@ -143,6 +143,15 @@ async function langForTask(trx: Tx, seam: DialectSeam, task: TaskRow): Promise<L
   return conf?.text === TEXTS.received.en(task.codigo) ? "en" : "es";
 }
 
+/**
+ * Whether the task's plugin is still linked to the chat the task came from: a result is only told
+ * there. Unlinked since, or linked to another chat, the message is skipped (the state still changes).
+ */
+async function stillLinkedTo(trx: Tx, task: TaskRow): Promise<boolean> {
+  const p = await trx.selectFrom("plugin_configs").select(["verificado", "chat_id_verificado"]).where("id", "=", task.plugin_id).executeTakeFirst();
+  return p !== undefined && Boolean(Number(p.verificado)) && p.chat_id_verificado !== null && String(p.chat_id_verificado) === String(task.chat_id);
+}
+
 /** Applies complete / fail / cancel. Returns the task and whether a chat message was queued. */
 export async function transitionTask(db: Db, seam: DialectSeam, t: TransitionInput, now = Date.now()): Promise<{ task: ApiTask; queued: boolean }> {
   const rule = TRANSITIONS[t.action];
@@ -177,7 +186,7 @@ export async function transitionTask(db: Db, seam: DialectSeam, t: TransitionInp
     await appendEvents(trx, [stateChanged(row, now)]);
 
     let queued = false;
-    if (t.notify && t.action !== "cancel") {
+    if (t.notify && t.action !== "cancel" && await stillLinkedTo(trx, row)) {
       const lang = await langForTask(trx, seam, row);
       const text = t.action === "complete" ? TEXTS.taskDone[lang](row.codigo, t.detail) : TEXTS.taskFailed[lang](row.codigo, t.detail ?? "");
       await trx.insertInto("outgoing_messages").values({

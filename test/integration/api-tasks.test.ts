@@ -202,6 +202,29 @@ for (const target of dbTargets()) {
       assert.ok(JSON.stringify(doc.paths["/api/v1/tasks/{codigo}/fail"]).includes("lease_id"), "and on fail");
     });
 
+    test("a result is told only in the chat the plugin is still linked to: unlinked or relinked elsewhere → no message, state still changes", async () => {
+      const u = await userWithBot(s);
+      const t1 = await taskFromChat(s, u, "Primera");
+      const t2 = await taskFromChat(s, u, "Segunda");
+      const api = client(s.baseUrl, u.token);
+      const claimed = (await api.post("/tasks/claim", { limit: 2, lease_seconds: 60 })).body.items as any[];
+      assert.equal(claimed.length, 2);
+      const kinds = async (codigo: string) => (await s.rt.store.db.selectFrom("outgoing_messages").innerJoin("tasks", "tasks.id", "outgoing_messages.task_id")
+        .select("outgoing_messages.kind").where("tasks.codigo", "=", codigo).execute()).map((r) => r.kind).sort();
+      // Linked to another chat meanwhile.
+      await s.rt.store.db.updateTable("plugin_configs").set({ chat_id_verificado: u.chatId + 1 }).where("id", "=", u.bot.pluginId).execute();
+      const done = await api.post(`/tasks/${t1.codigo}/complete`, { resultado: "hecho" });
+      assert.equal(done.status, 200);
+      assert.equal(done.body.estado, "done");
+      assert.deepEqual(await kinds(t1.codigo), ["confirmation"], "no result for the old chat");
+      // Unlinked.
+      await s.rt.store.db.updateTable("plugin_configs").set({ verificado: 0, chat_id_verificado: null }).where("id", "=", u.bot.pluginId).execute();
+      const failed = await api.post(`/tasks/${t2.codigo}/fail`, { error: "roto" });
+      assert.equal(failed.status, 200);
+      assert.equal(failed.body.estado, "failed");
+      assert.deepEqual(await kinds(t2.codigo), ["confirmation"], "no failure message for an unlinked bot");
+    });
+
     test("bad input: 400 INVALID_INPUT naming the field, and nothing changes", async () => {
       const u = await userWithBot(s);
       const t = await taskFromChat(s, u, "Intacta");
