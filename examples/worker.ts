@@ -29,10 +29,11 @@ for (;;) {
     continue;
   }
   for (const task of items) {
+    // lease_id names this claim: if our lease ran out and another worker claimed the task, 409.
     try {
-      await post(`/tasks/${task.codigo}/complete`, { resultado: await work(task) });
+      await post(`/tasks/${task.codigo}/complete`, { resultado: await work(task), lease_id: task.lease_id });
     } catch (err) {
-      await post(`/tasks/${task.codigo}/fail`, { error: String(err) }).catch(console.error);
+      await post(`/tasks/${task.codigo}/fail`, { error: String(err), lease_id: task.lease_id }).catch(console.error);
     }
   }
 }

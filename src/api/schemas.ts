@@ -27,6 +27,7 @@ export const taskSchema = {
     },
     created_at: { type: "string", format: "date-time" },
     lease_until: { type: "string", format: "date-time", description: "while in_progress: when the claim runs out" },
+    lease_id: { type: "string", description: "while in_progress: names this claim; send it with complete / fail" },
   },
   required: ["id", "codigo", "usuario_id", "plugin_id", "tipo", "titulo", "estado", "metadatos_extra", "created_at"],
 } as const;

@@ -16,6 +16,10 @@ const codigoParams = {
 } as const;
 
 const notifySchema = { type: "boolean", default: true, description: "answer the original message in the chat (default true)" } as const;
+const leaseIdSchema = {
+  type: "string", minLength: 1, maxLength: 40,
+  description: "the lease_id the claim returned: if the task was claimed again since (the lease ran out), 409 INVALID_TRANSITION",
+} as const;
 const TEXT_MAX = 100_000;
 
 function taskId(codigo: string): number {
@@ -90,7 +94,7 @@ export function registerTaskRoutes(scope: FastifyInstance, deps: ApiDeps): void 
   }, async (req) => getTask(db, seam, me(req).usuarioId, taskId(req.params.codigo)));
 
   const transition = (action: Action, summary: string, body: Record<string, unknown>) => {
-    scope.post<{ Params: { codigo: string }; Body: { resultado?: string; error?: string; notify?: boolean } }>(`/tasks/:codigo/${action}`, {
+    scope.post<{ Params: { codigo: string }; Body: { resultado?: string; error?: string; notify?: boolean; lease_id?: string } }>(`/tasks/:codigo/${action}`, {
       schema: { summary, tags: ["tasks"], params: codigoParams, body, response: { 200: taskSchema, ...errors(400, 404, 409) } },
     }, async (req) => {
       const b = req.body ?? {};
@@ -98,6 +102,7 @@ export function registerTaskRoutes(scope: FastifyInstance, deps: ApiDeps): void 
         usuarioId: me(req).usuarioId, taskId: taskId(req.params.codigo), action,
         detail: action === "complete" ? b.resultado : action === "fail" ? b.error : undefined,
         notify: action !== "cancel" && b.notify !== false,
+        leaseId: action === "cancel" ? undefined : b.lease_id,
       });
       if (queued) deps.onQueued?.();
       return task;
@@ -105,11 +110,11 @@ export function registerTaskRoutes(scope: FastifyInstance, deps: ApiDeps): void 
   };
   transition("complete", "Report a claimed task done (in_progress → done)", {
     type: "object", additionalProperties: false,
-    properties: { resultado: { type: "string", maxLength: TEXT_MAX, description: "stored in metadatos_extra.resultado and sent to the chat" }, notify: notifySchema },
+    properties: { resultado: { type: "string", maxLength: TEXT_MAX, description: "stored in metadatos_extra.resultado and sent to the chat" }, notify: notifySchema, lease_id: leaseIdSchema },
   });
   transition("fail", "Report a claimed task failed (in_progress → failed)", {
     type: "object", additionalProperties: false, required: ["error"],
-    properties: { error: { type: "string", minLength: 1, maxLength: TEXT_MAX, description: "stored in metadatos_extra.error and sent to the chat" }, notify: notifySchema },
+    properties: { error: { type: "string", minLength: 1, maxLength: TEXT_MAX, description: "stored in metadatos_extra.error and sent to the chat" }, notify: notifySchema, lease_id: leaseIdSchema },
   });
   transition("cancel", "Cancel a task (queued | in_progress → cancelled)", {
     type: "object", additionalProperties: false, properties: {},

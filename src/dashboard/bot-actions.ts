@@ -8,6 +8,9 @@ import type { MultiFernet } from "../crypto/fernet.ts";
 import { createBotApi } from "../telegram/api.ts";
 import { BOT_TOKEN_RE, createPlugin, decryptToken } from "../plugins/store.ts";
 import { metadatosOf } from "../plugins/state.ts";
+import { removePlugin } from "../plugins/remove.ts";
+import { registerWebhook, webhookPath } from "../telegram/webhook-setup.ts";
+import { readPollingState, type PollingStatus } from "../polling/state.ts";
 import { newVerificationCode } from "../crypto/random.ts";
 import { appendEvent } from "../events/append.ts";
 import { JoeError } from "../errors.ts";
@@ -24,9 +27,7 @@ export interface BotDeps {
   logger: Logger;
 }
 
-export function webhookPathOf(pluginId: number): string {
-  return `/plugins/telegram/webhook/${pluginId}/`;
-}
+export const webhookPathOf = webhookPath;
 
 /** A Bot API call with its failure turned into a message for the page (never the token). */
 async function call<T>(deps: BotDeps, token: string, fn: (api: Api) => Promise<T>): Promise<T> {
@@ -70,13 +71,14 @@ export async function addBotByToken(deps: BotDeps, usuarioId: number, rawToken: 
         : `${identificador} is registered on this server by another user`);
     }
   }
-  const { plugin, webhookSecret } = await createPlugin(deps.db, deps.seam, deps.fernet, { usuarioId, identificador, token });
+  const { plugin } = await createPlugin(deps.db, deps.seam, deps.fernet, { usuarioId, identificador, token });
   if (!deps.publicUrl) return { pluginId: plugin.id };
-  // With a public URL Telegram can deliver to us, so the webhook is registered now (as `plugin
-  // create` does); if Telegram refuses, the bot stays added and its page shows why.
-  const url = deps.publicUrl.replace(/\/+$/, "") + webhookPathOf(plugin.id);
+  // With a public URL Telegram can deliver to us, so the webhook is registered now, as `plugin
+  // create` / `webhook set` do (ALLOWED_UPDATES, the command menu, the delivery mode recorded);
+  // if Telegram refuses, the bot stays added and its page shows why.
   try {
-    await call(deps, token, (api) => api.setWebhook(url, { secret_token: webhookSecret, allowed_updates: ["message"] }));
+    await registerWebhook({ db: deps.db, seam: deps.seam, callBot: (row, fn) => call(deps, decryptToken(row, deps.fernet), fn) },
+      plugin.id, deps.publicUrl.replace(/\/+$/, ""));
     return { pluginId: plugin.id };
   } catch (err) {
     deps.logger.warn({ plugin_id: plugin.id, err }, "dashboard: setWebhook for a new bot failed");
@@ -88,17 +90,25 @@ export interface BotHealth {
   mode: "webhook" | "polling";
   /** What Telegram reports (null when it could not be asked). */
   webhook: { url: string; ours: boolean; pending: number; lastError: string | null } | null;
-  /** Polling facts the polling worker keeps in metadatos (whatever is there). */
+  /** Polling facts from polling_state: last poll time, last error (empty before the first poll). */
   polling: Array<[string, string]>;
   error: string | null;
+}
+
+/** What the poller recorded in polling_state (polling/state.ts); none before its first poll. */
+function pollingFacts(st: PollingStatus | null, now = Date.now()): Array<[string, string]> {
+  if (!st || (st.last_poll_at === null && st.last_error_at === null)) return [];
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const facts: Array<[string, string]> = [["Last poll", st.last_poll_at === null ? "never" : iso(st.last_poll_at)]];
+  facts.push(["Last polling error", st.last_error === null ? "none" : `${st.last_error_at === null ? "" : `${iso(st.last_error_at)} `}${st.last_error}`]);
+  if (st.retry_at !== null && st.retry_at > now) facts.push(["Next try", iso(st.retry_at)]);
+  return facts;
 }
 
 /** Delivery mode and health: Telegram's getWebhookInfo is the truth about the webhook. */
 export async function botHealth(deps: BotDeps, row: PluginRow): Promise<BotHealth> {
   const meta = metadatosOf(row, deps.seam);
-  const polling = Object.entries(meta)
-    .filter(([k]) => /poll|offset/i.test(k))
-    .map(([k, v]) => [k, typeof v === "number" && v > 1e12 ? new Date(v).toISOString() : typeof v === "string" ? v : JSON.stringify(v)] as [string, string]);
+  const polling = pollingFacts(await readPollingState(deps.db, Number(row.id)));
   const metaMode = typeof meta.modo === "string" ? meta.modo : typeof meta.delivery_mode === "string" ? meta.delivery_mode : undefined;
   let token: string;
   try {
@@ -160,18 +170,12 @@ export async function deleteBot(deps: BotDeps, row: PluginRow, now = Date.now())
   } catch (err) {
     deps.logger.warn({ plugin_id: Number(row.id), err }, "dashboard: could not remove the webhook of a deleted bot");
   }
-  const id = row.id;
-  await deps.db.transaction().execute(async (trx) => {
-    await trx.deleteFrom("outgoing_messages").where("plugin_id", "=", id).execute();
-    await trx.deleteFrom("chat_state").where("plugin_id", "=", id).execute();
-    await trx.deleteFrom("processed_updates").where("plugin_id", "=", id).execute();
-    await trx.deleteFrom("unparsed_updates").where("plugin_id", "=", id).execute();
-    await trx.deleteFrom("tasks").where("plugin_id", "=", id).execute();
-    await trx.deleteFrom("plugin_configs").where("id", "=", id).execute();
-    if (row.verificado) {
-      await appendEvent(trx, { type: "plugin.unlinked", usuario_id: Number(row.usuario_id), plugin_id: Number(id), at: now });
-    }
-  });
+  try {
+    await removePlugin(deps.db, deps.seam, { id: Number(row.id), refuse: "none" }, now);
+  } catch (err) {
+    // Deleted meanwhile (another tab): nothing left to delete.
+    if (!(err instanceof JoeError && err.code === "PLUGIN_NOT_FOUND")) throw err;
+  }
 }
 
 /** A failed message back to pending (attempts reset), so the sender tries it again. False if it was not failed. */

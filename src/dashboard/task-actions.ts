@@ -9,13 +9,12 @@ import { JoeError } from "../errors.ts";
 export type TaskAction = "cancel" | "done";
 
 /**
- * The lifecycle (SPEC "Task lifecycle"): queued | in_progress → cancelled. For "done" the owner
- * may also close a task still queued: it is their own thought, and with no worker running a
- * queued task could otherwise never be closed from the dashboard.
+ * The lifecycle (SPEC "Task lifecycle"): queued | in_progress → cancelled; in_progress → done
+ * (a task nobody has claimed is cancelled, not done).
  */
 export const ALLOWED_FROM: Record<TaskAction, readonly string[]> = {
   cancel: ["queued", "in_progress"],
-  done: ["queued", "in_progress"],
+  done: ["in_progress"],
 };
 const TARGET: Record<TaskAction, string> = { cancel: "cancelled", done: "done" };
 
@@ -29,7 +28,7 @@ export async function applyTaskAction(db: Db, usuarioId: number, taskId: number,
     const task = await trx.selectFrom("tasks").select(["id", "plugin_id", "estado"])
       .where("id", "=", taskId).where("usuario_id", "=", usuarioId).executeTakeFirst();
     if (!task) return false;
-    const changed = await trx.updateTable("tasks").set({ estado: TARGET[action] })
+    const changed = await trx.updateTable("tasks").set({ estado: TARGET[action], lease_until: null, updated_at: now })
       .where("id", "=", taskId).where("estado", "in", [...ALLOWED_FROM[action]]).executeTakeFirst();
     if (Number(changed.numUpdatedRows) !== 1) {
       throw new JoeError("TASK_TRANSITION_REFUSED", `it is ${task.estado}`);

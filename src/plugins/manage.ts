@@ -2,35 +2,20 @@
 import type { Db, DialectSeam } from "../db/dialect.ts";
 import type { MultiFernet } from "../crypto/fernet.ts";
 import { JoeError } from "../errors.ts";
-import { appendEvent } from "../events/append.ts";
 import { BOT_TOKEN_RE, getPluginRow } from "./store.ts";
+import { removePlugin } from "./remove.ts";
 import { assertNotDuplicate, botIdOfToken } from "./duplicates.ts";
 
 /**
  * Delete a plugin. While it has tasks this is refused unless `force`: the tasks are the user's
  * captured thoughts, and removing them with a bot is a choice to make knowingly. With `force`,
  * its tasks, queued messages and bookkeeping go with it, in one transaction (a linked plugin
- * gets its `plugin.unlinked` event in the same transaction).
+ * gets its `plugin.unlinked` event in the same transaction). The work is plugins/remove.ts's
+ * `removePlugin`, shared with the API and the dashboard.
  */
-export async function deletePlugin(db: Db, _seam: DialectSeam, id: number, opts: { force: boolean }): Promise<{ id: number; tasks_deleted: number }> {
-  return db.transaction().execute(async (trx) => {
-    const row = await trx.selectFrom("plugin_configs").selectAll().where("id", "=", id).executeTakeFirst();
-    if (!row) throw new JoeError("PLUGIN_NOT_FOUND", String(id));
-    const { n } = await trx.selectFrom("tasks").select((eb) => eb.fn.countAll().as("n")).where("plugin_id", "=", id).executeTakeFirstOrThrow();
-    const tasks = Number(n);
-    if (tasks > 0 && !opts.force) {
-      throw new JoeError("PLUGIN_HAS_TASKS", `plugin ${id} has ${tasks} task(s); pass --force to delete them with it`);
-    }
-    if (row.verificado) {
-      await appendEvent(trx, { type: "plugin.unlinked", usuario_id: Number(row.usuario_id), plugin_id: id, at: Date.now() });
-    }
-    await trx.deleteFrom("tasks").where("plugin_id", "=", id).execute();
-    for (const table of ["outgoing_messages", "chat_state", "processed_updates", "unparsed_updates", "polling_state"] as const) {
-      await trx.deleteFrom(table).where("plugin_id", "=", id).execute();
-    }
-    await trx.deleteFrom("plugin_configs").where("id", "=", id).execute();
-    return { id, tasks_deleted: tasks };
-  });
+export async function deletePlugin(db: Db, seam: DialectSeam, id: number, opts: { force: boolean }): Promise<{ id: number; tasks_deleted: number }> {
+  const r = await removePlugin(db, seam, { id, refuse: opts.force ? "none" : "any" });
+  return { id, tasks_deleted: r.tasks };
 }
 
 /**

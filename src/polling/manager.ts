@@ -9,6 +9,10 @@ import { SERVICIO } from "../plugins/store.ts";
 import { BotPoller, type PollerDeps } from "./poller.ts";
 import { deliveryModeOf } from "./mode.ts";
 import { releaseLease, tryLease } from "./state.ts";
+import { createBotApi } from "../telegram/api.ts";
+import { registerBotCommands } from "../telegram/commands.ts";
+import { decryptToken } from "../plugins/store.ts";
+import { metadatosOf } from "../plugins/state.ts";
 
 export interface PollingOptions {
   /** How long a lease lasts without renewal (ms). */
@@ -24,6 +28,9 @@ export class PollingManager {
   private scanning: Promise<void> = Promise.resolve();
   private stopped = false;
   private readonly logger: Logger;
+  /** Bots whose command menu this process registered (a webhook bot gets it from `webhook set`). */
+  private readonly menus = new Set<number>();
+  private readonly menuCalls = new Set<Promise<void>>();
 
   constructor(private readonly deps: PollerDeps, private readonly opts: PollingOptions) {
     this.logger = deps.logger;
@@ -49,12 +56,34 @@ export class PollingManager {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.scanning;
+    await Promise.all([...this.menuCalls]);
     const all = [...this.pollers.values()];
     this.pollers.clear();
     await Promise.all(all.map(async (p) => {
       await p.stop();
       await releaseLease(this.deps.db, p.pluginId, this.owner).catch(() => {});
     }));
+  }
+
+  /**
+   * The bot's command menu (setMyCommands), once per bot per process, when this instance first
+   * takes its lease: a polled bot never goes through `webhook set`, which registers it otherwise.
+   * Best effort: a failure is logged, and tried again the next time the lease is taken.
+   */
+  private registerMenu(id: number): void {
+    if (this.menus.has(id)) return;
+    this.menus.add(id);
+    const { db, seam, fernet, apiRoot } = this.deps;
+    const call = (async () => {
+      const row = await db.selectFrom("plugin_configs").selectAll().where("id", "=", id).executeTakeFirst();
+      if (!row) return;
+      await registerBotCommands(createBotApi(decryptToken(row, fernet), apiRoot, 10), metadatosOf(row, seam).idioma);
+    })().catch((err) => {
+      this.menus.delete(id);
+      this.logger.warn({ plugin_id: id, err }, "polling: could not register the bot's command menu (setMyCommands)");
+    });
+    this.menuCalls.add(call);
+    void call.finally(() => this.menuCalls.delete(call));
   }
 
   private async scan(): Promise<void> {
@@ -77,6 +106,7 @@ export class PollingManager {
         this.pollers.set(id, p);
         p.start();
         this.logger.info({ plugin_id: id }, "polling: this instance now polls the bot");
+        this.registerMenu(id);
       } else if (!held && poller) {
         // Someone else took the lease (ours ran out, e.g. the database was unreachable).
         this.pollers.delete(id);

@@ -15,12 +15,19 @@ import { toPublicTask, type PublicTask } from "./store.ts";
 export const ESTADOS = ["queued", "in_progress", "done", "failed", "cancelled"] as const;
 export type Estado = (typeof ESTADOS)[number];
 
-/** A task as the API shows it: the contract's fields, plus `lease_until` while it is claimed. */
-export type ApiTask = PublicTask & { lease_until?: string };
+/**
+ * A task as the API shows it: the contract's fields, plus `lease_until` and `lease_id` while it is
+ * claimed. `lease_id` names the claim: it is the claim count (`attempts`, +1 per claim), so a
+ * worker whose lease ran out and whose task was claimed again holds an id that no longer matches.
+ */
+export type ApiTask = PublicTask & { lease_until?: string; lease_id?: string };
 
 export function toApiTask(r: TaskRow, seam: DialectSeam): ApiTask {
   const t: ApiTask = toPublicTask(r, seam);
-  if (r.estado === "in_progress" && r.lease_until !== null) t.lease_until = new Date(Number(r.lease_until)).toISOString();
+  if (r.estado === "in_progress" && r.lease_until !== null) {
+    t.lease_until = new Date(Number(r.lease_until)).toISOString();
+    t.lease_id = String(Number(r.attempts));
+  }
   return t;
 }
 
@@ -110,6 +117,8 @@ export interface TransitionInput {
   detail?: string;
   /** complete/fail: answer the original message in the chat. */
   notify: boolean;
+  /** complete/fail: the claim's `lease_id`; given and not the current claim → 409. */
+  leaseId?: string;
 }
 
 /** Telegram refuses messages longer than 4096 characters (UTF-16 units); cut without splitting a pair. */
@@ -134,6 +143,15 @@ async function langForTask(trx: Tx, seam: DialectSeam, task: TaskRow): Promise<L
   return conf?.text === TEXTS.received.en(task.codigo) ? "en" : "es";
 }
 
+/**
+ * Whether the task's plugin is still linked to the chat the task came from: a result is only told
+ * there. Unlinked since, or linked to another chat, the message is skipped (the state still changes).
+ */
+async function stillLinkedTo(trx: Tx, task: TaskRow): Promise<boolean> {
+  const p = await trx.selectFrom("plugin_configs").select(["verificado", "chat_id_verificado"]).where("id", "=", task.plugin_id).executeTakeFirst();
+  return p !== undefined && Boolean(Number(p.verificado)) && p.chat_id_verificado !== null && String(p.chat_id_verificado) === String(task.chat_id);
+}
+
 /** Applies complete / fail / cancel. Returns the task and whether a chat message was queued. */
 export async function transitionTask(db: Db, seam: DialectSeam, t: TransitionInput, now = Date.now()): Promise<{ task: ApiTask; queued: boolean }> {
   const rule = TRANSITIONS[t.action];
@@ -146,23 +164,29 @@ export async function transitionTask(db: Db, seam: DialectSeam, t: TransitionInp
     if (!rule.from.includes(estado)) {
       throw new JoeError("INVALID_TRANSITION", `task ${row.codigo} is ${estado}; ${t.action} needs ${rule.from.join(" or ")}`);
     }
+    const leaseLost = () => new JoeError("INVALID_TRANSITION", `the lease was lost: the task was claimed again (task ${row.codigo})`);
+    if (t.action !== "cancel" && t.leaseId !== undefined && t.leaseId !== String(Number(row.attempts))) throw leaseLost();
     if (t.action !== "cancel" && row.lease_until !== null && Number(row.lease_until) < now) {
       throw new JoeError("INVALID_TRANSITION", `the lease on task ${row.codigo} ran out at ${new Date(Number(row.lease_until)).toISOString()}; it goes back to queued: claim it again`);
     }
     const meta = (seam.parseJson(row.metadatos_extra) ?? {}) as Record<string, unknown>;
     if (t.action === "complete" && t.detail !== undefined) meta.resultado = t.detail;
     if (t.action === "fail") meta.error = t.detail ?? "";
-    const updated = await trx.updateTable("tasks")
+    // Conditional on the state and claim read above, so the change is atomic with the checks.
+    const update = trx.updateTable("tasks")
       .set({ estado: rule.to, lease_until: null, metadatos_extra: JSON.stringify(meta), updated_at: now })
-      .where("id", "=", row.id).where("estado", "=", estado)
-      .returningAll().executeTakeFirst();
+      .where("id", "=", row.id).where("estado", "=", estado).where("attempts", "=", row.attempts);
+    const updated = await update.returningAll().executeTakeFirst();
     // Only possible if another writer changed the row between the read and the update (SQLite
     // excludes that; PostgreSQL's FOR UPDATE too): refuse rather than apply twice.
-    if (!updated) throw new JoeError("INVALID_TRANSITION", `task ${row.codigo} changed meanwhile; read it again`);
+    if (!updated) {
+      if (t.leaseId !== undefined) throw leaseLost();
+      throw new JoeError("INVALID_TRANSITION", `task ${row.codigo} changed meanwhile; read it again`);
+    }
     await appendEvents(trx, [stateChanged(row, now)]);
 
     let queued = false;
-    if (t.notify && t.action !== "cancel") {
+    if (t.notify && t.action !== "cancel" && await stillLinkedTo(trx, row)) {
       const lang = await langForTask(trx, seam, row);
       const text = t.action === "complete" ? TEXTS.taskDone[lang](row.codigo, t.detail) : TEXTS.taskFailed[lang](row.codigo, t.detail ?? "");
       await trx.insertInto("outgoing_messages").values({

@@ -6,7 +6,9 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { dbTargets } from "../support/databases.ts";
 import { randomToken, startStack, type Stack } from "../support/stack.ts";
-import { client, taskFromChat, userWithBot } from "../support/api-client.ts";
+import { client, insertQueuedTasks, taskFromChat, userWithBot } from "../support/api-client.ts";
+import { deletePlugin as cliDeletePlugin } from "../../src/plugins/manage.ts";
+import { deleteBot } from "../../src/dashboard/bot-actions.ts";
 
 for (const target of dbTargets()) {
   describe(`plugin API (${target.name})`, () => {
@@ -93,6 +95,41 @@ for (const target of dbTargets()) {
       assert.equal((await api.get(`/tasks/${t.codigo}`)).status, 404);
       assert.equal(s.fake.callsOf("deleteWebhook", a.bot.token).length, deletes + 1, "Telegram told to stop delivering");
       assert.equal((await api.del("/plugins/abc")).status, 400);
+    });
+
+    test("every delete (API, CLI, dashboard) leaves no polling_state nor stt_jobs behind", async () => {
+      const db = s.rt.store.db;
+      const leftovers = async (pluginId: number, taskIds: number[]) => ({
+        polling: (await db.selectFrom("polling_state").select("plugin_id").where("plugin_id", "=", pluginId).execute()).length,
+        stt: (await db.selectFrom("stt_jobs").select("task_id").where("task_id", "in", taskIds).execute()).length,
+        tasks: (await db.selectFrom("tasks").select("id").where("id", "in", taskIds).execute()).length,
+      });
+      const seed = async () => {
+        const u = await userWithBot(s);
+        const pid = u.bot.pluginId;
+        const ids = await insertQueuedTasks(db, s.rt.store.seam, { usuarioId: u.usuarioId, pluginId: pid, chatId: u.chatId }, 2, 900);
+        await db.updateTable("tasks").set({ estado: "done" }).where("id", "in", ids).execute();
+        await db.insertInto("polling_state").values({ plugin_id: pid, update_offset: 4242, lease_owner: null, last_poll_at: null, last_error: null, last_error_at: null, retry_at: null })
+          .onConflict((oc) => oc.column("plugin_id").doUpdateSet({ update_offset: 4242 })).execute();
+        await db.insertInto("stt_jobs").values(ids.map((task_id) => ({ task_id, estado: "pending", next_attempt_at: Date.now(), lease_until: null, last_error: null, updated_at: Date.now() }))).execute();
+        assert.deepEqual(await leftovers(pid, ids), { polling: 1, stt: 2, tasks: 2 });
+        return { u, pid, ids };
+      };
+      // All three first: on SQLite a plugin created after a delete may reuse the deleted id.
+      const a = await seed();
+      const c = await seed();
+      const d = await seed();
+      // The API.
+      assert.equal((await client(s.baseUrl, a.u.token).del(`/plugins/${a.pid}`)).status, 200);
+      assert.deepEqual(await leftovers(a.pid, a.ids), { polling: 0, stt: 0, tasks: 0 });
+      // The CLI's function (tasks but --force).
+      await assert.rejects(cliDeletePlugin(db, s.rt.store.seam, c.pid, { force: false }), /task/);
+      assert.equal((await cliDeletePlugin(db, s.rt.store.seam, c.pid, { force: true })).tasks_deleted, 2);
+      assert.deepEqual(await leftovers(c.pid, c.ids), { polling: 0, stt: 0, tasks: 0 });
+      // The dashboard's.
+      const row = await db.selectFrom("plugin_configs").selectAll().where("id", "=", d.pid).executeTakeFirstOrThrow();
+      await deleteBot({ db, seam: s.rt.store.seam, fernet: s.rt.keys.fernet, apiRoot: s.fake.url, logger: s.rt.logger }, row);
+      assert.deepEqual(await leftovers(d.pid, d.ids), { polling: 0, stt: 0, tasks: 0 });
     });
   });
 }

@@ -172,6 +172,59 @@ for (const target of dbTargets()) {
       assert.equal((await api.post(`/tasks/${t.codigo}/complete`, {})).status, 200);
     });
 
+    test("lease_id: a worker whose lease ran out and whose task was claimed again cannot complete it (409); the new claimer can", async () => {
+      const u = await userWithBot(s);
+      const t = await taskFromChat(s, u, "Disputada");
+      const api = client(s.baseUrl, u.token);
+      const first = await api.post("/tasks/claim", { limit: 1, lease_seconds: 60 });
+      const oldLease = first.body.items[0].lease_id;
+      assert.equal(typeof oldLease, "string");
+      // The first worker's lease runs out.
+      await s.rt.store.db.updateTable("tasks").set({ lease_until: Date.now() - 1000 }).where("codigo", "=", t.codigo).execute();
+      const second = await api.post("/tasks/claim", { limit: 1, lease_seconds: 60 });
+      assert.deepEqual(second.body.items.map((x: any) => x.codigo), [t.codigo]);
+      const newLease = second.body.items[0].lease_id;
+      assert.notEqual(newLease, oldLease);
+      assert.equal((await api.get(`/tasks/${t.codigo}`)).body.lease_id, newLease);
+      const late = await api.post(`/tasks/${t.codigo}/complete`, { resultado: "tarde", lease_id: oldLease });
+      assert.equal(late.status, 409);
+      assert.equal(late.body.error_code, "INVALID_TRANSITION");
+      assert.match(late.body.description, /lease was lost/);
+      const lateFail = await api.post(`/tasks/${t.codigo}/fail`, { error: "tarde", lease_id: oldLease });
+      assert.equal(lateFail.status, 409);
+      assert.equal((await api.get(`/tasks/${t.codigo}`)).body.estado, "in_progress", "unchanged");
+      const ok = await api.post(`/tasks/${t.codigo}/complete`, { resultado: "a tiempo", lease_id: newLease, notify: false });
+      assert.equal(ok.status, 200);
+      assert.equal(ok.body.estado, "done");
+      assert.equal(ok.body.lease_id, undefined);
+      const doc = await (await fetch(`${s.baseUrl}/api/v1/openapi.json`)).json() as any;
+      assert.ok(JSON.stringify(doc.paths["/api/v1/tasks/{codigo}/complete"]).includes("lease_id"), "the OpenAPI document shows lease_id on complete");
+      assert.ok(JSON.stringify(doc.paths["/api/v1/tasks/{codigo}/fail"]).includes("lease_id"), "and on fail");
+    });
+
+    test("a result is told only in the chat the plugin is still linked to: unlinked or relinked elsewhere → no message, state still changes", async () => {
+      const u = await userWithBot(s);
+      const t1 = await taskFromChat(s, u, "Primera");
+      const t2 = await taskFromChat(s, u, "Segunda");
+      const api = client(s.baseUrl, u.token);
+      const claimed = (await api.post("/tasks/claim", { limit: 2, lease_seconds: 60 })).body.items as any[];
+      assert.equal(claimed.length, 2);
+      const kinds = async (codigo: string) => (await s.rt.store.db.selectFrom("outgoing_messages").innerJoin("tasks", "tasks.id", "outgoing_messages.task_id")
+        .select("outgoing_messages.kind").where("tasks.codigo", "=", codigo).execute()).map((r) => r.kind).sort();
+      // Linked to another chat meanwhile.
+      await s.rt.store.db.updateTable("plugin_configs").set({ chat_id_verificado: u.chatId + 1 }).where("id", "=", u.bot.pluginId).execute();
+      const done = await api.post(`/tasks/${t1.codigo}/complete`, { resultado: "hecho" });
+      assert.equal(done.status, 200);
+      assert.equal(done.body.estado, "done");
+      assert.deepEqual(await kinds(t1.codigo), ["confirmation"], "no result for the old chat");
+      // Unlinked.
+      await s.rt.store.db.updateTable("plugin_configs").set({ verificado: 0, chat_id_verificado: null }).where("id", "=", u.bot.pluginId).execute();
+      const failed = await api.post(`/tasks/${t2.codigo}/fail`, { error: "roto" });
+      assert.equal(failed.status, 200);
+      assert.equal(failed.body.estado, "failed");
+      assert.deepEqual(await kinds(t2.codigo), ["confirmation"], "no failure message for an unlinked bot");
+    });
+
     test("bad input: 400 INVALID_INPUT naming the field, and nothing changes", async () => {
       const u = await userWithBot(s);
       const t = await taskFromChat(s, u, "Intacta");

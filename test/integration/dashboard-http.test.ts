@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { dbTargets } from "../support/databases.ts";
 import { startStack, randomToken, type Stack, type TestBot } from "../support/stack.ts";
 import { DashClient } from "../support/dashboard.ts";
+import { deliveryModeOf } from "../../src/polling/mode.ts";
+import { botHealth } from "../../src/dashboard/bot-actions.ts";
 import { createLoginLink, hashSecret, LOGIN_LINK_TTL_MS } from "../../src/dashboard/auth-store.ts";
 
 for (const target of dbTargets()) {
@@ -123,6 +125,44 @@ for (const target of dbTargets()) {
       assert.equal(await estadoOf(task.id), "cancelled");
     });
 
+    it("mark done only from in_progress (SPEC): refused and not offered while queued; offered and applied once claimed", async () => {
+      await stack.sendText(bot, chat, "llamar al banco");
+      const task = await taskByText(bot.pluginId, "llamar al banco");
+      const c = new DashClient(stack.baseUrl);
+      await c.signIn(stack.rt.store.db, ownerId);
+      const queued = await c.get(`/tasks/${task.codigo}`);
+      assert.doesNotMatch(queued.body, /id="action-done"/, "no Mark done while queued");
+      assert.match(queued.body, /id="action-cancel"/);
+      const refused = await c.post(`/tasks/${task.codigo}/done`);
+      assert.equal(refused.status, 409);
+      assert.equal(await estadoOf(task.id), "queued");
+      await stack.rt.store.db.updateTable("tasks").set({ estado: "in_progress", lease_until: Date.now() + 60_000 }).where("id", "=", task.id).execute();
+      const claimed = await c.get(`/tasks/${task.codigo}`);
+      assert.match(claimed.body, /id="action-done"/);
+      assert.equal((await c.post(`/tasks/${task.codigo}/done`)).status, 303);
+      assert.equal(await estadoOf(task.id), "done");
+    });
+
+    it("a polled bot's health comes from polling_state: last poll time and last error", async () => {
+      const token = randomToken();
+      stack.fake.addBot({ token, username: "polled_health_bot" });
+      const base = await stack.rt.store.db.selectFrom("plugin_configs").selectAll().where("id", "=", bot.pluginId).executeTakeFirstOrThrow();
+      // A plugin id no poller serves (so nothing rewrites its row meanwhile), with a webhook-less bot's token.
+      const row = { ...base, id: 987_654, token_cifrado: stack.rt.keys.fernet.encrypt(token) };
+      const deps = { db: stack.rt.store.db, seam: stack.rt.store.seam, fernet: stack.rt.keys.fernet, apiRoot: stack.fake.url, logger: stack.rt.logger };
+      assert.deepEqual((await botHealth(deps, row)).polling, [], "nothing before the first poll");
+      const polledAt = Date.UTC(2026, 0, 2, 3, 4, 5);
+      await stack.rt.store.db.insertInto("polling_state").values({ plugin_id: 987_654, lease_owner: null, last_poll_at: polledAt,
+        last_error: "409 Conflict: terminated by other getUpdates request", last_error_at: polledAt + 1000, retry_at: null }).execute();
+      const h = await botHealth(deps, row);
+      assert.equal(h.mode, "polling");
+      assert.deepEqual(h.polling, [
+        ["Last poll", "2026-01-02T03:04:05.000Z"],
+        ["Last polling error", "2026-01-02T03:04:06.000Z 409 Conflict: terminated by other getUpdates request"],
+      ]);
+      await stack.rt.store.db.deleteFrom("polling_state").where("plugin_id", "=", 987_654).execute();
+    });
+
     it("another user's task and bot are 404, for pages and for actions", async () => {
       await stack.sendText(otherBot, otherChat, "secreto del otro");
       const foreign = await taskByText(otherBot.pluginId, "secreto del otro");
@@ -188,10 +228,10 @@ for (const target of dbTargets()) {
       // A task changed through the dashboard comes back through the event cursor.
       const t = await taskByText(bot.pluginId, "regar las plantas 100%");
       await c.get(`/tasks/${t.codigo}`);
-      assert.equal((await c.post(`/tasks/${t.codigo}/done`)).status, 303);
+      assert.equal((await c.post(`/tasks/${t.codigo}/cancel`)).status, 303);
       const changed = JSON.parse((await c.get(`/live.json?after=${live.after}&ev=${ev}`)).body) as { items: Array<{ id: number; html: string }> };
       assert.deepEqual(changed.items.map((i) => i.id), [t.id]);
-      assert.match(changed.items[0]!.html, /estado-done/);
+      assert.match(changed.items[0]!.html, /estado-cancelled/);
       // "%" is searched for literally, not as a wildcard.
       assert.doesNotMatch((await c.get("/?q=100%25x")).body, /regar/);
       assert.match((await c.get("/?q=100%25")).body, /regar/);
@@ -287,6 +327,35 @@ for (const target of dbTargets()) {
       assert.equal(await stack.rt.store.db.selectFrom("plugin_configs").select("id").where("id", "=", bot.pluginId).executeTakeFirst(), undefined);
       assert.equal(stack.fake.webhookOf(bot.token), undefined, "the webhook was removed at Telegram");
       assert.equal((await c.get(`/bots/${bot.pluginId}`)).status, 404);
+    });
+  });
+
+  describe(`dashboard over HTTP with PUBLIC_URL (${target.name})`, () => {
+    let stack: Stack;
+    before(async () => { stack = await startStack(target, { env: { PUBLIC_URL: "https://joe.example.org/" } }); });
+    after(() => stack.stop());
+
+    it("adding a bot registers its webhook as the CLI does: ALLOWED_UPDATES, the command menu, delivery mode webhook", async () => {
+      const owner = await stack.addBot();
+      const ownerId = Number((await stack.rt.store.db.selectFrom("plugin_configs").select("usuario_id")
+        .where("id", "=", owner.pluginId).executeTakeFirstOrThrow()).usuario_id);
+      const c = new DashClient(stack.baseUrl);
+      await c.signIn(stack.rt.store.db, ownerId);
+      await c.get("/bots");
+      const token = randomToken();
+      stack.fake.addBot({ token, username: "public_joe_bot" });
+      const added = await c.post("/bots", { token });
+      assert.equal(added.status, 303);
+      const id = Number(/\/bots\/(\d+)/.exec(added.location!)![1]);
+      const wh = stack.fake.webhookOf(token);
+      assert.ok(wh, "the webhook is set");
+      assert.equal(wh.url, `https://joe.example.org/plugins/telegram/webhook/${id}/`);
+      assert.deepEqual(wh.allowed_updates, ["message", "edited_message"]);
+      assert.ok(stack.fake.commandsOf(token).length > 0, "the command menu is registered");
+      assert.ok(stack.fake.commandsOf(token, "en").length > 0, "in English too");
+      const row = await stack.rt.store.db.selectFrom("plugin_configs").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
+      assert.equal(deliveryModeOf(row, stack.rt.store.seam), "webhook");
+      assert.match((await c.get(added.location!)).body, /id="delivery-mode">webhook/);
     });
   });
 }

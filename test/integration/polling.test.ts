@@ -77,6 +77,16 @@ for (const target of dbTargets()) {
       assert.match(metrics, /joe_polling_lag_seconds_count [1-9]/);
     });
 
+    it("a polled bot gets its command menu (setMyCommands) once this instance takes its lease", async () => {
+      const { fake, rt } = stack;
+      const bot = await pollBot(rt, fake);
+      await waitFor(() => fake.commandsOf(bot.token).length > 0, "the default command menu");
+      await waitFor(() => fake.commandsOf(bot.token, "en").length > 0 && fake.commandsOf(bot.token, "es").length > 0, "the menus per language");
+      const calls = fake.callsOf("setMyCommands", bot.token).length;
+      await sleep(2500); // a few scans later: not registered again
+      assert.equal(fake.callsOf("setMyCommands", bot.token).length, calls, "once per bot per process");
+    });
+
     it("a crash between the commit and the offset write: Telegram hands the updates out again and nothing is repeated", async () => {
       const { fake, rt } = stack;
       const bot = await pollBot(rt, fake);

@@ -23,9 +23,9 @@ for (;;) {
   if (c.status !== 200) { console.log(`error claim ${c.status}`); await new Promise((r) => setTimeout(r, 100)); continue; }
   if (c.body.items.length === 0) { await new Promise((r) => setTimeout(r, 50)); continue; }
   console.log(`claimed ${c.body.items.map((t: { codigo: string }) => t.codigo).join(" ")}`);
-  for (const t of c.body.items as Array<{ codigo: string }>) {
+  for (const t of c.body.items as Array<{ codigo: string; lease_id: string }>) {
     if (workMs) await new Promise((r) => setTimeout(r, workMs));
-    const d = await post(`/tasks/${t.codigo}/complete`, { resultado: `by ${process.pid}`, notify: false });
+    const d = await post(`/tasks/${t.codigo}/complete`, { resultado: `by ${process.pid}`, notify: false, lease_id: t.lease_id });
     console.log(d.status === 200 ? `done ${t.codigo}` : `lost ${t.codigo} ${d.status}`);
   }
 }

@@ -6,13 +6,11 @@ import { metadatosOf } from "../../plugins/state.ts";
 import { withRuntime, parseId } from "../context.ts";
 import { print, table } from "../output.ts";
 import { callBot } from "../bot-call.ts";
-import { registerBotCommands } from "../../telegram/commands.ts";
+import { registerWebhook, webhookPath } from "../../telegram/webhook-setup.ts";
 import { JoeError } from "../../errors.ts";
 import { ALLOWED_UPDATES, setDeliveryMode } from "../../polling/mode.ts";
 
-export function webhookPath(pluginId: number): string {
-  return `/plugins/telegram/webhook/${pluginId}/`;
-}
+export { webhookPath };
 
 export function webhookBase(rt: Runtime, url?: string): string {
   const base = url ?? rt.config.PUBLIC_URL;
@@ -29,18 +27,11 @@ export function webhookBase(rt: Runtime, url?: string): string {
 
 /**
  * setWebhook with Joe's path and the plugin's secret, asking only for the updates Joe reads; then
- * the bot's command menu (setMyCommands), so /tareas and /deshacer show in Telegram.
+ * the bot's command menu (setMyCommands), so /tareas and /deshacer show in Telegram. The work is
+ * telegram/webhook-setup.ts's, shared with the dashboard.
  */
 export async function setWebhook(rt: Runtime, pluginId: number, base: string): Promise<string> {
-  const row = await getPluginRow(rt.store.db, pluginId);
-  const meta = metadatosOf(row, rt.store.seam);
-  const secret = meta.webhook_secret;
-  if (!secret) throw new JoeError("INVALID_INPUT", `plugin ${pluginId} has no webhook secret`);
-  const url = base + webhookPath(pluginId);
-  await callBot(rt, row, (api) => api.setWebhook(url, { secret_token: secret, allowed_updates: [...ALLOWED_UPDATES] }));
-  await callBot(rt, row, (api) => registerBotCommands(api, meta.idioma));
-  await setDeliveryMode(rt.store.db, rt.store.seam, pluginId, "webhook");
-  return url;
+  return registerWebhook({ db: rt.store.db, seam: rt.store.seam, callBot: (row, fn) => callBot(rt, row, fn) }, pluginId, base);
 }
 
 export function registerWebhookCommands(program: Command): void {
