@@ -185,8 +185,10 @@ export async function startWorker(rt: Runtime): Promise<Running> {
  * still not done after `hardLimitMs` (a send or a commit hanging on a dead peer must not keep the
  * process alive forever; what was not finished is retried after a restart, as after a crash).
  * The limit is well above the HTTP grace period plus one Bot API send, so a normal stop never meets it.
+ * The handlers take the start itself (a promise), so they are in place before the port answers:
+ * a signal that arrives while the workers are still starting waits for the start, then stops.
  */
-export function stopOnSignals(running: Running, logger: Logger, hardLimitMs = 120_000): void {
+export function stopOnSignals(running: Running | Promise<Running>, logger: Logger, hardLimitMs = 120_000): void {
   let stopping = false;
   const onSignal = (signal: string) => {
     if (stopping) process.exit(1);
@@ -196,7 +198,7 @@ export function stopOnSignals(running: Running, logger: Logger, hardLimitMs = 12
       logger.error({ limit_ms: hardLimitMs }, "joe-telegram: shutdown did not finish in time, exiting");
       process.exit(1);
     }, hardLimitMs).unref();
-    running.stop().then(() => process.exit(0), (err) => {
+    Promise.resolve(running).then((r) => r.stop()).then(() => process.exit(0), (err) => {
       logger.error({ err }, "joe-telegram: error while shutting down");
       process.exit(1);
     });

@@ -17,8 +17,9 @@ export function registerServe(program: Command): void {
         const config = loadConfig(o.port ? { ...process.env, PORT: o.port } : process.env);
         const logger = createLogger(config.LOG_LEVEL);
         const rt = await openRuntime({ config, logger });
-        const running = await startServer(rt, { workers: o.workers });
-        stopOnSignals(running, logger);
+        const starting = startServer(rt, { workers: o.workers });
+        stopOnSignals(starting, logger);
+        const running = await starting;
         // First start with no user: create one and print its dashboard sign-in link.
         await firstRunSignIn({ db: rt.store.db, seam: rt.store.seam, logger, publicUrl: config.PUBLIC_URL, port: new URL(running.url!).port })
           .catch((err) => logger.warn({ err }, "dashboard: could not create the first user"));
@@ -35,7 +36,9 @@ export function registerServe(program: Command): void {
         const config = loadConfig();
         const logger = createLogger(config.LOG_LEVEL);
         const rt = await openRuntime({ config, logger });
-        stopOnSignals(await startWorker(rt), logger);
+        const starting = startWorker(rt);
+        stopOnSignals(starting, logger);
+        await starting;
       } catch (err) {
         process.exitCode = printError(o, err);
       }
