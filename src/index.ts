@@ -10,14 +10,16 @@ export { ERRORS, JoeError, type ErrorCode } from "./errors.ts";
 export { buildApp, type AppDeps } from "./app.ts";
 export { openRuntime, startServer, startWorker, startSender, stopOnSignals, type Runtime, type Running } from "./runtime.ts";
 
-// The webhook's way: route → decide (pure) → write (group-committed: the fast path for linked
-// chats on the cached state, one transaction for the rest)
+// The webhook's way: route → verify → parse → decide (pure) → plan (pure) → the dialect's one
+// writer → commit → 200, many updates per commit (group commit)
 export { registerWebhook, WEBHOOK_PATH, BODY_LIMIT } from "./webhook/route.ts";
-export { decide, LIMITS, EMPTY_CHAT, type Decision, type PluginState, type ChatState } from "./webhook/decide.ts";
-export { applyUpdate, BatchContext, TASK_ESTADO_INICIAL } from "./webhook/apply.ts";
+export { decide, LIMITS, EMPTY_CHAT, type Decision, type ChatState, type Outcome, type ReplyKind } from "./webhook/decide.ts";
+export { planBatch, type Plan, type PlanJob, type PlanState } from "./webhook/plan.ts";
+export { writePlans, type ApplyResult } from "./webhook/write-plans.ts";
 export { GroupCommitter } from "./webhook/group-commit.ts";
-export { writeBatch, PartialBatchError, type BatchJob, type BatchWriter } from "./webhook/write-batch.ts";
-export { writeLinked } from "./webhook/write-linked.ts";
+export { writeBatch, type BatchJob, type BatchWriter } from "./webhook/write-batch.ts";
+export { TASK_ESTADO_INICIAL } from "./webhook/rows.ts";
+export type { PluginState } from "./plugins/state.ts";
 
 // Outgoing messages: the worker and its rules
 export { OutboxSender } from "./outbox/sender.ts";
@@ -44,7 +46,7 @@ export { deletePlugin as deleteUserPlugin } from "./plugins/remove.ts";
 // Storage: one Kysely code path, dialect differences behind the seam
 export { openStore, isPostgresUrl, type Store } from "./db/connect.ts";
 export { migrate } from "./db/migrations.ts";
-export type { DialectSeam, Db, Tx, LinkedRunWriter, LinkedRunRow, LinkedRunOutcome } from "./db/dialect.ts";
+export type { DialectSeam, Db, Tx, WebhookWriter, WriteOutcome } from "./db/dialect.ts";
 export type { Database } from "./db/schema.ts";
 
 // Crypto

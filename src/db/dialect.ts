@@ -2,8 +2,10 @@
 // this interface (column types, JSON, id allocation, job claiming, error classification); the
 // rest of the code is written once against Kysely.
 import type { Kysely, Transaction, RawBuilder } from "kysely";
-import type { Insertable } from "kysely";
-import type { Database, OutgoingRow, TasksTable, OutgoingMessagesTable } from "./schema.ts";
+import type { Database, OutgoingRow } from "./schema.ts";
+import type { Plan, PlanJob } from "../webhook/plan.ts";
+import type { ApplyResult } from "../webhook/write-plans.ts";
+import type { WriteContext } from "../webhook/steps.ts";
 import type { ClaimWindow } from "./claim-sql.ts";
 
 export type Db = Kysely<Database>;
@@ -45,8 +47,6 @@ export interface DialectSeam {
    * for, nor block, the fast path's `for key share`). SQLite: nothing (one writer).
    */
   readonly pluginDecideLock: RawBuilder<unknown> | null;
-  /** Rows per INSERT statement in the webhook's bulk writes (see insert-statement.ts). */
-  readonly rowsPerInsert: number;
   /** Turn what the driver returns for a JSON column into a value. */
   parseJson(value: unknown): unknown;
   /** SQL for `json_column ->> key` compared as boolean true. */
@@ -56,12 +56,8 @@ export interface DialectSeam {
    * write transaction; PostgreSQL hands them out of a block it takes from its sequence.
    */
   nextTaskIds(trx: Tx, n: number): Promise<number[]>;
-  /**
-   * Optional: write a run of messages from linked chats, decided on the webhook's cached plugin
-   * state, in one atomic step that checks the state still holds (PostgreSQL: one statement, one
-   * round trip instead of seven; SQLite: prepared statements in one synchronous transaction).
-   */
-  readonly linkedRun?: LinkedRunWriter;
+  /** Writes the webhook's batches of plans (webhook/write-plans.ts): one writer per dialect. */
+  readonly webhookWriter: WebhookWriter;
   /** Run `fn` (the migrations) while holding a lock that other instances starting at once wait for. */
   withMigrationLock(db: Db, fn: (conn: Db) => Promise<void>): Promise<void>;
   /**
@@ -87,40 +83,14 @@ export interface DialectSeam {
   isUniqueViolation(err: unknown): boolean;
 }
 
-/** One update of a linked run, decided on the plugin state the webhook had cached. */
-export interface LinkedRunRow {
-  pluginId: number;
-  updateId: number;
-  /** null for updates that are not messages (only marked). */
-  chatId: number | null;
-  messageId: number | null;
-  outcome: string;
-  task: Insertable<TasksTable> | null;
-  /** The reply (a confirmation names `task`'s id); written only if the mark, and the task if any, are new. */
-  reply: Insertable<OutgoingMessagesTable> | null;
-}
-
-/** What the statement did with one row. */
-export interface LinkedRunOutcome {
-  /** The plugin still exists and (for a message) its linked chat is still this chat. */
-  stateHeld: boolean;
-  /** The processed-update mark was new, or taken over from another message (false: a duplicate). */
-  marked: boolean;
-  /** The task was written (false: this message already has its task). */
-  taskInserted: boolean;
-}
+/** A committed update's result, or why it was not written (the committer retries it on its own). */
+export type WriteOutcome = ApplyResult | { failed: unknown };
 
 /**
- * Writes the marks, tasks and replies of a run atomically (PostgreSQL: one statement; SQLite: one
- * transaction run synchronously on the connection). For each row it checks that the state the
- * row was decided on still holds; rows where it does not are left alone for the transactional
- * path to decide again. A mark that exists for the same message means a duplicate; one for
- * another message (update_id reused by Telegram) is taken over, as apply.ts's takeOverMark does.
+ * Writes a batch of plans made by webhook/plan.ts for `jobs`, atomically per commit, checking
+ * that the state each plan rests on still holds and deciding again what does not. Returns an
+ * outcome for every job, by its batch index (or throws when nothing was committed).
  */
-export interface LinkedRunWriter {
-  /**
-   * `build` is given `taskCount` fresh task ids and returns the rows (a task's code, and so its
-   * confirmation's text, is derived from its id).
-   */
-  write(db: Db, taskCount: number, build: (taskIds: number[]) => LinkedRunRow[], now: number): Promise<{ rows: LinkedRunRow[]; outcomes: LinkedRunOutcome[] }>;
+export interface WebhookWriter {
+  write(db: Db, jobs: readonly PlanJob[], plans: readonly Plan[], ctx: WriteContext): Promise<Map<number, WriteOutcome>>;
 }

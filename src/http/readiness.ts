@@ -13,7 +13,7 @@ import type { FastifyInstance } from "fastify";
 import type { Db, DialectSeam } from "../db/dialect.ts";
 import type { Logger } from "../log.ts";
 import { ERRORS } from "../errors.ts";
-import { PartialBatchError, type BatchWriter } from "../webhook/write-batch.ts";
+import type { BatchWriter } from "../webhook/write-batch.ts";
 
 export class WriteHealth {
   private lastFailureAt = 0;
@@ -36,14 +36,18 @@ export class WriteHealth {
   /** `writer`, reporting each batch's outcome here (only storage failures count, not a bad update). */
   track(writer: BatchWriter, seam: DialectSeam): BatchWriter {
     return async (jobs, now) => {
+      let results;
       try {
-        const results = await writer(jobs, now);
-        this.recordSuccess();
-        return results;
+        results = await writer(jobs, now);
       } catch (err) {
-        if (seam.isUnavailable(err instanceof PartialBatchError ? err.cause : err)) this.recordFailure();
+        if (seam.isUnavailable(err)) this.recordFailure();
         throw err;
       }
+      // Part of a batch may commit while another part fails (PostgreSQL writes it in two commits).
+      const failure = results.find((r) => "failed" in r);
+      if (results.some((r) => !("failed" in r))) this.recordSuccess();
+      if (failure && "failed" in failure && seam.isUnavailable(failure.failed)) this.recordFailure();
+      return results;
     };
   }
 }

@@ -1,7 +1,7 @@
 // The webhook's plugin lookup: id → (is it a telegram plugin, which secrets open it), cached for a
 // few seconds so a busy bot does not cost a query per update before its write. Its state may be
-// that old: where it decides an update (the fast path, webhook/write-linked.ts), the write checks
-// that the link still holds; everywhere else the plugin is read fresh in the transaction.
+// that old: updates are planned on it (webhook/plan.ts) and the writer checks that what each plan
+// rests on still holds; everywhere else the plugin is read fresh in the transaction.
 //
 // Refusals must be cheap, and strangers must not be able to push real plugins out: anyone can
 // send requests for made-up plugin ids or with a wrong secret. So
@@ -19,7 +19,7 @@
 // - concurrent lookups of one id, or of the highest id, share one query.
 import type { Db, DialectSeam } from "../db/dialect.ts";
 import { metadatosOf, pluginState } from "./state.ts";
-import type { PluginState } from "../webhook/decide.ts";
+import type { PluginState } from "./state.ts";
 import { timingSafeEqual } from "node:crypto";
 import { secretDigest } from "../crypto/random.ts";
 
@@ -30,7 +30,7 @@ export interface PluginGate {
   secret: Buffer | null;
   previousSecret: Buffer | null;
   previousUntil: number;
-  /** The plugin's state at the lookup, on which the fast path decides (webhook/write-linked.ts). */
+  /** The plugin's state at the lookup, on which updates are planned (webhook/plan.ts). */
   state: PluginState;
 }
 

@@ -1,12 +1,17 @@
 // The chat's own commands and edits, as pure functions. `decide.ts` turns a message into an
-// intent (list, undo, edit) that needs rows to be read first; `apply-chat.ts` reads them inside
+// intent (list, undo, edit) that needs rows to be read first; `write-intent.ts` reads them inside
 // the webhook's transaction and asks the functions below what to change and what to answer.
 // No I/O here: every rule is a unit test (test/unit/decide.test.ts).
 import { TEXTS, type Lang } from "../telegram/texts.ts";
 import { titleFromText } from "../tasks/title.ts";
-import type { IncomingMessage } from "../telegram/update.ts";
 
 export type ChatCommand = "list_tasks" | "undo";
+
+/** Outcomes of the chat's commands and edits (decide.ts's Outcome includes them). */
+export type ChatOutcome =
+  | "command:list_tasks" | "command:undo"
+  | UndoDecision["outcome"]
+  | EditDecision["outcome"];
 
 const COMMAND_RE = /^\/(tareas|tasks|deshacer|undo)(?:@([A-Za-z0-9_]+))?(?:\s[\s\S]*)?$/i;
 
@@ -19,16 +24,7 @@ export function parseChatCommand(text: string | undefined): { command: ChatComma
   return { command: name === "tareas" || name === "tasks" ? "list_tasks" : "undo", bot: m[2] };
 }
 
-/**
- * Messages the fast paths (write-linked.ts, apply-bulk.ts) must leave to apply.ts: they create
- * no plain text/voice task but read and change tasks (commands, edits), or are attachments.
- */
-export function needsTransaction(m: IncomingMessage): boolean {
-  if (m.edited || m.kind === "photo" || m.kind === "document") return true;
-  return m.kind === "text" && parseChatCommand(m.text) !== null;
-}
-
-/** What decide() asks apply.ts to do: each needs the chat's tasks, read inside the transaction. */
+/** What decide() asks the writer to do: each needs the chat's tasks, read inside the transaction (write-intent.ts). */
 export type ChatIntent =
   | { kind: "list_tasks"; lang: Lang; replyTo: number }
   /** Undo the task of the message replied to, or the chat's last task. */

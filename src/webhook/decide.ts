@@ -1,12 +1,14 @@
 // The seed's rules as one pure function: given an update and the plugin's (and chat's) state,
-// what should happen? No I/O here, so every rule is a plain unit test. `apply.ts` carries the
+// what should happen? No I/O here, so every rule is a plain unit test. `plan.ts` turns decisions into plans and `write-plans.ts` carries them
 // decision out inside the webhook's transaction.
 import type { ParsedUpdate, IncomingMessage } from "../telegram/update.ts";
 import { TEXTS, chooseLang, type Lang } from "../telegram/texts.ts";
 import { titleFromText, formatDuration } from "../tasks/title.ts";
 import { safeEqual } from "../crypto/random.ts";
 import { LOCKOUT, botLockedUntil, chatFailuresInWindow, chatLockedUntil, botLockDurationMs, wrongCodeLocksBot } from "./lockout.ts";
-import { parseChatCommand, type ChatIntent } from "./decide-chat.ts";
+import { parseChatCommand, type ChatIntent, type ChatOutcome } from "./decide-chat.ts";
+import { isLinkedChat, type PluginState } from "../plugins/state.ts";
+
 
 export const LIMITS = {
   /**
@@ -19,19 +21,6 @@ export const LIMITS = {
   ...LOCKOUT,
 } as const;
 
-export interface PluginState {
-  id: number;
-  usuarioId: number;
-  /** Bot username, "@joe_bot". */
-  identificador: string;
-  codigoVerificacion: string;
-  verificado: boolean;
-  chatIdVerificado: number | null;
-  intentosFallidos: number;
-  bloqueadoEn: number | null;
-  /** metadatos.idioma: "es" | "en" to force the bot's language. */
-  idioma?: unknown;
-}
 
 export interface ChatState {
   lastWarnedAt: number | null;
@@ -47,8 +36,28 @@ export interface TaskDraft {
   metadatos_extra: Record<string, unknown>;
 }
 
+/** A reply to a chat that is not (or not yet) the linked one; at most one a minute per chat. */
+export type WarnKind = "linked_elsewhere" | "not_linked" | "bot_locked" | "chat_locked" | "missing_code";
+
+/** What a webhook reply is (outgoing_messages.kind; the outbox and STT add kinds of their own). */
+export type ReplyKind =
+  | WarnKind | "wrong_code" | "linked" | "already_linked" | "confirmation" | "empty_text" | "unsupported"
+  | "task_list" | "undo" | "edit_applied" | "edit_noted";
+
+/**
+ * What became of an update: stored with its processed-update mark, logged and counted
+ * (metrics label). `ignored:<kind>` names the update kind Telegram sent (update.ts).
+ */
+export type Outcome =
+  | "task" | "linked" | "already_linked" | "wrong_code" | "wrong_code:bot_locked" | "unsupported" | "edit"
+  | `warned:${WarnKind}` | `warn_suppressed:${WarnKind}`
+  | `ignored:${string}`
+  | ChatOutcome
+  /** Decided by the writer, not by decide(): see webhook/write-plans.ts. */
+  | "duplicate" | "duplicate_message" | "plugin_gone";
+
 export interface Reply {
-  kind: string;
+  kind: ReplyKind;
   /** The text, or a function of the task code for confirmations. */
   text: string | ((codigo: string) => string);
   replyTo?: number;
@@ -56,7 +65,7 @@ export interface Reply {
 
 export interface Decision {
   /** Short label stored with the processed-update mark and logged. */
-  outcome: string;
+  outcome: Outcome;
   chatId?: number;
   messageId?: number;
   task?: TaskDraft;
@@ -65,7 +74,7 @@ export interface Decision {
   link?: { chatId: number };
   chatPatch?: Partial<ChatState>;
   pluginPatch?: { intentosFallidos?: number; bloqueadoEn?: number };
-  /** A chat command or an edit: apply.ts reads the tasks it needs and carries it out (decide-chat.ts). */
+  /** A chat command or an edit: the writer reads the tasks it needs and carries it out (write-intent.ts). */
   intent?: ChatIntent;
 }
 
@@ -89,7 +98,7 @@ export function decide(update: ParsedUpdate, plugin: PluginState, chat: ChatStat
   if (msg.edited) {
     // Only texts and captions can make a task's text (a live location, for one, is edited every few seconds).
     const editable = msg.kind === "text" || msg.kind === "photo" || msg.kind === "document";
-    if (!editable || !plugin.verificado || msg.chatId !== plugin.chatIdVerificado) return { ...base, outcome: "ignored:edited_message" };
+    if (!editable || !isLinkedChat(plugin, msg.chatId)) return { ...base, outcome: "ignored:edited_message" };
     return { ...base, outcome: "edit", intent: editIntent(msg, lang, now) };
   }
   const start = msg.kind === "text" ? parseStart(msg.text) : null;
@@ -97,7 +106,7 @@ export function decide(update: ParsedUpdate, plugin: PluginState, chat: ChatStat
     return { ...base, outcome: "ignored:other_bot_command" };
   }
 
-  const warn = (kind: string, text: string): Decision => {
+  const warn = (kind: WarnKind, text: string): Decision => {
     if (chat.lastWarnedAt !== null && now - chat.lastWarnedAt < LIMITS.warnEveryMs) {
       return { ...base, outcome: `warn_suppressed:${kind}` };
     }
@@ -105,7 +114,7 @@ export function decide(update: ParsedUpdate, plugin: PluginState, chat: ChatStat
   };
 
   if (plugin.verificado) {
-    if (msg.chatId !== plugin.chatIdVerificado) return warn("linked_elsewhere", TEXTS.linkedElsewhere[lang]);
+    if (!isLinkedChat(plugin, msg.chatId)) return warn("linked_elsewhere", TEXTS.linkedElsewhere[lang]);
     if (start) return { ...base, outcome: "already_linked", reply: { kind: "already_linked", text: TEXTS.alreadyLinked[lang], replyTo: msg.messageId } };
     return decideLinkedMessage(msg, plugin, lang, base);
   }
@@ -116,7 +125,7 @@ export function decide(update: ParsedUpdate, plugin: PluginState, chat: ChatStat
 
 function decideStart(
   arg: string | undefined, msg: IncomingMessage, plugin: PluginState, chat: ChatState, now: number, lang: Lang,
-  warn: (kind: string, text: string) => Decision, base: { chatId: number; messageId: number },
+  warn: (kind: WarnKind, text: string) => Decision, base: { chatId: number; messageId: number },
 ): Decision {
   // Locked: the code is not even looked at, and the chat is told until when (at most once a minute).
   const botUntil = botLockedUntil(plugin, now);

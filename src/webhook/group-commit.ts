@@ -1,14 +1,15 @@
 // Group commit: updates that arrive while a batch is being written wait for the next one, and all
-// of them are written together (write-batch.ts: the fast path's one atomic step, plus one
-// transaction for the rest; one fsync on SQLite, one round trip on PostgreSQL for the common case).
-// Each webhook request is answered only after the write holding its update has committed, so the guarantee "no 200 before the commit" is kept while throughput grows
-// with concurrency. If a batch fails, its updates are retried one per transaction so a single
-// bad update cannot fail its neighbours.
-import type { Db, DialectSeam } from "../db/dialect.ts";
+// of them are written together (write-batch.ts: planned at once, written by the dialect's one
+// writer; one fsync on SQLite, one round trip on PostgreSQL for the common case). Each webhook
+// request is answered only after the write holding its update has committed, so the guarantee
+// "no 200 before the commit" is kept while throughput grows with concurrency. The writer gives an
+// outcome per update: committed updates are answered; those that failed are retried one per
+// transaction, so a single bad update cannot fail its neighbours.
+import type { Db, DialectSeam, WriteOutcome } from "../db/dialect.ts";
 import type { ParsedUpdate } from "../telegram/update.ts";
-import type { ApplyResult } from "./apply.ts";
-import type { PluginState } from "./decide.ts";
-import { writeBatch, PartialBatchError, type BatchWriter } from "./write-batch.ts";
+import type { ApplyResult } from "./write-plans.ts";
+import type { PluginState } from "../plugins/state.ts";
+import { writeBatch, type BatchWriter } from "./write-batch.ts";
 
 interface Job {
   pluginId: number;
@@ -43,14 +44,13 @@ export class GroupCommitter {
 
   constructor(private readonly db: Db, private readonly seam: DialectSeam, private readonly opts: CommitterOptions = {}) {
     this.maxBatch = opts.maxBatch ?? 256;
-    // SQLite has one writer; PostgreSQL commits several transactions at once, and a batch spends
-    // most of its time waiting on round trips, so a few batches are written side by side.
+    // How many batches one process writes side by side: the dialect's choice (db/dialects/*).
     this.maxInFlight = seam.writeConcurrency;
     this.now = opts.now ?? Date.now;
     this.writer = opts.writer ?? ((jobs, now) => writeBatch(db, seam, jobs, now));
   }
 
-  /** `cached`: the plugin's state as the webhook looked it up (the fast path decides on it, see write-linked.ts). */
+  /** `cached`: the plugin's state as the webhook looked it up (updates are planned on it, see write-batch.ts). */
   submit(pluginId: number, update: ParsedUpdate, cached?: PluginState | null): Promise<ApplyResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ pluginId, update, cached, resolve, reject });
@@ -83,32 +83,35 @@ export class GroupCommitter {
   }
 
   private async commit(batch: Job[]): Promise<void> {
+    let outcomes: WriteOutcome[];
     try {
-      const results = await this.write(batch);
-      batch.forEach((job, i) => job.resolve(results[i]!));
-      if (results.some((r) => r.queuedMessage)) this.opts.onQueued?.();
-      this.opts.onCommitted?.();
+      outcomes = await this.write(batch);
     } catch (err) {
-      let failed = batch;
-      if (err instanceof PartialBatchError) {
-        // Answer what was committed; only the rest is retried.
-        failed = batch.filter((job, i) => {
-          const r = err.results[i];
-          if (r) job.resolve(r);
-          return !r;
-        });
-        if (err.results.some((r) => r?.queuedMessage)) this.opts.onQueued?.();
-        this.opts.onCommitted?.();
-      } else if (batch.length === 1) {
-        batch[0]!.reject(err);
+      outcomes = batch.map(() => ({ failed: err }));
+    }
+    const failed: Job[] = [];
+    let committed = false;
+    let queued = false;
+    batch.forEach((job, i) => {
+      const o = outcomes[i]!;
+      if ("failed" in o) {
+        // Alone, a failure is the update's own: the request is answered with an error (and Telegram redelivers).
+        if (batch.length === 1) job.reject(o.failed);
+        else failed.push(job);
         return;
       }
-      this.stats.fallbacks++;
-      for (const job of failed) await this.commit([job]);
-    }
+      committed = true;
+      queued ||= o.queuedMessage;
+      job.resolve(o);
+    });
+    if (queued) this.opts.onQueued?.();
+    if (committed) this.opts.onCommitted?.();
+    if (failed.length === 0) return;
+    this.stats.fallbacks++;
+    for (const job of failed) await this.commit([job]);
   }
 
-  private async write(batch: Job[]): Promise<ApplyResult[]> {
+  private async write(batch: Job[]): Promise<WriteOutcome[]> {
     const results = await this.writer(batch.map((j) => ({ pluginId: j.pluginId, update: j.update, cached: j.cached })), this.now());
     this.stats.transactions++;
     this.stats.updates += batch.length;

@@ -9,7 +9,8 @@
 // gets ~100 codes checked on the first day and 20 a day after that: ~7,400 in a year, a 0.44 %
 // chance of hitting the code. Meanwhile the owner is never locked out for more than a day, sees
 // the lock and its end in `plugin show`, and `plugin unlink` (a new code) lifts it at once.
-import type { ChatState, PluginState } from "./decide.ts";
+import type { ChatState } from "./decide.ts";
+import type { PluginState } from "../plugins/state.ts";
 
 export const LOCKOUT = {
   /** Wrong /start codes allowed per chat per window, then that chat waits for the window to end. */

@@ -1,7 +1,6 @@
-// One group-commit batch holding the awkward cases together, given the plugin state the webhook
-// would have cached, which sends it down the fast path (webhook/write-linked.ts; one statement on
-// PostgreSQL, one synchronous transaction on SQLite) and, for what it leaves, the transactional
-// path. Whatever the path, the rules are the same:
+// One group-commit batch holding the awkward cases together, planned on the plugin state the
+// webhook would have cached (webhook/plan.ts) and written by the dialect's writer (one statement
+// then one transaction on PostgreSQL, one synchronous transaction on SQLite). The rules:
 // an update counts once, a message gets one task and one confirmation, a reused update_id with a
 // new message is a new message, order follows update_id, an update decided on a stale state is
 // decided again, and a failure in one part of a batch does not disown what another part committed.
@@ -16,8 +15,9 @@ import { pluginState } from "../../src/plugins/state.ts";
 import { MultiFernet, generateKey } from "../../src/crypto/fernet.ts";
 import { GroupCommitter } from "../../src/webhook/group-commit.ts";
 import { parseUpdate, type ParsedUpdate } from "../../src/telegram/update.ts";
-import type { PluginState } from "../../src/webhook/decide.ts";
-import type { DialectSeam, LinkedRunOutcome } from "../../src/db/dialect.ts";
+import type { PluginState } from "../../src/plugins/state.ts";
+import type { DialectSeam } from "../../src/db/dialect.ts";
+import { watchWriter, type CachedDecision } from "../support/watch-writer.ts";
 import { sql } from "kysely";
 
 const CHAT = 8100;
@@ -35,7 +35,7 @@ for (const target of dbTargets()) {
     let linked: PluginState;
     /** The store's seam with its fast path watched: which updates it was given, and what it did. */
     let seam: DialectSeam;
-    const fastPath: Array<{ updateId: number; outcome: LinkedRunOutcome }> = [];
+    let fastPath: CachedDecision[] = [];
     before(async () => {
       tdb = await target.create();
       store = await openStore(tdb.url);
@@ -45,12 +45,8 @@ for (const target of dbTargets()) {
       pluginId = plugin.id;
       await store.db.updateTable("plugin_configs").set({ verificado: 1, chat_id_verificado: CHAT }).where("id", "=", pluginId).execute();
       linked = pluginState(await getPluginRow(store.db, pluginId), store.seam);
-      const writer = store.seam.linkedRun!;
-      seam = { ...store.seam, linkedRun: { async write(db, n, build, now) {
-        const r = await writer.write(db, n, build, now);
-        r.rows.forEach((row, i) => fastPath.push({ updateId: row.updateId, outcome: r.outcomes[i]! }));
-        return r;
-      } } };
+      seam = { ...store.seam };
+      fastPath = watchWriter(seam);
     });
     after(async () => {
       await store.close();
@@ -214,7 +210,7 @@ for (const target of dbTargets()) {
       const before = (await tasks()).length;
       fastPath.length = 0;
       const [r] = await Promise.all([committer.submit(pluginId, update(20, 900, "ya no vinculado"), linked)]);
-      assert.deepEqual(fastPath.map((f) => [f.updateId, f.outcome.stateHeld]), [[20, false]], "tried on the cached state, found stale");
+      assert.deepEqual(fastPath.map((f) => [f.updateId, f.held]), [[20, false]], "tried on the cached state, found stale");
       assert.equal(r!.outcome, "warned:not_linked");
       assert.equal((await tasks()).length, before);
       assert.equal((await outgoing()).at(-1)!.kind, "not_linked");

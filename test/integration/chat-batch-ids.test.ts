@@ -1,8 +1,7 @@
-// Photos and documents are written by the transactional path (apply.ts), one by one, while the
-// notes around them in the same batch are written in runs (apply-bulk.ts). Task ids for the whole
-// batch are reserved up front: the reservation must count every update that may make a task, or
-// a run runs out of reserved ids and (on SQLite, where ids are max(id) + 1) gets the same id
-// twice — and a note that made no task was answered with another note's code (found by the fuzz).
+// Photos, documents, commands and notes in one batch: every task gets its own id, whatever mix of
+// updates the batch holds. An earlier writer reserved ids for the batch up front and, when the
+// count missed photos, handed one id out twice on SQLite (max(id) + 1) — and a note that made no
+// task was answered with another note's code (found by the fuzz).
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { dbTargets, type TestDatabase } from "../support/databases.ts";
@@ -14,7 +13,7 @@ import { pluginState } from "../../src/plugins/state.ts";
 import { MultiFernet, generateKey } from "../../src/crypto/fernet.ts";
 import { GroupCommitter } from "../../src/webhook/group-commit.ts";
 import { parseUpdate, type ParsedUpdate } from "../../src/telegram/update.ts";
-import type { PluginState } from "../../src/webhook/decide.ts";
+import type { PluginState } from "../../src/plugins/state.ts";
 
 const CHAT = 8200;
 function parsed(updateId: number, messageId: number, fields: Record<string, unknown>): ParsedUpdate {

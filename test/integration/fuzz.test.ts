@@ -20,7 +20,7 @@ import { createLogger } from "../../src/log.ts";
 import { openRuntime, type Runtime } from "../../src/runtime.ts";
 import { buildApp } from "../../src/app.ts";
 import { GroupCommitter } from "../../src/webhook/group-commit.ts";
-import type { ApplyResult } from "../../src/webhook/apply.ts";
+import type { ApplyResult } from "../../src/webhook/write-plans.ts";
 import { generateKey } from "../../src/crypto/fernet.ts";
 import { createUser } from "../../src/users/store.ts";
 import { createPlugin } from "../../src/plugins/store.ts";

@@ -1,6 +1,6 @@
 // The webhook keeps each plugin's state for a few seconds (plugins/directory.ts), and a message
-// from the linked chat is decided on that state and written by the fast path
-// (webhook/write-linked.ts), which checks the link still holds. A change of link must
+// from the linked chat is planned on that state (webhook/plan.ts) and written by the dialect's
+// writer, which checks the link still holds. A change of link must
 // count from the moment it is committed, not when the cached state expires: these tests change
 // the link directly in the database, with the cache still warm, and send at once.
 import { describe, it, before, after } from "node:test";
@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { dbTargets } from "../support/databases.ts";
 import { startStack, type Stack, type TestBot } from "../support/stack.ts";
 import { unlinkPlugin } from "../../src/plugins/store.ts";
-import type { LinkedRunWriter } from "../../src/db/dialect.ts";
+import { watchWriter, type CachedDecision } from "../support/watch-writer.ts";
 
 for (const target of dbTargets()) {
   describe(`a link changed while the webhook's plugin state is cached (${target.name})`, () => {
@@ -16,18 +16,12 @@ for (const target of dbTargets()) {
     let bot: TestBot;
     const OLD_CHAT = 7001;
     const NEW_CHAT = 7002;
-    /** What the fast path was given (chat of each row) and whether the state still held. */
-    const fastPath: Array<{ chatId: number | null; held: boolean }> = [];
+    /** What the writer was given decided on the cached state, and whether that state still held. */
+    let fastPath: CachedDecision[] = [];
     before(async () => {
       stack = await startStack(target);
-      // Watch the fast path: these tests mean something only if the cached state reached it.
-      const seam = stack.rt.store.seam as { linkedRun?: LinkedRunWriter };
-      const writer = seam.linkedRun!;
-      seam.linkedRun = { async write(db, n, build, now) {
-        const r = await writer.write(db, n, build, now);
-        r.rows.forEach((row, i) => fastPath.push({ chatId: row.chatId, held: r.outcomes[i]!.stateHeld }));
-        return r;
-      } };
+      // Watch the writer: these tests mean something only if the cached state reached it.
+      fastPath = watchWriter(stack.rt.store.seam);
       bot = await stack.addBot();
       await stack.link(bot, OLD_CHAT);
     });
@@ -52,7 +46,7 @@ for (const target of dbTargets()) {
       fastPath.length = 0;
       const r = await stack.sendText(bot, OLD_CHAT, "después de desvincular");
       assert.equal(r.status, 200);
-      assert.deepEqual(fastPath, [{ chatId: OLD_CHAT, held: false }], "decided on the cached (linked) state, caught by the check");
+      assert.deepEqual(fastPath.map(({ chatId, held }) => ({ chatId, held })), [{ chatId: OLD_CHAT, held: false }], "decided on the cached (linked) state, caught by the check");
       assert.equal((await tasksOf(OLD_CHAT)).length, 1, "no task for a chat that is no longer linked");
       await stack.fake.waitFor(() => stack.fake.sentMessages(bot.token).slice(sentBefore).some((m) => m.chat_id === OLD_CHAT && /no está vinculado/.test(m.text)));
       const outgoing = await stack.rt.store.db.selectFrom("outgoing_messages").select("kind").where("plugin_id", "=", bot.pluginId).orderBy("id", "desc").executeTakeFirstOrThrow();
@@ -69,7 +63,7 @@ for (const target of dbTargets()) {
       // The cache still says NEW_CHAT: the statement's check must catch that the link moved.
       fastPath.length = 0;
       assert.equal((await stack.sendText(bot, NEW_CHAT, "el chat nuevo ya no es el vinculado")).status, 200);
-      assert.deepEqual(fastPath, [{ chatId: NEW_CHAT, held: false }]);
+      assert.deepEqual(fastPath.map(({ chatId, held }) => ({ chatId, held })), [{ chatId: NEW_CHAT, held: false }]);
       assert.equal((await tasksOf(NEW_CHAT)).length, 1, "no task once the link moved away");
       assert.equal((await stack.sendText(bot, OLD_CHAT, "el chat viejo vuelve a estar vinculado")).status, 200);
       assert.equal((await tasksOf(OLD_CHAT)).length, 2, "the chat the link moved to is served at once");

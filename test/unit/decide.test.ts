@@ -1,14 +1,15 @@
 // Unit tests of decide(): every seed rule, on real Telegram update JSON run through parseUpdate.
 // decide() is pure, so multi-step scenarios (a guessing attack, a lockout that expires) are walked
-// by applying each decision's patches to the plugin/chat state the way apply.ts does.
+// by applying each decision's patches to the plugin/chat state the way webhook/plan.ts does.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 
-import { decide, LIMITS, EMPTY_CHAT, type ChatState, type Decision, type PluginState } from "../../src/webhook/decide.ts";
+import { decide, LIMITS, EMPTY_CHAT, type ChatState, type Decision } from "../../src/webhook/decide.ts";
+import type { PluginState } from "../../src/plugins/state.ts";
 import { parseUpdate, type ParsedUpdate } from "../../src/telegram/update.ts";
 import { TEXTS } from "../../src/telegram/texts.ts";
-import { decideEdit, decideUndo, needsTransaction, parseChatCommand, taskListText, type ChatIntent, type TaskSnapshot } from "../../src/webhook/decide-chat.ts";
-import { isBulkable } from "../../src/webhook/apply-bulk.ts";
+import { decideEdit, decideUndo, parseChatCommand, taskListText, type ChatIntent, type TaskSnapshot } from "../../src/webhook/decide-chat.ts";
+import { planBatch, onlyRows } from "../../src/webhook/plan.ts";
 
 const CODE = "JOE-A1B2";
 const OWNER_CHAT = 424242;
@@ -50,7 +51,7 @@ function parse(raw: unknown): ParsedUpdate {
   return r.update;
 }
 
-/** Carry a decision's state changes over, as apply.ts does in the transaction. */
+/** Carry a decision's state changes over, as webhook/plan.ts does for the next update of a batch. */
 function applyDecision(p: PluginState, c: ChatState, d: Decision): { plugin: PluginState; chat: ChatState } {
   let np = { ...p };
   if (d.link && !np.verificado) np = { ...np, verificado: true, chatIdVerificado: d.link.chatId };
@@ -683,7 +684,7 @@ describe("decide: photos, documents, forwards", () => {
 });
 
 describe("decide: edits", () => {
-  it("an edit in the linked chat asks apply.ts to update that message's task", () => {
+  it("an edit in the linked chat asks the writer to update that message's task", () => {
     const d = decide(edited({ text: "comprar pan integral" }, 60, { lang: "en" }), linkedPlugin(), EMPTY_CHAT, T0);
     assert.equal(d.outcome, "edit");
     assert.deepEqual(d.intent, { kind: "edit", lang: "en", messageId: 60, text: "comprar pan integral", editedAt: "2023-11-14T22:15:00.000Z" });
@@ -759,17 +760,14 @@ describe("decide-chat: what /tareas, /deshacer and edits answer", () => {
     assert.equal(decideEdit(task(), editOf("comprar pan")).outcome, "edit:unchanged");
   });
 
-  it("only plain text and voice notes may take the fast paths", () => {
+  it("messages that only make a task (text, voice, photo, document) plan rows alone; commands and edits read tasks first", () => {
     const p = linkedPlugin();
-    assert.equal(isBulkable(p, text("nota")), true);
-    assert.equal(isBulkable(p, messageUpdate({ voice: { file_id: "F", file_unique_id: "U", duration: 3 } })), true);
+    const plan = (u: ParsedUpdate) => planBatch([{ index: 0, pluginId: p.id, update: u }], { plugins: new Map([[p.id, p]]), chats: new Map() }, 1_700_000_000_000)[0]!;
     for (const u of [
-      text("/tareas"), text("/undo@joe_bot"), edited({ text: "x" }),
+      text("nota"), messageUpdate({ voice: { file_id: "F", file_unique_id: "U", duration: 3 } }),
       messageUpdate({ photo: [{ file_id: "P", file_unique_id: "PU", width: 9, height: 9 }] }),
       messageUpdate({ document: { file_id: "D", file_unique_id: "DU" } }),
-    ]) {
-      assert.equal(needsTransaction(u.message!), true);
-      assert.equal(isBulkable(p, u), false);
-    }
+    ]) assert.equal(onlyRows(plan(u)), true);
+    for (const u of [text("/tareas"), text("/undo@joe_bot"), edited({ text: "x" })]) assert.equal(onlyRows(plan(u)), false);
   });
 });

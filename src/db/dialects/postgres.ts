@@ -4,7 +4,7 @@ import pg from "pg";
 import { Kysely, PostgresDialect, sql } from "kysely";
 import type { Database, OutgoingRow } from "../schema.ts";
 import type { Db, DialectSeam, Tx } from "../dialect.ts";
-import { writeLinkedRun } from "./postgres-linked-run.ts";
+import { postgresWebhookWriter } from "./postgres/webhook-writer.ts";
 import { dueOutgoingIds, windowEnd, type ClaimWindow } from "../claim-sql.ts";
 
 // BIGINT (int8) and COUNT come back as strings by default; every value we keep fits in 53 bits
@@ -53,17 +53,11 @@ export function createPostgresSeam(): DialectSeam {
     return free.splice(0, n);
   };
   return {
-    ...postgresSeamBase, nextTaskIds: taskIds,
-    linkedRun: {
-      async write(db, taskCount, build, now) {
-        const rows = build(taskCount > 0 ? await taskIds(db, taskCount) : []);
-        return { rows, outcomes: await writeLinkedRun(db, rows, now) };
-      },
-    },
+    ...postgresSeamBase, nextTaskIds: taskIds, webhookWriter: postgresWebhookWriter(taskIds),
   };
 }
 
-const postgresSeamBase: Omit<DialectSeam, "nextTaskIds" | "linkedRun"> = {
+const postgresSeamBase: Omit<DialectSeam, "nextTaskIds" | "webhookWriter"> = {
   name: "postgres",
   types: { autoId: sql`bigserial`, json: sql`jsonb`, boolean: sql`boolean`, assignedId: sql`bigint`, keyedTableSuffix: sql`` },
   // One batch at a time per instance: while it is written the next one fills up, so a batch
@@ -75,7 +69,6 @@ const postgresSeamBase: Omit<DialectSeam, "nextTaskIds" | "linkedRun"> = {
   pluginReadLock: sql`for key share`,
   pluginDecideLock: sql`for no key update`,
   // Each statement is a round trip: a whole batch's rows in one.
-  rowsPerInsert: 256,
   parseJson: (v) => (typeof v === "string" ? JSON.parse(v) : v),
   jsonFlagIsTrue: (column, key) => sql<boolean>`(${sql.ref(column)} ->> ${key}) = 'true'`,
   async withMigrationLock(db, fn) {
