@@ -48,7 +48,7 @@ for (const target of dbTargets()) {
       const writer = store.seam.linkedRun!;
       seam = { ...store.seam, linkedRun: { async write(db, n, build, now) {
         const r = await writer.write(db, n, build, now);
-        r.rows.forEach((row, i) => fastPath.push({ updateId: row.updateId, outcome: r.outcomes[i]! }));
+        for (const [i, row] of r.rows.entries()) fastPath.push({ updateId: row.updateId, outcome: r.outcomes[i]! });
         return r;
       } } };
     });

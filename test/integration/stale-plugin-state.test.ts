@@ -25,7 +25,7 @@ for (const target of dbTargets()) {
       const writer = seam.linkedRun!;
       seam.linkedRun = { async write(db, n, build, now) {
         const r = await writer.write(db, n, build, now);
-        r.rows.forEach((row, i) => fastPath.push({ chatId: row.chatId, held: r.outcomes[i]!.stateHeld }));
+        for (const [i, row] of r.rows.entries()) fastPath.push({ chatId: row.chatId, held: r.outcomes[i]!.stateHeld });
         return r;
       } };
       bot = await stack.addBot();
