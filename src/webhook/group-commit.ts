@@ -85,7 +85,7 @@ export class GroupCommitter {
   private async commit(batch: Job[]): Promise<void> {
     try {
       const results = await this.write(batch);
-      batch.forEach((job, i) => job.resolve(results[i]!));
+      for (const [i, job] of batch.entries()) job.resolve(results[i]!);
       if (results.some((r) => r.queuedMessage)) this.opts.onQueued?.();
       this.opts.onCommitted?.();
     } catch (err) {

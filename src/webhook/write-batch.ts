@@ -60,7 +60,7 @@ export async function writeBatch(db: Db, seam: DialectSeam, batch: BatchJob[], n
       if (rest.length < batch.length) throw new PartialBatchError(out, err);
       throw err;
     }
-    rest.forEach((i, k) => (out[i] = results[k]!));
+    for (const [k, i] of rest.entries()) out[i] = results[k]!;
   }
   return out;
 }
