@@ -60,7 +60,10 @@ async function run(db: BenchDb): Promise<void> {
       sent.set(text, { t0, t200: performance.now() });
       await new Promise((r) => setTimeout(r, GAP_MS));
     }
-    await until(() => (collect(), sseAt.size >= N && subAt.size >= N), () => `sse ${sseAt.size}, subscriber ${subAt.size} of ${N}`, 120_000);
+    await until(() => {
+      collect();
+      return sseAt.size >= N && subAt.size >= N;
+    }, () => `sse ${sseAt.size}, subscriber ${subAt.size} of ${N}`, 120_000);
     clearInterval(poller);
     sse.close();
     const lat = (at: Map<string, number>, from: "t0" | "t200") => [...sent].map(([k, v]) => at.get(k)! - v[from]);

@@ -6,7 +6,8 @@ const headers = { authorization: `Bearer ${process.env.JOE_TOKEN}`, "content-typ
 async function post(path: string, body: object): Promise<any> {
   for (;;) {
     const r = await fetch(base + path, { method: "POST", headers, body: JSON.stringify(body) });
-    if (r.status === 429) { // over the token's rate limit: wait as told
+    if (r.status === 429) {
+      // over the token's rate limit: wait as told
       await new Promise((res) => setTimeout(res, Number(r.headers.get("retry-after") ?? 1) * 1000));
       continue;
     }

@@ -7,7 +7,6 @@ import { registerWebhook } from "./webhook/route.ts";
 import { PluginDirectory } from "./plugins/directory.ts";
 import { GroupCommitter } from "./webhook/group-commit.ts";
 import { ERRORS, JoeError } from "./errors.ts";
-import { sql } from "kysely";
 import { registerApi, type ApiOptions } from "./api/register.ts";
 import { serverTimeoutOptions, DEFAULT_TIMEOUTS, type HttpTimeouts } from "./http/timeouts.ts";
 import { registerShutdownGate } from "./http/shutdown.ts";

@@ -45,7 +45,7 @@ export function summariseProfile(file: string, top = 15): ProfileSummary {
   const p = JSON.parse(fs.readFileSync(file, "utf8")) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
-  p.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
+  for (const [i, id] of p.samples.entries()) selfUs.set(id, (selfUs.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
   const areas = new Map<string, number>();
   const fns = new Map<string, { fn: string; where: string; us: number }>();
   let total = 0;

@@ -19,7 +19,7 @@ export async function firstRunSignIn(
 ): Promise<string | null> {
   const anyUser = await deps.db.selectFrom("users").select("id").limit(1).executeTakeFirst();
   if (anyUser) return null;
-  let user;
+  let user: Awaited<ReturnType<typeof createUser>>;
   try {
     user = await createUser(deps.db, deps.seam, FIRST_USER);
   } catch (err) {

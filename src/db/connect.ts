@@ -12,7 +12,7 @@ export function isPostgresUrl(url: string): boolean {
   return /^postgres(ql)?:\/\//i.test(url);
 }
 
-/** Only the selected driver is loaded (the other would cost ~15 MB of memory for nothing). */
+/** Only the selected driver is loaded (the other would cost memory for nothing: bench/NOTES.md). */
 export async function openStore(url: string, opts: { poolSize?: number } = {}): Promise<Store> {
   if (isPostgresUrl(url)) return (await import("./dialects/postgres.ts")).openPostgres(url, opts.poolSize);
   const file = url.replace(/^sqlite:(\/\/)?/i, "");

@@ -107,8 +107,8 @@ function initial(seam: DialectSeam): Migration {
 
 // Task codes are a bijection of the task id (tasks/codigo.ts), so the primary key already makes
 // them unique. The index behind the UNIQUE constraint was pure cost: codes are scrambled, so each
-// new task wrote into a random page of that index — measured 7.0 KB of WAL per task with it,
-// 2.4 KB without. A task is found by its code through taskIdFromCodigo and the primary key.
+// new task wrote into a random page of that index, about tripling the WAL written per task
+// (bench/NOTES.md). A task is found by its code through taskIdFromCodigo and the primary key.
 function tasksCodigoNotIndexed(seam: DialectSeam): Migration {
   return { up: (db) => seam.dropTaskCodigoUnique(db) };
 }

@@ -10,8 +10,9 @@
 // while the lease is still ours. A crash between a 2xx and the cursor update delivers that event
 // again, with the same X-Joe-Delivery: receivers dedupe on it.
 import { randomUUID } from "node:crypto";
-import { sql } from "kysely";
+import { type ExpressionBuilder, sql } from "kysely";
 import type { Db, DialectSeam } from "../db/dialect.ts";
+import type { Database } from "../db/schema.ts";
 import type { MultiFernet } from "../crypto/fernet.ts";
 import type { Logger } from "../log.ts";
 import { parseCursor } from "./cursor.ts";
@@ -124,7 +125,7 @@ export class SubscriptionDeliverer {
       const waiting = await readEvents(db, seam, { usuarioId: Number(sub.usuario_id), after: parseCursor(seam, sub.cursor), types: subscriptionTypes(sub, seam), limit: 1 });
       if (waiting.length === 0) continue;
       const token = randomUUID();
-      const free = (eb: any) => eb.or([eb("leased_until", "is", null), eb("leased_until", "<", now)]);
+      const free = (eb: ExpressionBuilder<Database, "subscriptions">) => eb.or([eb("leased_until", "is", null), eb("leased_until", "<", now)]);
       let q = db.updateTable("subscriptions").set({ leased_until: now + this.leaseMs, lease_token: token });
       if (seam.name === "postgres") {
         // Another worker holding the row: skip it rather than wait for it.

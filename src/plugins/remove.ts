@@ -53,7 +53,7 @@ export async function removePlugin(db: Db, seam: DialectSeam, p: RemovePluginInp
     await trx.deleteFrom("tasks").where("plugin_id", "=", p.id).execute();
     await trx.deleteFrom("plugin_configs").where("id", "=", p.id).execute();
     // A linked bot stops being linked: the feed says so.
-    if (Boolean(row.verificado)) await appendEvent(trx, { type: "plugin.unlinked", usuario_id: Number(row.usuario_id), plugin_id: p.id, at: now });
+    if (row.verificado) await appendEvent(trx, { type: "plugin.unlinked", usuario_id: Number(row.usuario_id), plugin_id: p.id, at: now });
     return { row, tasks };
   });
 }

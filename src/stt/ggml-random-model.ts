@@ -42,7 +42,7 @@ export function writeRandomWhisperModel(file: string, dims: WhisperDims, seed = 
   };
   let written = 0;
   const write = (b: Buffer) => { fs.writeSync(fd, b); written += b.length; };
-  const i32s = (...v: number[]) => { const b = Buffer.alloc(4 * v.length); v.forEach((x, i) => b.writeInt32LE(x, 4 * i)); write(b); };
+  const i32s = (...v: number[]) => { const b = Buffer.alloc(4 * v.length); for (const [i, x] of v.entries()) b.writeInt32LE(x, 4 * i); write(b); };
   try {
     i32s(MAGIC, N_VOCAB, N_AUDIO_CTX, dims.n_audio_state, dims.n_audio_head, dims.n_audio_layer,
       N_TEXT_CTX, dims.n_text_state, dims.n_text_head, dims.n_text_layer, N_MELS, 1 /* ftype: f16 */);

@@ -40,7 +40,7 @@ export function titleFromText(text: string, max = TITLE_MAX): string {
   return cutAtSpace(chars.slice(0, keep > from ? keep : cutAt).join(""));
 }
 
-const BEYOND_LATIN = /[^\u0000-\u02ff]/;
+const BEYOND_LATIN = /[\u0300-\uffff]/;
 /** Whitespace that folding would change: a run of two, or anything but a plain space. */
 const NEEDS_FOLDING = /\s\s|[^\S ]/;
 

@@ -103,6 +103,7 @@ export interface ForwardOrigin {
 }
 
 /** U+0000 and lone surrogates (valid JSON escapes) cannot be stored by PostgreSQL (text / jsonb): U+FFFD instead. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000 is the very character to replace
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 const storable = (s: string): string => s.replace(UNSTORABLE, "\uFFFD");
 

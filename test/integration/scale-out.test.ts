@@ -160,7 +160,7 @@ for (const target of dbTargets()) {
       // The /start updates are delivered twice each too.
       const answers = await Promise.all(bots.map((b) =>
         deliverEverywhere(b, fakes[0]!.makeTextUpdate(b.token, { chatId: b.chatId, text: `/start ${b.codigo}` }), 2)));
-      answers.forEach((a, i) => assert.ok(a.includes(200), `link of plugin ${bots[i]!.pluginId} answered ${a}`));
+      for (const [i, a] of answers.entries()) assert.ok(a.includes(200), `link of plugin ${bots[i]!.pluginId} answered ${a}`);
 
       await until(async () => allSent().length >= PLUGINS, 120_000, () => `${allSent().length}/${PLUGINS} link confirmations sent`);
       const rows = await rt.store.db.selectFrom("plugin_configs").select(["id", "verificado", "chat_id_verificado"]).execute();

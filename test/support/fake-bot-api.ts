@@ -947,7 +947,7 @@ function builtin(name: string, fn: Builtin): void {
 }
 const badRequest = (what: string) => new BotApiError(400, `Bad Request: ${what}`);
 
-builtin("getMe", function (st) {
+builtin("getMe", (st) => {
   const b = st.bot;
   return {
     result: {
@@ -964,7 +964,7 @@ builtin("getMe", function (st) {
   };
 });
 
-builtin("setWebhook", function (st, p) {
+builtin("setWebhook", (st, p) => {
   const url = asString(p.url) ?? "";
   const secret = asString(p.secret_token);
   if (secret !== undefined && secret !== "" && !SECRET_TOKEN_RE.test(secret)) {
@@ -1011,7 +1011,7 @@ builtin("setWebhook", function (st, p) {
   return { result: true, description: sameUrl ? "Webhook is already set" : "Webhook was set" };
 });
 
-builtin("deleteWebhook", function (st, p) {
+builtin("deleteWebhook", (st, p) => {
   if (asBool(p.drop_pending_updates)) st.pending.length = 0;
   wakePolls(st);
   const had = st.webhook !== undefined;
@@ -1019,7 +1019,7 @@ builtin("deleteWebhook", function (st, p) {
   return { result: true, description: had ? "Webhook was deleted" : "Webhook is already deleted" };
 });
 
-builtin("getWebhookInfo", function (st) {
+builtin("getWebhookInfo", (st) => {
   const wh = st.webhook;
   const info: Record<string, unknown> = {
     url: wh?.url ?? "",
@@ -1041,7 +1041,7 @@ builtin("getWebhookInfo", function (st) {
 // One look at the queue: FakeBotApi.longPoll holds the request around it until
 // an update arrives or `timeout` runs out. While a webhook is set Telegram
 // refuses getUpdates with 409.
-builtin("getUpdates", function (st, p) {
+builtin("getUpdates", (st, p) => {
   if (st.webhook) {
     throw new BotApiError(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first");
   }
@@ -1051,7 +1051,7 @@ builtin("getUpdates", function (st, p) {
   return { result: st.pending.slice(0, limit) };
 });
 
-builtin("sendMessage", function (st, p, env) {
+builtin("sendMessage", (st, p, env) => {
   const chatId = resolveChat(st, p.chat_id);
   const text = asString(p.text) ?? "";
   if (text.trim() === "" && !Array.isArray(p.entities)) throw badRequest("message text is empty");
@@ -1096,7 +1096,7 @@ builtin("sendMessage", function (st, p, env) {
 });
 
 // Edits a message the bot sent (text only). Telegram refuses an edit that changes nothing.
-builtin("editMessageText", function (st, p, env) {
+builtin("editMessageText", (st, p, env) => {
   const chatId = resolveChat(st, p.chat_id);
   const messageId = asInt(p.message_id);
   const text = asString(p.text) ?? "";
@@ -1114,7 +1114,7 @@ builtin("editMessageText", function (st, p, env) {
   return { result: JSON.parse(JSON.stringify(message)) as unknown };
 });
 
-builtin("sendChatAction", function (st, p) {
+builtin("sendChatAction", (st, p) => {
   const chatId = resolveChat(st, p.chat_id);
   if (!asString(p.action)) throw badRequest("wrong parameter action in request");
   if (st.blocked.has(chatId)) throw new BotApiError(403, "Forbidden: bot was blocked by the user");
@@ -1134,7 +1134,7 @@ function commandsKeyOf(p: Record<string, unknown>): string {
   return commandsKey(scope, lang || undefined);
 }
 
-builtin("setMyCommands", function (st, p) {
+builtin("setMyCommands", (st, p) => {
   const commands = asArray(p.commands);
   if (!commands) throw badRequest("parameter \"commands\" is required");
   if (commands.length > 100) throw badRequest("too many commands specified");
@@ -1149,16 +1149,14 @@ builtin("setMyCommands", function (st, p) {
   return { result: true };
 });
 
-builtin("getMyCommands", function (st, p) {
-  return { result: st.commands.get(commandsKeyOf(p)) ?? [] };
-});
+builtin("getMyCommands", (st, p) => ({ result: st.commands.get(commandsKeyOf(p)) ?? [] }));
 
-builtin("deleteMyCommands", function (st, p) {
+builtin("deleteMyCommands", (st, p) => {
   st.commands.delete(commandsKeyOf(p));
   return { result: true };
 });
 
-builtin("getFile", function (st, p) {
+builtin("getFile", (st, p) => {
   const id = asString(p.file_id);
   const file = id === undefined ? undefined : st.files.get(id);
   if (!file) throw badRequest("invalid file_id");

@@ -52,8 +52,7 @@ export function openSse(url: string, token: string, headers: Record<string, stri
     let buf = "";
     res.on("data", (d: string) => {
       buf += d;
-      let i: number;
-      while ((i = buf.indexOf("\n\n")) >= 0) {
+      for (let i = buf.indexOf("\n\n"); i >= 0; i = buf.indexOf("\n\n")) {
         const block = buf.slice(0, i);
         buf = buf.slice(i + 2);
         const m: SseMessage = { data: "" };

@@ -728,7 +728,7 @@ describe("decide-chat: what /tareas, /deshacer and edits answer", () => {
       const d = decideUndo(task({ estado }), "reply", "en");
       assert.equal(d.cancel, false);
       assert.equal(d.outcome, "undo:refused");
-      assert.match(d.text, new RegExp(`T-AAAA.*no longer queued`));
+      assert.match(d.text, /T-AAAA.*no longer queued/);
     }
     assert.equal(decideUndo(null, "last", "es").outcome, "undo:nothing");
     assert.equal(decideUndo(null, "reply", "es").outcome, "undo:not_a_task");

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Api, GrammyError, HttpError } from "grammy";
-import { FakeBotApi, startFakeBotApi, BotApiError } from "../support/fake-bot-api.ts";
+import { type FakeBotApi, startFakeBotApi, BotApiError } from "../support/fake-bot-api.ts";
 
 const TOKEN = "123456:ABC-def_ghi";
 

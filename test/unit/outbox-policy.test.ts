@@ -212,7 +212,10 @@ describe("BotLimiter", () => {
     const c = clock();
     const lim = new BotLimiter(30, c.now);
     let rnd = 12345;
-    const random = (n: number) => (rnd = (rnd * 1103515245 + 12345) % 2 ** 31) % n;
+    const random = (n: number) => {
+      rnd = (rnd * 1103515245 + 12345) % 2 ** 31;
+      return rnd % n;
+    };
     const arrivals: number[] = [];
     // A greedy sender: as soon as a slot is free it starts a send; each send arrives at Telegram
     // 0-80 ms after its start and its answer comes back 0-20 ms after that.

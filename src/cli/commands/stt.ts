@@ -26,7 +26,7 @@ export function registerStt(program: Command): void {
           private: true, description: "whisper.cpp for Joe's STT_PROVIDER=local, built by `joe-telegram stt install`",
           dependencies: { [WHISPER_BINDING.name]: WHISPER_BINDING.version },
         }, null, 2));
-        // -march=native: whisper.cpp's matrix kernels use the CPU's AVX/AVX2/FMA (measured ~5x).
+        // -march=native: whisper.cpp's matrix kernels use the CPU's AVX/AVX2/FMA, several times faster (bench/NOTES.md).
         const flags = o.portable ? "-O3" : "-O3 -march=native";
         if (!o.json) process.stderr.write(`Building ${WHISPER_BINDING.name}@${WHISPER_BINDING.version} (whisper.cpp) into ${STT_RUNTIME_DIR} with ${flags} …\n`);
         const code = await new Promise<number>((resolve) => {

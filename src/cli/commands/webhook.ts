@@ -2,13 +2,12 @@
 import type { Command } from "commander";
 import type { Runtime } from "../../runtime.ts";
 import { getPluginRow } from "../../plugins/store.ts";
-import { metadatosOf } from "../../plugins/state.ts";
 import { withRuntime, parseId } from "../context.ts";
 import { print, table } from "../output.ts";
 import { callBot } from "../bot-call.ts";
 import { registerWebhook, webhookPath } from "../../telegram/webhook-setup.ts";
 import { JoeError } from "../../errors.ts";
-import { ALLOWED_UPDATES, setDeliveryMode } from "../../polling/mode.ts";
+import { setDeliveryMode } from "../../polling/mode.ts";
 
 export { webhookPath };
 

@@ -61,8 +61,8 @@ const postgresSeamBase: Omit<DialectSeam, "nextTaskIds" | "webhookWriter"> = {
   name: "postgres",
   types: { autoId: sql`bigserial`, json: sql`jsonb`, boolean: sql`boolean`, assignedId: sql`bigint`, keyedTableSuffix: sql`` },
   // One batch at a time per instance: while it is written the next one fills up, so a batch
-  // carries more updates per round trip. Measured A/B in the same run: 1 in flight +11 % req/s
-  // and −22 % CPU per update over 2 (and 2 was +12 % over 4).
+  // carries more updates per round trip. An A/B run measured more requests per second and less
+  // CPU per update than with 2 (or 4) in flight (bench/NOTES.md).
   writeConcurrency: 1,
   // The pool records send outcomes side by side.
   groupOutcomes: false,
@@ -94,8 +94,8 @@ const postgresSeamBase: Omit<DialectSeam, "nextTaskIds" | "webhookWriter"> = {
     return db.transaction().execute(async (trx) => {
       // The window must be read in index order and stop after `w.window` rows. When a backlog
       // builds up faster than statistics are refreshed, the planner guesses a few dozen open rows
-      // and reads them all with a bitmap scan and a sort instead: measured 20,000 rows and ~6 ms
-      // of server CPU per claim, against 0.5 ms in index order.
+      // and reads the whole backlog with a bitmap scan and a sort instead, several times the
+      // server CPU per claim of the index-order read (bench/NOTES.md).
       await sql`set local enable_bitmapscan = off`.execute(trx);
       const r = await sql<OutgoingRow>`
         update outgoing_messages set status = 'sending', claimed_until = ${w.now + leaseMs}

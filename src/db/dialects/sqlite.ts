@@ -20,7 +20,7 @@ export function openSqlite(file: string): { db: Db; seam: DialectSeam; close: ()
   native.pragma("foreign_keys = ON");
   // 4 MB of page cache (better-sqlite3's build default is 16 MB). The webhook appends at the end
   // of its b-trees, so its working set is a few pages; misses are served by the OS page cache.
-  // Measured: ~12 MB less resident memory under load, no change in throughput beyond noise.
+  // Measured: less resident memory under load, no change in throughput beyond noise (bench/NOTES.md).
   native.pragma("cache_size = -4000");
   const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect(native) });
   // The webhook's writer runs prepared statements on this connection directly (sqlite/webhook-writer.ts).
