@@ -10,7 +10,7 @@
 //      instance that a load balancer stopped sending traffic to is offered traffic again and
 //      re-checked by it, instead of staying out for good.
 import type { FastifyInstance } from "fastify";
-import type { Db, DialectSeam } from "../db/dialect.ts";
+import type { Db, DialectSeam, WriteOutcome } from "../db/dialect.ts";
 import type { Logger } from "../log.ts";
 import { ERRORS } from "../errors.ts";
 import type { BatchWriter } from "../webhook/write-batch.ts";
@@ -36,7 +36,7 @@ export class WriteHealth {
   /** `writer`, reporting each batch's outcome here (only storage failures count, not a bad update). */
   track(writer: BatchWriter, seam: DialectSeam): BatchWriter {
     return async (jobs, now) => {
-      let results;
+      let results: WriteOutcome[];
       try {
         results = await writer(jobs, now);
       } catch (err) {

@@ -42,7 +42,7 @@ export class GroupCommitter {
   /** Counters for tests and benchmarks: how many transactions carried how many updates. */
   readonly stats = { transactions: 0, updates: 0, fallbacks: 0 };
 
-  constructor(private readonly db: Db, private readonly seam: DialectSeam, private readonly opts: CommitterOptions = {}) {
+  constructor(db: Db, seam: DialectSeam, private readonly opts: CommitterOptions = {}) {
     this.maxBatch = opts.maxBatch ?? 256;
     // How many batches one process writes side by side: the dialect's choice (db/dialects/*).
     this.maxInFlight = seam.writeConcurrency;
