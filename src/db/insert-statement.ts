@@ -3,7 +3,7 @@
 // values are bound to the same SQL text. No query tree is built per batch, and SQLite's prepared
 // statement for that text is reused instead of being compiled again.
 //
-// Rows are written `seam.rowsPerInsert` at a time: one row per statement on SQLite (in-process, a
+// Rows are written `seam.capabilities.rowsPerInsert` at a time: one row per statement on SQLite (in-process, a
 // statement costs no round trip, and three fixed statements stay prepared), many on PostgreSQL
 // (each statement is a round trip).
 import { CompiledQuery, type Compilable } from "kysely";
@@ -21,7 +21,7 @@ export class InsertStatement<Row extends Record<string, unknown>, Out = unknown>
 
   /** Insert `rows` (all with the same keys, in the same order); returns what RETURNING gave. */
   async run(trx: Tx, seam: DialectSeam, rows: Row[]): Promise<Out[]> {
-    const per = seam.rowsPerInsert;
+    const per = seam.capabilities.rowsPerInsert;
     if (rows.length <= per) return this.runChunk(trx, seam, rows);
     const out: Out[] = [];
     for (let i = 0; i < rows.length; i += per) {

@@ -4,7 +4,7 @@ import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } fr
 import type { Db, DialectSeam } from "./dialect.ts";
 
 function initial(seam: DialectSeam): Migration {
-  const t = seam.types;
+  const t = seam.columns;
   return {
     async up(db: Kysely<any>) {
       await db.schema.createTable("users").ifNotExists()
@@ -110,12 +110,12 @@ function initial(seam: DialectSeam): Migration {
 // new task wrote into a random page of that index — measured 7.0 KB of WAL per task with it,
 // 2.4 KB without. A task is found by its code through taskIdFromCodigo and the primary key.
 function tasksCodigoNotIndexed(seam: DialectSeam): Migration {
-  return { up: (db) => seam.dropTaskCodigoUnique(db) };
+  return { up: (db) => seam.migrations.dropTaskCodigoUnique(db) };
 }
 
 // The feed (events/append.ts): every change to a task or a plugin's link, numbered in commit order.
 function events(seam: DialectSeam): Migration {
-  const t = seam.types;
+  const t = seam.columns;
   return {
     async up(db: Kysely<any>) {
       await db.schema.createTable("events").ifNotExists()
@@ -136,7 +136,7 @@ function apiTokens(seam: DialectSeam): Migration {
   return {
     async up(db: Kysely<any>) {
       await db.schema.createTable("api_tokens").ifNotExists()
-        .addColumn("id", seam.types.autoId, (c) => c.primaryKey())
+        .addColumn("id", seam.columns.autoId, (c) => c.primaryKey())
         .addColumn("usuario_id", "bigint", (c) => c.notNull().references("users.id"))
         .addColumn("name", "text", (c) => c.notNull())
         .addColumn("prefix", "text", (c) => c.notNull())
@@ -189,7 +189,7 @@ function taskLifecycle(): Migration {
 // transaction still running, in (txid, id) order, so a cursor never moves past an event that
 // commits later (see ARCHITECTURE.md, "The feed"). SQLite has one writer: ids are commit order.
 function eventFeed(seam: DialectSeam): Migration {
-  const t = seam.types;
+  const t = seam.columns;
   return {
     async up(db: Kysely<any>) {
       if (seam.name === "postgres") {
@@ -256,7 +256,7 @@ function polling(_seam: DialectSeam): Migration {
 // The dashboard's sign-in: one-time login links and browser sessions, both stored as SHA-256
 // hashes of the secret that only the user's browser (or terminal) holds.
 function dashboard(seam: DialectSeam): Migration {
-  const t = seam.types;
+  const t = seam.columns;
   return {
     async up(db: Kysely<any>) {
       await db.schema.createTable("dashboard_login_links").ifNotExists()
@@ -322,7 +322,7 @@ export function migrationsFor(seam: DialectSeam): Record<string, Migration> {
 }
 
 export async function migrate(db: Db, seam: DialectSeam): Promise<void> {
-  await seam.withMigrationLock(db, async (conn) => {
+  await seam.migrations.withLock(db, async (conn) => {
     const provider: MigrationProvider = { getMigrations: async () => migrationsFor(seam) };
     let { error, results } = await new Migrator({ db: conn, provider }).migrateToLatest();
     // Another process may have been migrating at the same moment (SQLite has no migration lock
@@ -333,6 +333,6 @@ export async function migrate(db: Db, seam: DialectSeam): Promise<void> {
       const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "?";
       throw new Error(`database migration ${failed} failed: ${(error as Error).message ?? error}`);
     }
-    await seam.afterMigrate?.(conn);
+    await seam.migrations.after?.(conn);
   });
 }

@@ -41,7 +41,7 @@ export class WriteHealth {
         this.recordSuccess();
         return results;
       } catch (err) {
-        if (seam.isUnavailable(err instanceof PartialBatchError ? err.cause : err)) this.recordFailure();
+        if (seam.errors.isUnavailable(err instanceof PartialBatchError ? err.cause : err)) this.recordFailure();
         throw err;
       }
     };
@@ -61,7 +61,7 @@ export function registerReadiness(app: FastifyInstance, deps: { db: Db; seam: Di
       return null;
     } catch (err) {
       deps.logger.warn({ err }, "readiness: the write probe failed");
-      return deps.seam.isUnavailable(err) ? "storage cannot be written" : "the write probe failed";
+      return deps.seam.errors.isUnavailable(err) ? "storage cannot be written" : "the write probe failed";
     }
   };
 

@@ -60,7 +60,7 @@ export async function readTaskForStt(db: Db | Tx, seam: DialectSeam, taskId: num
   return {
     id: Number(r.id), codigo: r.codigo, plugin_id: Number(r.plugin_id), usuario_id: Number(r.usuario_id),
     chat_id: Number(r.chat_id), message_id: Number(r.message_id), titulo: r.titulo,
-    meta: (seam.parseJson(r.metadatos_extra) ?? {}) as Record<string, unknown>,
+    meta: (seam.json.parse(r.metadatos_extra) ?? {}) as Record<string, unknown>,
   };
 }
 

@@ -169,7 +169,7 @@ export async function transitionTask(db: Db, seam: DialectSeam, t: TransitionInp
     if (t.action !== "cancel" && row.lease_until !== null && Number(row.lease_until) < now) {
       throw new JoeError("INVALID_TRANSITION", `the lease on task ${row.codigo} ran out at ${new Date(Number(row.lease_until)).toISOString()}; it goes back to queued: claim it again`);
     }
-    const meta = (seam.parseJson(row.metadatos_extra) ?? {}) as Record<string, unknown>;
+    const meta = (seam.json.parse(row.metadatos_extra) ?? {}) as Record<string, unknown>;
     if (t.action === "complete" && t.detail !== undefined) meta.resultado = t.detail;
     if (t.action === "fail") meta.error = t.detail ?? "";
     // Conditional on the state and claim read above, so the change is atomic with the checks.

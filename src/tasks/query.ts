@@ -41,8 +41,8 @@ export async function listUserTasks(db: Db, seam: DialectSeam, f: TaskFilter): P
   if (f.estado !== undefined) q = q.where("estado", "=", f.estado);
   if (f.tipo !== undefined) q = q.where("tipo", "=", f.tipo);
   if (f.pluginId !== undefined) q = q.where("plugin_id", "=", f.pluginId);
-  if (f.pendienteStt === true) q = q.where(seam.jsonFlagIsTrue("metadatos_extra", "pendiente_stt"));
-  if (f.pendienteStt === false) q = q.where(sql<boolean>`not coalesce(${seam.jsonFlagIsTrue("metadatos_extra", "pendiente_stt")}, false)`);
+  if (f.pendienteStt === true) q = q.where(seam.json.flagIsTrue("metadatos_extra", "pendiente_stt"));
+  if (f.pendienteStt === false) q = q.where(sql<boolean>`not coalesce(${seam.json.flagIsTrue("metadatos_extra", "pendiente_stt")}, false)`);
   if (f.q !== undefined) {
     const p = likePattern(f.q);
     // Case-insensitive substring search over the title and the full text. PostgreSQL: ILIKE

@@ -91,7 +91,7 @@ async function lockedTaskById(ctx: BatchContext, id: number): Promise<TaskSnapsh
 }
 
 function snapshot(ctx: BatchContext, r: Pick<TaskRow, (typeof TASK_COLUMNS)[number]>): TaskSnapshot {
-  const meta = ctx.seam.parseJson(r.metadatos_extra);
+  const meta = ctx.seam.json.parse(r.metadatos_extra);
   return {
     id: Number(r.id), codigo: r.codigo, estado: r.estado, titulo: r.titulo, tipo: r.tipo,
     metadatos_extra: meta && typeof meta === "object" ? (meta as Record<string, unknown>) : {},

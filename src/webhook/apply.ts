@@ -21,7 +21,7 @@ export interface ApplyResult {
 /** Per-transaction context: plugin states read once per batch, task ids reserved in bulk. */
 export class BatchContext {
   private plugins = new Map<number, PluginState | null>();
-  /** Plugins this transaction has read under seam.pluginDecideLock. */
+  /** Plugins this transaction has read under seam.locks.decide. */
   private decideLocked = new Set<number>();
   private ids: number[] = [];
   constructor(readonly trx: Tx, readonly seam: DialectSeam, readonly now: number) {}
@@ -29,7 +29,7 @@ export class BatchContext {
   async plugin(id: number, fresh = false): Promise<PluginState | null> {
     if (!fresh && this.plugins.has(id)) return this.plugins.get(id)!;
     const row = await this.trx.selectFrom("plugin_configs").selectAll().where("id", "=", id)
-      .$if(this.seam.pluginReadLock !== null, (q) => q.modifyEnd(this.seam.pluginReadLock!)).executeTakeFirst();
+      .$if(this.seam.locks.read !== null, (q) => q.modifyEnd(this.seam.locks.read!)).executeTakeFirst();
     const state = row ? pluginState(row, this.seam) : null;
     this.plugins.set(id, state);
     return state;
@@ -45,7 +45,7 @@ export class BatchContext {
    * their own: every write to them from the webhook happens under this one.
    */
   async pluginForCounters(id: number): Promise<PluginState | null> {
-    const lock = this.seam.pluginDecideLock;
+    const lock = this.seam.locks.decide;
     if (lock === null || this.decideLocked.has(id)) return this.plugin(id);
     const row = await this.trx.selectFrom("plugin_configs").selectAll().where("id", "=", id).modifyEnd(lock).executeTakeFirst();
     const state = row ? pluginState(row, this.seam) : null;
@@ -60,7 +60,7 @@ export class BatchContext {
     if (missing.length === 0) return;
     // In id order: the lock order of every instance.
     const rows = await this.trx.selectFrom("plugin_configs").selectAll().where("id", "in", missing).orderBy("id")
-      .$if(this.seam.pluginReadLock !== null, (q) => q.modifyEnd(this.seam.pluginReadLock!)).execute();
+      .$if(this.seam.locks.read !== null, (q) => q.modifyEnd(this.seam.locks.read!)).execute();
     for (const id of missing) this.plugins.set(id, null);
     for (const row of rows) this.plugins.set(Number(row.id), pluginState(row, this.seam));
   }
@@ -75,7 +75,7 @@ export class BatchContext {
   }
 
   async reserveTaskIds(n: number): Promise<void> {
-    if (n > 0) this.ids.push(...(await this.seam.nextTaskIds(this.trx, n)));
+    if (n > 0) this.ids.push(...(await this.seam.taskIds.next(this.trx, n)));
   }
 
   async nextTaskId(): Promise<number> {

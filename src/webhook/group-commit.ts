@@ -45,7 +45,7 @@ export class GroupCommitter {
     this.maxBatch = opts.maxBatch ?? 256;
     // SQLite has one writer; PostgreSQL commits several transactions at once, and a batch spends
     // most of its time waiting on round trips, so a few batches are written side by side.
-    this.maxInFlight = seam.writeConcurrency;
+    this.maxInFlight = seam.capabilities.writeConcurrency;
     this.now = opts.now ?? Date.now;
     this.writer = opts.writer ?? ((jobs, now) => writeBatch(db, seam, jobs, now));
   }
