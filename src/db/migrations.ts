@@ -192,7 +192,7 @@ function eventFeed(seam: DialectSeam): Migration {
   const t = seam.columns;
   return {
     async up(db: Kysely<any>) {
-      if (seam.name === "postgres") {
+      if (!seam.capabilities.idsInCommitOrder) {
         await sql`alter table events add column if not exists txid xid8 not null default pg_current_xact_id()`.execute(db);
         await db.schema.createIndex("events_user_txid_idx").ifNotExists().on("events").columns(["usuario_id", "txid", "id"]).execute();
       }

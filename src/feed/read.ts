@@ -30,7 +30,7 @@ export interface ReadQuery {
 interface EventRow { id: number; type: string; at: number; plugin_id: number; task_id: number | null; txid: string }
 
 export async function readEvents(db: Db, seam: DialectSeam, q: ReadQuery): Promise<PositionedItem[]> {
-  const rows = seam.name === "postgres" ? await readPostgres(db, q) : await readSqlite(db, q);
+  const rows = seam.capabilities.idsInCommitOrder ? await readSqlite(db, q) : await readPostgres(db, q);
   if (rows.length === 0) return [];
   const taskIds = [...new Set(rows.flatMap((r) => (r.task_id === null ? [] : [Number(r.task_id)])))];
   const tasks = new Map<number, PublicTask>();
@@ -93,7 +93,7 @@ async function readPostgres(db: Db, q: ReadQuery): Promise<EventRow[]> {
  * final is delivered rather than skipped.
  */
 export async function headPosition(db: Db, seam: DialectSeam): Promise<FeedPosition> {
-  if (seam.name === "postgres") return { txid: await horizon(db), id: 0 };
+  if (!seam.capabilities.idsInCommitOrder) return { txid: await horizon(db), id: 0 };
   const r = await db.selectFrom("events").select(sql<number>`coalesce(max(id), 0)`.as("m")).executeTakeFirstOrThrow();
   return { txid: "0", id: Number(r.m) };
 }

@@ -54,7 +54,7 @@ export interface TaskForStt {
 export async function readTaskForStt(db: Db | Tx, seam: DialectSeam, taskId: number, forUpdate = false): Promise<TaskForStt | null> {
   let q = db.selectFrom("tasks").select(["id", "codigo", "plugin_id", "usuario_id", "chat_id", "message_id", "titulo", "metadatos_extra"]).where("id", "=", taskId);
   // PostgreSQL: hold the row so an edit or a state change from another instance waits (SQLite's write transaction excludes them anyway).
-  if (forUpdate && seam.name === "postgres") q = q.forUpdate();
+  if (forUpdate && seam.capabilities.rowLocks) q = q.forUpdate();
   const r = await q.executeTakeFirst();
   if (!r) return null;
   return {

@@ -78,14 +78,14 @@ async function lockedTask(ctx: BatchContext, pluginId: number, chatId: number, m
     .where("plugin_id", "=", pluginId).where("chat_id", "=", chatId)
     .$if(messageId !== null, (q) => q.where("message_id", "=", messageId!))
     .orderBy("message_id", "desc").limit(1)
-    .$if(ctx.seam.name === "postgres", (q) => q.forUpdate())
+    .$if(ctx.seam.capabilities.rowLocks, (q) => q.forUpdate())
     .executeTakeFirst();
   return row ? snapshot(ctx, row) : null;
 }
 
 async function lockedTaskById(ctx: BatchContext, id: number): Promise<TaskSnapshot | null> {
   const row = await ctx.trx.selectFrom("tasks").select(TASK_COLUMNS).where("id", "=", id)
-    .$if(ctx.seam.name === "postgres", (q) => q.forUpdate())
+    .$if(ctx.seam.capabilities.rowLocks, (q) => q.forUpdate())
     .executeTakeFirst();
   return row ? snapshot(ctx, row) : null;
 }
