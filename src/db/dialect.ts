@@ -69,6 +69,11 @@ export interface JsonColumns {
   parse(value: unknown): unknown;
   /** SQL for `json_column ->> key` compared as boolean true. */
   flagIsTrue(column: string, key: string): RawBuilder<boolean>;
+  /**
+   * The same test as literal SQL text, for a partial index's predicate: an index cannot take
+   * parameters, and a query uses the index only when it repeats the predicate word for word.
+   */
+  flagIsTrueLiteral(column: string, key: string): string;
   /** SQL for the text stored under `key` of a JSON column (null when absent). */
   text(column: string, key: string): RawBuilder<string | null>;
 }

@@ -281,10 +281,9 @@ function dashboard(seam: DialectSeam): Migration {
 // Voice transcription jobs (stt/): one row per voice task once a worker has taken it. Pending
 // voice notes are found through a partial index that holds only them (the expression must be
 // the one stt/jobs.ts queries with).
-export const PENDING_STT_PREDICATE = {
-  sqlite: "tipo = 'telegram_voice' and json_extract(metadatos_extra, '$.pendiente_stt') = 1",
-  postgres: "tipo = 'telegram_voice' and (metadatos_extra ->> 'pendiente_stt') = 'true'",
-} as const;
+export function pendingSttPredicate(seam: DialectSeam): string {
+  return `tipo = 'telegram_voice' and ${seam.json.flagIsTrueLiteral("metadatos_extra", "pendiente_stt")}`;
+}
 
 function sttJobs(seam: DialectSeam): Migration {
   return {
@@ -299,7 +298,7 @@ function sttJobs(seam: DialectSeam): Migration {
         .addColumn("updated_at", "bigint", (c) => c.notNull())
         .execute();
       await db.schema.createIndex("tasks_pending_stt_idx").ifNotExists().on("tasks").column("id")
-        .where(sql.raw<boolean>(PENDING_STT_PREDICATE[seam.name])).execute();
+        .where(sql.raw<boolean>(pendingSttPredicate(seam))).execute();
     },
   };
 }

@@ -3,7 +3,7 @@
 // its `stt_jobs` row, made by the first claim, holds the lease, the attempts and the last error.
 import { sql } from "kysely";
 import type { Db, DialectSeam, Tx } from "../db/dialect.ts";
-import { PENDING_STT_PREDICATE } from "../db/migrations.ts";
+import { pendingSttPredicate } from "../db/migrations.ts";
 import { appendEvent } from "../events/append.ts";
 
 export interface ClaimedJob { taskId: number; attempts: number; leaseUntil: number }
@@ -20,7 +20,7 @@ export async function claimSttJobs(db: Db, seam: DialectSeam, o: { now: number; 
     insert into stt_jobs (task_id, estado, attempts, next_attempt_at, lease_until, updated_at)
     select t.id, 'transcribing', 1, 0, ${lease}, ${o.now}
       from tasks t left join stt_jobs j on j.task_id = t.id
-     where ${sql.raw(PENDING_STT_PREDICATE[seam.name])} and (j.task_id is null or ${due})
+     where ${sql.raw(pendingSttPredicate(seam))} and (j.task_id is null or ${due})
      order by t.id limit ${o.limit}
     on conflict (task_id) do update set estado = 'transcribing', attempts = stt_jobs.attempts + 1,
        lease_until = excluded.lease_until, updated_at = excluded.updated_at

@@ -6,5 +6,6 @@ import { parseJsonColumn } from "../../json-column.ts";
 export const json: JsonColumns = {
   parse: parseJsonColumn,
   flagIsTrue: (column, key) => sql<boolean>`(${sql.ref(column)} ->> ${key}) = 'true'`,
+  flagIsTrueLiteral: (column, key) => `(${column} ->> '${key}') = 'true'`,
   text: (column, key) => sql<string | null>`(${sql.ref(column)} ->> ${key})`,
 };
