@@ -80,7 +80,7 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; committer: Grou
     } else if ((err as { statusCode?: number }).statusCode === 400) {
       code = "INVALID_INPUT";
       message = ERRORS.INVALID_INPUT.message;
-    } else if (deps.seam.isUnavailable(err)) {
+    } else if (deps.seam.errors.isUnavailable(err)) {
       code = "STORAGE_UNAVAILABLE";
       message = ERRORS.STORAGE_UNAVAILABLE.message;
       req.log.error({ err }, "storage unavailable: answering 503 so Telegram delivers again");

@@ -151,7 +151,7 @@ export async function unlinkBot(deps: BotDeps, row: PluginRow, now = Date.now())
       return;
     } catch (err) {
       // A new code that collides with another plugin's: draw again.
-      if (!deps.seam.isUniqueViolation(err) || attempt >= 20) throw err;
+      if (!deps.seam.errors.isUniqueViolation(err) || attempt >= 20) throw err;
     }
   }
 }

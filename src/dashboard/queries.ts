@@ -31,10 +31,8 @@ export function parseFilters(query: Record<string, unknown>): TaskFilters {
   };
 }
 
-function textoOriginal(seam: DialectSeam): Expression<string> {
-  return seam.name === "postgres"
-    ? sql<string>`(metadatos_extra->>'texto_original')`
-    : sql<string>`json_extract(metadatos_extra, '$.texto_original')`;
+function textoOriginal(seam: DialectSeam): Expression<string | null> {
+  return seam.json.text("metadatos_extra", "texto_original");
 }
 
 function likePattern(q: string): string {

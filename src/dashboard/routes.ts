@@ -108,7 +108,7 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
       } else if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
         code = "INVALID_INPUT";
         message = ERRORS.INVALID_INPUT.message;
-      } else if (deps.seam.isUnavailable(err)) {
+      } else if (deps.seam.errors.isUnavailable(err)) {
         code = "STORAGE_UNAVAILABLE";
         message = ERRORS.STORAGE_UNAVAILABLE.message;
       } else {

@@ -1,4 +1,4 @@
-// The candidate query shared by both dialects' claimOutgoing. It looks at a bounded window of
+// The candidate query shared by both dialects' outbox.claim (dialects/*/outbox-claim.ts). It looks at a bounded window of
 // open (pending/sending) messages in id order — through a partial index that holds only open
 // rows — so a claim costs the same whether 10 or 100,000 messages are waiting. Within the
 // window a message is due when it is the oldest open message of its chat (order kept), no

@@ -14,9 +14,9 @@ export function isPostgresUrl(url: string): boolean {
 
 /** Only the selected driver is loaded (the other would cost memory for nothing: bench/NOTES.md). */
 export async function openStore(url: string, opts: { poolSize?: number } = {}): Promise<Store> {
-  if (isPostgresUrl(url)) return (await import("./dialects/postgres.ts")).openPostgres(url, opts.poolSize);
+  if (isPostgresUrl(url)) return (await import("./dialects/postgres/index.ts")).openPostgres(url, opts.poolSize);
   const file = url.replace(/^sqlite:(\/\/)?/i, "");
-  return (await import("./dialects/sqlite.ts")).openSqlite(file);
+  return (await import("./dialects/sqlite/index.ts")).openSqlite(file);
 }
 
 /** A URL safe to print: the password (if any) is removed. */

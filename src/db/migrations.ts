@@ -4,7 +4,7 @@ import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } fr
 import type { Db, DialectSeam } from "./dialect.ts";
 
 function initial(seam: DialectSeam): Migration {
-  const t = seam.types;
+  const t = seam.columns;
   return {
     async up(db: Kysely<any>) {
       await db.schema.createTable("users").ifNotExists()
@@ -110,12 +110,12 @@ function initial(seam: DialectSeam): Migration {
 // new task wrote into a random page of that index, about tripling the WAL written per task
 // (bench/NOTES.md). A task is found by its code through taskIdFromCodigo and the primary key.
 function tasksCodigoNotIndexed(seam: DialectSeam): Migration {
-  return { up: (db) => seam.dropTaskCodigoUnique(db) };
+  return { up: (db) => seam.migrations.dropTaskCodigoUnique(db) };
 }
 
 // The feed (events/append.ts): every change to a task or a plugin's link, numbered in commit order.
 function events(seam: DialectSeam): Migration {
-  const t = seam.types;
+  const t = seam.columns;
   return {
     async up(db: Kysely<any>) {
       await db.schema.createTable("events").ifNotExists()
@@ -136,7 +136,7 @@ function apiTokens(seam: DialectSeam): Migration {
   return {
     async up(db: Kysely<any>) {
       await db.schema.createTable("api_tokens").ifNotExists()
-        .addColumn("id", seam.types.autoId, (c) => c.primaryKey())
+        .addColumn("id", seam.columns.autoId, (c) => c.primaryKey())
         .addColumn("usuario_id", "bigint", (c) => c.notNull().references("users.id"))
         .addColumn("name", "text", (c) => c.notNull())
         .addColumn("prefix", "text", (c) => c.notNull())
@@ -189,10 +189,10 @@ function taskLifecycle(): Migration {
 // transaction still running, in (txid, id) order, so a cursor never moves past an event that
 // commits later (see ARCHITECTURE.md, "The feed"). SQLite has one writer: ids are commit order.
 function eventFeed(seam: DialectSeam): Migration {
-  const t = seam.types;
+  const t = seam.columns;
   return {
     async up(db: Kysely<any>) {
-      if (seam.name === "postgres") {
+      if (!seam.capabilities.idsInCommitOrder) {
         await sql`alter table events add column if not exists txid xid8 not null default pg_current_xact_id()`.execute(db);
         await db.schema.createIndex("events_user_txid_idx").ifNotExists().on("events").columns(["usuario_id", "txid", "id"]).execute();
       }
@@ -256,7 +256,7 @@ function polling(_seam: DialectSeam): Migration {
 // The dashboard's sign-in: one-time login links and browser sessions, both stored as SHA-256
 // hashes of the secret that only the user's browser (or terminal) holds.
 function dashboard(seam: DialectSeam): Migration {
-  const t = seam.types;
+  const t = seam.columns;
   return {
     async up(db: Kysely<any>) {
       await db.schema.createTable("dashboard_login_links").ifNotExists()
@@ -281,10 +281,9 @@ function dashboard(seam: DialectSeam): Migration {
 // Voice transcription jobs (stt/): one row per voice task once a worker has taken it. Pending
 // voice notes are found through a partial index that holds only them (the expression must be
 // the one stt/jobs.ts queries with).
-export const PENDING_STT_PREDICATE = {
-  sqlite: "tipo = 'telegram_voice' and json_extract(metadatos_extra, '$.pendiente_stt') = 1",
-  postgres: "tipo = 'telegram_voice' and (metadatos_extra ->> 'pendiente_stt') = 'true'",
-} as const;
+export function pendingSttPredicate(seam: DialectSeam): string {
+  return `tipo = 'telegram_voice' and ${seam.json.flagIsTrueLiteral("metadatos_extra", "pendiente_stt")}`;
+}
 
 function sttJobs(seam: DialectSeam): Migration {
   return {
@@ -299,7 +298,7 @@ function sttJobs(seam: DialectSeam): Migration {
         .addColumn("updated_at", "bigint", (c) => c.notNull())
         .execute();
       await db.schema.createIndex("tasks_pending_stt_idx").ifNotExists().on("tasks").column("id")
-        .where(sql.raw<boolean>(PENDING_STT_PREDICATE[seam.name])).execute();
+        .where(sql.raw<boolean>(pendingSttPredicate(seam))).execute();
     },
   };
 }
@@ -322,7 +321,7 @@ export function migrationsFor(seam: DialectSeam): Record<string, Migration> {
 }
 
 export async function migrate(db: Db, seam: DialectSeam): Promise<void> {
-  await seam.withMigrationLock(db, async (conn) => {
+  await seam.migrations.withLock(db, async (conn) => {
     const provider: MigrationProvider = { getMigrations: async () => migrationsFor(seam) };
     let { error, results } = await new Migrator({ db: conn, provider }).migrateToLatest();
     // Another process may have been migrating at the same moment (SQLite has no migration lock
@@ -333,6 +332,6 @@ export async function migrate(db: Db, seam: DialectSeam): Promise<void> {
       const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "?";
       throw new Error(`database migration ${failed} failed: ${(error as Error).message ?? error}`);
     }
-    await seam.afterMigrate?.(conn);
+    await seam.migrations.after?.(conn);
   });
 }

@@ -8,11 +8,10 @@
 import type { Compilable, Kysely, RawBuilder } from "kysely";
 import type { Database } from "./schema.ts";
 
-/** How a row read is locked (PostgreSQL; SQLite's one writer needs none). */
-export type RowLock = "none" | "share" | "linking" | "update";
+import type { RowLocks } from "./dialect.ts";
 
-/** The clause each lock is on this dialect (null: no clause). */
-export type RowLockClauses = Record<Exclude<RowLock, "none">, RawBuilder<unknown> | null>;
+/** How a row read is locked: one of the seam's row locks (each dialect folder's locks.ts). */
+export type RowLock = keyof RowLocks;
 
 /** "run": changed row count; "get": the first row or undefined; "all": every row. */
 export type OpMode = "run" | "get" | "all";
@@ -34,7 +33,7 @@ export class PreparedOp<Args, R> {
   constructor(readonly spec: OpSpec<Args>) {}
 
   /** The SQL and its parameters for `args` on `dialect`. */
-  compile(db: Kysely<Database>, dialect: string, locks: RowLockClauses, args: Args): { sql: string; parameters: unknown[]; key: string } {
+  compile(db: Kysely<Database>, dialect: string, locks: RowLocks, args: Args): { sql: string; parameters: unknown[]; key: string } {
     const params = this.spec.params(args);
     for (let i = 0; i < params.length; i++) {
       // Kysely leaves an undefined value's column out: the SQL text would not fit these values.
@@ -43,7 +42,7 @@ export class PreparedOp<Args, R> {
     const key = `${dialect}:${this.spec.name}:${this.spec.shape?.(args) ?? ""}`;
     let sql = this.text.get(key);
     if (sql === undefined) {
-      const lock = this.spec.lock && this.spec.lock !== "none" ? locks[this.spec.lock] : null;
+      const lock = this.spec.lock ? locks[this.spec.lock] : null;
       const compiled = this.spec.build(db, args, lock).compile();
       // The text is reused with values taken from params(): check once that Kysely bound them so.
       if (compiled.parameters.length !== params.length || compiled.parameters.some((p, i) => p !== params[i])) {

@@ -3,7 +3,7 @@
 // column type) and read back through `Boolean()`. Times used for scheduling are epoch milliseconds.
 import type { ColumnType, Generated, Insertable, Selectable } from "kysely";
 
-/** JSON columns are text in SQLite and jsonb in PostgreSQL: written as a JSON string, read via dialect.parseJson. */
+/** JSON columns are text in SQLite and jsonb in PostgreSQL: written as a JSON string, read via seam.json.parse. */
 type Json = ColumnType<unknown, string, string>;
 
 export interface UsersTable {

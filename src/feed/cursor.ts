@@ -15,13 +15,13 @@ export interface FeedPosition {
 export const START: FeedPosition = { txid: "0", id: 0 };
 
 export function formatCursor(seam: DialectSeam, p: FeedPosition): string {
-  return seam.name === "postgres" ? `${p.txid}-${p.id}` : String(p.id);
+  return seam.capabilities.idsInCommitOrder ? String(p.id) : `${p.txid}-${p.id}`;
 }
 
 /** A cursor this server issued; undefined or "" = the beginning of the feed. Anything else: 400. */
 export function parseCursor(seam: DialectSeam, s: string | undefined, field = "after"): FeedPosition {
   if (s === undefined || s === "") return START;
-  const m = seam.name === "postgres" ? /^(\d{1,20})-(\d{1,15})$/.exec(s) : /^()(\d{1,15})$/.exec(s);
+  const m = seam.capabilities.idsInCommitOrder ? /^()(\d{1,15})$/.exec(s) : /^(\d{1,20})-(\d{1,15})$/.exec(s);
   if (!m) throw new JoeError("INVALID_INPUT", `${field}: not a cursor this server issued (pass next_cursor or an SSE id back as it was given)`);
   return { txid: m[1] || "0", id: Number(m[2]) };
 }

@@ -127,7 +127,7 @@ export class SubscriptionDeliverer {
       const token = randomUUID();
       const free = (eb: ExpressionBuilder<Database, "subscriptions">) => eb.or([eb("leased_until", "is", null), eb("leased_until", "<", now)]);
       let q = db.updateTable("subscriptions").set({ leased_until: now + this.leaseMs, lease_token: token });
-      if (seam.name === "postgres") {
+      if (seam.capabilities.skipLocked) {
         // Another worker holding the row: skip it rather than wait for it.
         q = q.where("id", "=", (eb) => eb.selectFrom("subscriptions").select("id").where("id", "=", sub.id).where(free).modifyEnd(sql`for update skip locked`));
       } else {

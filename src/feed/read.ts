@@ -30,7 +30,7 @@ export interface ReadQuery {
 interface EventRow { id: number; type: string; at: number; plugin_id: number; task_id: number | null; txid: string }
 
 export async function readEvents(db: Db, seam: DialectSeam, q: ReadQuery): Promise<PositionedItem[]> {
-  const rows = seam.name === "postgres" ? await readPostgres(db, q) : await readSqlite(db, q);
+  const rows = seam.capabilities.idsInCommitOrder ? await readInIdOrder(db, q) : await readBehindHorizon(db, q);
   if (rows.length === 0) return [];
   const taskIds = [...new Set(rows.flatMap((r) => (r.task_id === null ? [] : [Number(r.task_id)])))];
   const tasks = new Map<number, PublicTask>();
@@ -45,7 +45,7 @@ export async function readEvents(db: Db, seam: DialectSeam, q: ReadQuery): Promi
   });
 }
 
-async function readSqlite(db: Db, q: ReadQuery): Promise<EventRow[]> {
+async function readInIdOrder(db: Db, q: ReadQuery): Promise<EventRow[]> {
   let s = db.selectFrom("events").select(["id", "type", "at", "plugin_id", "task_id", sql<string>`'0'`.as("txid")])
     .where("usuario_id", "=", q.usuarioId).where("id", ">", q.after.id);
   if (q.types) s = s.where("type", "in", [...q.types]);
@@ -74,7 +74,7 @@ async function horizon(db: Db): Promise<string> {
   return r.rows[0]!.h;
 }
 
-async function readPostgres(db: Db, q: ReadQuery): Promise<EventRow[]> {
+async function readBehindHorizon(db: Db, q: ReadQuery): Promise<EventRow[]> {
   // Only transactions older than every one still running that may write here: their events are
   // all committed (or rolled back) and no event can appear before them any more, so the cursor
   // never skips one.
@@ -93,7 +93,7 @@ async function readPostgres(db: Db, q: ReadQuery): Promise<EventRow[]> {
  * final is delivered rather than skipped.
  */
 export async function headPosition(db: Db, seam: DialectSeam): Promise<FeedPosition> {
-  if (seam.name === "postgres") return { txid: await horizon(db), id: 0 };
+  if (!seam.capabilities.idsInCommitOrder) return { txid: await horizon(db), id: 0 };
   const r = await db.selectFrom("events").select(sql<number>`coalesce(max(id), 0)`.as("m")).executeTakeFirstOrThrow();
   return { txid: "0", id: Number(r.m) };
 }

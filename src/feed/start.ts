@@ -14,7 +14,7 @@ export interface Feed {
 
 export function startFeed(rt: Runtime): Feed {
   const notifier = new FeedNotifier();
-  const listener: PgListener | undefined = rt.store.seam.name === "postgres"
+  const listener: PgListener | undefined = rt.store.seam.capabilities.listenNotify
     ? startPgListener(rt.config.databaseUrl, notifier, rt.logger.child({ component: "feed" }))
     : undefined;
   const feed: Feed = {

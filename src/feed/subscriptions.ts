@@ -32,7 +32,7 @@ export interface PublicSubscription {
 }
 
 export function subscriptionTypes(row: SubscriptionRow, seam: DialectSeam): string[] {
-  return seam.parseJson(row.events) as string[];
+  return seam.json.parse(row.events) as string[];
 }
 
 export function toPublicSubscription(row: SubscriptionRow, seam: DialectSeam): PublicSubscription {

@@ -40,13 +40,13 @@ export class WriteHealth {
       try {
         results = await writer(jobs, now);
       } catch (err) {
-        if (seam.isUnavailable(err)) this.recordFailure();
+        if (seam.errors.isUnavailable(err)) this.recordFailure();
         throw err;
       }
       // Part of a batch may commit while another part fails (PostgreSQL writes it in two commits).
       const failure = results.find((r) => "failed" in r);
       if (results.some((r) => !("failed" in r))) this.recordSuccess();
-      if (failure && "failed" in failure && seam.isUnavailable(failure.failed)) this.recordFailure();
+      if (failure && "failed" in failure && seam.errors.isUnavailable(failure.failed)) this.recordFailure();
       return results;
     };
   }
@@ -65,7 +65,7 @@ export function registerReadiness(app: FastifyInstance, deps: { db: Db; seam: Di
       return null;
     } catch (err) {
       deps.logger.warn({ err }, "readiness: the write probe failed");
-      return deps.seam.isUnavailable(err) ? "storage cannot be written" : "the write probe failed";
+      return deps.seam.errors.isUnavailable(err) ? "storage cannot be written" : "the write probe failed";
     }
   };
 

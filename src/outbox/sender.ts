@@ -110,7 +110,7 @@ export class OutboxSender {
 
   private async loop(): Promise<void> {
     try {
-      const released = await this.o.seam.recoverClaims(this.o.db);
+      const released = await this.o.seam.outbox.recoverClaims(this.o.db);
       if (released > 0) this.o.logger.info({ released }, "outbox: re-queued messages claimed before a restart");
     } catch (err) {
       this.o.logger.error({ err }, "outbox: could not release old claims");
@@ -134,12 +134,12 @@ export class OutboxSender {
           const now = this.now();
           // The window at the head (oldest open messages: where most chats' next message is),
           // then a rotating window further on, so a long backlog in one chat starves nobody.
-          const head = await this.o.seam.claimOutgoing(this.o.db, { now, limit: free, afterId: 0, window: CLAIM_WINDOW }, this.leaseMs);
+          const head = await this.o.seam.outbox.claim(this.o.db, { now, limit: free, afterId: 0, window: CLAIM_WINDOW }, this.leaseMs);
           claimed = head.rows;
           if (head.nextAfterId > 0) {
             const from = Math.max(afterId, head.nextAfterId);
             const more = claimed.length < free
-              ? await this.o.seam.claimOutgoing(this.o.db, { now, limit: free - claimed.length, afterId: from, window: CLAIM_WINDOW }, this.leaseMs)
+              ? await this.o.seam.outbox.claim(this.o.db, { now, limit: free - claimed.length, afterId: from, window: CLAIM_WINDOW }, this.leaseMs)
               : { rows: [], nextAfterId: from };
             claimed = claimed.concat(more.rows);
             afterId = more.nextAfterId;
@@ -147,7 +147,7 @@ export class OutboxSender {
             afterId = 0;
           }
         } catch (err) {
-          if (this.o.seam.isUniqueViolation(err)) {
+          if (this.o.seam.errors.isUniqueViolation(err)) {
             // Another worker claimed a message of the same chat at the same moment: try again.
             lastEmptyClaimAt = this.now();
             emptyStreak = 1;
@@ -272,7 +272,7 @@ export class OutboxSender {
     // Retrying the record of a send must end well before the claim does, or another worker
     // could retake the message and send it again. And only while the claim is still ours.
     const deadline = this.now() + this.leaseMs / 2;
-    if (!this.o.seam.groupOutcomes) return this.finishOne({ m, set, chatWaitMs, deadline, resolve: () => {}, reject: () => {} });
+    if (!this.o.seam.capabilities.groupOutcomes) return this.finishOne({ m, set, chatWaitMs, deadline, resolve: () => {}, reject: () => {} });
     return new Promise((resolve, reject) => {
       this.finishing.push({ m, set, chatWaitMs, deadline, resolve, reject });
       if (this.finishing.length === 1) setImmediate(() => void this.flushFinished());
@@ -303,7 +303,7 @@ export class OutboxSender {
         await this.o.db.transaction().execute((trx) => this.writeOutcome(trx, f));
         return;
       } catch (err) {
-        if (!this.o.seam.isUnavailable(err) || this.now() + 250 * (tries + 1) > deadline) throw err;
+        if (!this.o.seam.errors.isUnavailable(err) || this.now() + 250 * (tries + 1) > deadline) throw err;
         await new Promise((r) => setTimeout(r, 250 * (tries + 1)));
       }
     }

@@ -30,7 +30,7 @@ export async function removePlugin(db: Db, seam: DialectSeam, p: RemovePluginInp
   return db.transaction().execute(async (trx) => {
     let read = trx.selectFrom("plugin_configs").selectAll().where("id", "=", p.id);
     if (p.usuarioId !== undefined) read = read.where("usuario_id", "=", p.usuarioId);
-    if (seam.name === "postgres") read = read.forUpdate();
+    if (seam.capabilities.rowLocks) read = read.forUpdate();
     const row = await read.executeTakeFirst();
     if (!row) throw new JoeError("PLUGIN_NOT_FOUND", String(p.id));
     const count = async (open: boolean) => {

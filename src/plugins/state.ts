@@ -41,7 +41,7 @@ export interface PluginMetadatos {
 }
 
 export function metadatosOf(row: Pick<PluginRow, "metadatos">, seam: DialectSeam): PluginMetadatos {
-  const v = seam.parseJson(row.metadatos);
+  const v = seam.json.parse(row.metadatos);
   return v && typeof v === "object" ? (v as PluginMetadatos) : {};
 }
 

@@ -69,7 +69,7 @@ async function withUniqueCode<T>(seam: DialectSeam, write: (code: string) => Pro
     try {
       return await write(newVerificationCode());
     } catch (err) {
-      if (!seam.isUniqueViolation(err) || i >= 20) throw err;
+      if (!seam.errors.isUniqueViolation(err) || i >= 20) throw err;
     }
   }
 }

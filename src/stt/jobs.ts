@@ -3,7 +3,7 @@
 // its `stt_jobs` row, made by the first claim, holds the lease, the attempts and the last error.
 import { sql } from "kysely";
 import type { Db, DialectSeam, Tx } from "../db/dialect.ts";
-import { PENDING_STT_PREDICATE } from "../db/migrations.ts";
+import { pendingSttPredicate } from "../db/migrations.ts";
 import { appendEvent } from "../events/append.ts";
 
 export interface ClaimedJob { taskId: number; attempts: number; leaseUntil: number }
@@ -20,7 +20,7 @@ export async function claimSttJobs(db: Db, seam: DialectSeam, o: { now: number; 
     insert into stt_jobs (task_id, estado, attempts, next_attempt_at, lease_until, updated_at)
     select t.id, 'transcribing', 1, 0, ${lease}, ${o.now}
       from tasks t left join stt_jobs j on j.task_id = t.id
-     where ${sql.raw(PENDING_STT_PREDICATE[seam.name])} and (j.task_id is null or ${due})
+     where ${sql.raw(pendingSttPredicate(seam))} and (j.task_id is null or ${due})
      order by t.id limit ${o.limit}
     on conflict (task_id) do update set estado = 'transcribing', attempts = stt_jobs.attempts + 1,
        lease_until = excluded.lease_until, updated_at = excluded.updated_at
@@ -54,13 +54,13 @@ export interface TaskForStt {
 export async function readTaskForStt(db: Db | Tx, seam: DialectSeam, taskId: number, forUpdate = false): Promise<TaskForStt | null> {
   let q = db.selectFrom("tasks").select(["id", "codigo", "plugin_id", "usuario_id", "chat_id", "message_id", "titulo", "metadatos_extra"]).where("id", "=", taskId);
   // PostgreSQL: hold the row so an edit or a state change from another instance waits (SQLite's write transaction excludes them anyway).
-  if (forUpdate && seam.name === "postgres") q = q.forUpdate();
+  if (forUpdate && seam.capabilities.rowLocks) q = q.forUpdate();
   const r = await q.executeTakeFirst();
   if (!r) return null;
   return {
     id: Number(r.id), codigo: r.codigo, plugin_id: Number(r.plugin_id), usuario_id: Number(r.usuario_id),
     chat_id: Number(r.chat_id), message_id: Number(r.message_id), titulo: r.titulo,
-    meta: (seam.parseJson(r.metadatos_extra) ?? {}) as Record<string, unknown>,
+    meta: (seam.json.parse(r.metadatos_extra) ?? {}) as Record<string, unknown>,
   };
 }
 

@@ -189,7 +189,7 @@ export class SttWorker {
   private async botFor(pluginId: number): Promise<{ api: Api | null; token: string; idioma: unknown } | null> {
     const row = await this.o.db.selectFrom("plugin_configs").select(["token_cifrado", "metadatos"]).where("id", "=", pluginId).executeTakeFirst();
     if (!row) return null;
-    const idioma = (this.o.seam.parseJson(row.metadatos) as { idioma?: unknown } | null)?.idioma;
+    const idioma = (this.o.seam.json.parse(row.metadatos) as { idioma?: unknown } | null)?.idioma;
     try {
       const token = this.o.fernet.decrypt(row.token_cifrado);
       return { api: createBotApi(token, this.o.apiRoot, 60), token, idioma };

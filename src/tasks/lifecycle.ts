@@ -43,7 +43,7 @@ export async function requeueExpired(trx: Tx, seam: DialectSeam, usuarioId: numb
   const expired = trx.selectFrom("tasks").select("id")
     .where("usuario_id", "=", usuarioId).where("estado", "=", "in_progress").where("lease_until", "<", now);
   let rows: Array<{ id: number; usuario_id: number; plugin_id: number }>;
-  if (seam.name === "postgres") {
+  if (seam.capabilities.skipLocked) {
     rows = (await sql<{ id: number; usuario_id: number; plugin_id: number }>`with picked as materialized (${expired.forUpdate().skipLocked()})
       update tasks set estado = 'queued', lease_until = null, claimed_by = null, updated_at = ${now}
       from picked where tasks.id = picked.id and tasks.estado = 'in_progress' returning tasks.id, tasks.usuario_id, tasks.plugin_id`.execute(trx)).rows;
@@ -80,7 +80,7 @@ export async function claimTasks(db: Db, seam: DialectSeam, c: ClaimInput, now =
     if (c.pluginId !== undefined) pick = pick.where("plugin_id", "=", c.pluginId);
     pick = pick.orderBy("id").limit(c.limit);
     let claimed: TaskRow[];
-    if (seam.name === "postgres") {
+    if (seam.capabilities.skipLocked) {
       // The chosen ids are materialized first: PostgreSQL may otherwise run a LIMIT … FOR UPDATE
       // subquery of an UPDATE more than once and claim more than `limit` rows (seen in the tests).
       const r = await sql<TaskRow>`with picked as materialized (${pick.forUpdate().skipLocked()})
@@ -157,7 +157,7 @@ export async function transitionTask(db: Db, seam: DialectSeam, t: TransitionInp
   const rule = TRANSITIONS[t.action];
   return db.transaction().execute(async (trx) => {
     let read = trx.selectFrom("tasks").selectAll().where("id", "=", t.taskId).where("usuario_id", "=", t.usuarioId);
-    if (seam.name === "postgres") read = read.forUpdate();
+    if (seam.capabilities.rowLocks) read = read.forUpdate();
     const row = await read.executeTakeFirst();
     if (!row) throw new JoeError("TASK_NOT_FOUND");
     const estado = row.estado as Estado;
@@ -169,7 +169,7 @@ export async function transitionTask(db: Db, seam: DialectSeam, t: TransitionInp
     if (t.action !== "cancel" && row.lease_until !== null && Number(row.lease_until) < now) {
       throw new JoeError("INVALID_TRANSITION", `the lease on task ${row.codigo} ran out at ${new Date(Number(row.lease_until)).toISOString()}; it goes back to queued: claim it again`);
     }
-    const meta = (seam.parseJson(row.metadatos_extra) ?? {}) as Record<string, unknown>;
+    const meta = (seam.json.parse(row.metadatos_extra) ?? {}) as Record<string, unknown>;
     if (t.action === "complete" && t.detail !== undefined) meta.resultado = t.detail;
     if (t.action === "fail") meta.error = t.detail ?? "";
     // Conditional on the state and claim read above, so the change is atomic with the checks.

@@ -41,15 +41,14 @@ export async function listUserTasks(db: Db, seam: DialectSeam, f: TaskFilter): P
   if (f.estado !== undefined) q = q.where("estado", "=", f.estado);
   if (f.tipo !== undefined) q = q.where("tipo", "=", f.tipo);
   if (f.pluginId !== undefined) q = q.where("plugin_id", "=", f.pluginId);
-  if (f.pendienteStt === true) q = q.where(seam.jsonFlagIsTrue("metadatos_extra", "pendiente_stt"));
-  if (f.pendienteStt === false) q = q.where(sql<boolean>`not coalesce(${seam.jsonFlagIsTrue("metadatos_extra", "pendiente_stt")}, false)`);
+  if (f.pendienteStt === true) q = q.where(seam.json.flagIsTrue("metadatos_extra", "pendiente_stt"));
+  if (f.pendienteStt === false) q = q.where(sql<boolean>`not coalesce(${seam.json.flagIsTrue("metadatos_extra", "pendiente_stt")}, false)`);
   if (f.q !== undefined) {
     const p = likePattern(f.q);
     // Case-insensitive substring search over the title and the full text. PostgreSQL: ILIKE
     // (Unicode case folding); SQLite: LIKE, whose case folding covers ASCII only.
-    q = seam.name === "postgres"
-      ? q.where(sql<boolean>`(titulo ilike ${p} escape '\\' or (metadatos_extra ->> 'texto_original') ilike ${p} escape '\\')`)
-      : q.where(sql<boolean>`(titulo like ${p} escape '\\' or json_extract(metadatos_extra, '$.texto_original') like ${p} escape '\\')`);
+    const like = seam.search.likeIgnoringCase;
+    q = q.where(sql<boolean>`(titulo ${like} ${p} escape '\\' or ${seam.json.text("metadatos_extra", "texto_original")} ${like} ${p} escape '\\')`);
   }
   // One row more than asked tells whether another page exists.
   const rows = await q.orderBy("id", "desc").limit(f.limit + 1).execute();

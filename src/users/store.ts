@@ -13,7 +13,7 @@ export async function createUser(db: Db, seam: DialectSeam, username: string): P
       .returningAll().executeTakeFirstOrThrow();
     return { ...row, id: Number(row.id) };
   } catch (err) {
-    if (seam.isUniqueViolation(err)) throw new JoeError("USER_EXISTS", username);
+    if (seam.errors.isUniqueViolation(err)) throw new JoeError("USER_EXISTS", username);
     throw err;
   }
 }

@@ -44,8 +44,8 @@ export class GroupCommitter {
 
   constructor(db: Db, seam: DialectSeam, private readonly opts: CommitterOptions = {}) {
     this.maxBatch = opts.maxBatch ?? 256;
-    // How many batches one process writes side by side: the dialect's choice (db/dialects/*).
-    this.maxInFlight = seam.writeConcurrency;
+    // How many batches one process writes side by side: the dialect's choice (its capabilities.ts).
+    this.maxInFlight = seam.capabilities.writeConcurrency;
     this.now = opts.now ?? Date.now;
     this.writer = opts.writer ?? ((jobs, now) => writeBatch(db, seam, jobs, now));
   }

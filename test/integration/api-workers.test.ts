@@ -71,7 +71,7 @@ for (const target of dbTargets()) {
         await waitFor(async () => (await doneCount()) === 1000, "all 1,000 tasks done", 150_000);
         // Who completed each task, according to the database (the worker writes its pid as resultado).
         const rows = (await s.rt.store.db.selectFrom("tasks").select(["codigo", "estado", "attempts", "metadatos_extra"])
-          .where("plugin_id", "=", u.bot.pluginId).execute()).map((r) => ({ ...r, by: Number(/^by (\d+)$/.exec(String((s.rt.store.seam.parseJson(r.metadatos_extra) as { resultado?: string }).resultado))?.[1]) }));
+          .where("plugin_id", "=", u.bot.pluginId).execute()).map((r) => ({ ...r, by: Number(/^by (\d+)$/.exec(String((s.rt.store.seam.json.parse(r.metadatos_extra) as { resultado?: string }).resultado))?.[1]) }));
         const doneBy = (w: Proc) => new Set(w.lines.filter((l) => l.startsWith("done ")).map((l) => l.slice(5)));
         // A worker prints "done" after the answer arrives, a moment after the commit: wait until every
         // surviving worker has reported every task the database says it completed.

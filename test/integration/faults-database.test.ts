@@ -154,7 +154,7 @@ for (const target of dbTargets()) {
     });
 
     // busy_timeout only helps if transactions take the write lock up front (BEGIN IMMEDIATE):
-    // a deferred BEGIN that reads first fails at once with SQLITE_BUSY. See sqlite-driver.ts.
+    // a deferred BEGIN that reads first fails at once with SQLITE_BUSY. See db/dialects/sqlite/driver.ts.
     it("SQLite: a write lock held briefly by another process delays the webhook instead of failing it", {
       skip: target.name !== "sqlite" ? "SQLite only" : false,
       timeout: 60_000,

@@ -68,7 +68,7 @@ for (const target of dbTargets()) {
     });
 
     it("still refuses a second task for the same message", async () => {
-      await assert.rejects(store.db.insertInto("tasks").values(task(4, 11)).execute(), (err) => store.seam.isUniqueViolation(err));
+      await assert.rejects(store.db.insertInto("tasks").values(task(4, 11)).execute(), (err) => store.seam.errors.isUniqueViolation(err));
     });
 
     it("no longer indexes the code; a code still leads to its task through the primary key", async () => {

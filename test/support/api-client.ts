@@ -58,7 +58,7 @@ export async function insertQueuedTasks(db: Db, seam: DialectSeam, p: { usuarioI
   for (let done = 0; done < n;) {
     const k = Math.min(200, n - done);
     await db.transaction().execute(async (trx) => {
-      const got = await seam.nextTaskIds(trx, k);
+      const got = await seam.taskIds.next(trx, k);
       await trx.insertInto("tasks").values(got.map((id, i) => ({
         id, codigo: taskCodigo(id), usuario_id: p.usuarioId, plugin_id: p.pluginId, tipo: "telegram",
         titulo: `tarea ${done + i}`, estado: "queued", chat_id: p.chatId, message_id: firstMessageId + done + i,

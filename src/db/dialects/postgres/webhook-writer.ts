@@ -4,25 +4,23 @@
 // no longer held — is written in one transaction by the shared procedure (webhook/write-plans.ts),
 // which reads the plugin rows locked and decides again what changed. Two commits at most, and a
 // result or a failure for every update: a failure of the second never disowns the first.
-import { CompiledQuery, sql } from "kysely";
-import type { Db, DialectSeam, Tx, WebhookWriter, WriteOutcome } from "../../dialect.ts";
-import type { RowLockClauses } from "../../prepared-op.ts";
+import { CompiledQuery } from "kysely";
+import type { Db, TaskIds, Tx, WebhookWriter, WriteOutcome } from "../../dialect.ts";
+import { locks } from "./locks.ts";
 import { writePlans, type ApplyResult } from "../../../webhook/write-plans.ts";
 import type { Step, WriteContext } from "../../../webhook/steps.ts";
 import { onlyRows, type Plan, type PlanJob, type WritePlan } from "../../../webhook/plan.ts";
 import { eventRow, markRow, outgoingRow, taskRow } from "../../../webhook/rows.ts";
 import { writeRowsRun } from "./rows-statement.ts";
 
-const LOCKS: RowLockClauses = { share: sql`for key share`, linking: sql`for no key update`, update: sql`for update` };
-
-export function postgresWebhookWriter(nextTaskIds: DialectSeam["nextTaskIds"]): WebhookWriter {
+export function postgresWebhookWriter(taskIds: TaskIds): WebhookWriter {
   return {
     async write(db, jobs, plans, ctx) {
       const out = new Map<number, WriteOutcome>();
       const { first, rest } = splitRun(plans);
       let left = rest;
       if (first.length > 0) {
-        const stale = await writeRun(db, first, ctx, out, nextTaskIds);
+        const stale = await writeRun(db, first, ctx, out, taskIds);
         // Decided again with the plugin's other updates, in update_id order.
         left = [...rest, ...stale].sort((a, b) => a.pluginId - b.pluginId || a.updateId - b.updateId);
       }
@@ -30,7 +28,7 @@ export function postgresWebhookWriter(nextTaskIds: DialectSeam["nextTaskIds"]): 
       left = left.filter((p) => p.kind !== "duplicate");
       if (left.length === 0) return out;
       try {
-        const results = await db.transaction().execute((trx) => drive(trx, jobs, left, ctx, nextTaskIds));
+        const results = await db.transaction().execute((trx) => drive(trx, jobs, left, ctx, taskIds));
         for (const [i, r] of results) out.set(i, r);
       } catch (err) {
         // The run above is committed: its updates are answered as written; these are retried.
@@ -65,10 +63,10 @@ function splitRun(plans: readonly Plan[]): { first: WritePlan[]; rest: Plan[] } 
 }
 
 /** Writes the run; returns the plans whose state no longer held. */
-async function writeRun(db: Db, plans: WritePlan[], ctx: WriteContext, out: Map<number, WriteOutcome>, nextTaskIds: DialectSeam["nextTaskIds"]): Promise<Plan[]> {
+async function writeRun(db: Db, plans: WritePlan[], ctx: WriteContext, out: Map<number, WriteOutcome>, taskIds: TaskIds): Promise<Plan[]> {
   const { now } = ctx;
   const taskCount = plans.filter((p) => p.task).length;
-  const ids = taskCount > 0 ? await nextTaskIds(db as unknown as Tx, taskCount) : [];
+  const ids = taskCount > 0 ? await taskIds.next(db as unknown as Tx, taskCount) : [];
   let next = 0;
   const rows = plans.map((p) => {
     const task = p.task ? taskRow(ids[next++]!, p.task, now) : null;
@@ -92,11 +90,11 @@ async function writeRun(db: Db, plans: WritePlan[], ctx: WriteContext, out: Map<
   return stale;
 }
 
-async function drive(trx: Tx, jobs: readonly PlanJob[], plans: readonly Plan[], ctx: WriteContext, nextTaskIds: DialectSeam["nextTaskIds"]): Promise<Map<number, ApplyResult>> {
+async function drive(trx: Tx, jobs: readonly PlanJob[], plans: readonly Plan[], ctx: WriteContext, taskIds: TaskIds): Promise<Map<number, ApplyResult>> {
   // Task ids in blocks: an upper bound of what the plans may need, then more if a plan decided
   // again needs them (unused ids are gaps).
   const ids: number[] = [];
-  const reserve = async (n: number) => ids.push(...(await nextTaskIds(trx, n)));
+  const reserve = async (n: number) => ids.push(...(await taskIds.next(trx, n)));
   const mayNeed = plans.filter((p) => p.kind !== "write" || p.task).length;
   if (mayNeed > 0) await reserve(mayNeed);
   const answer = async (step: Step): Promise<unknown> => {
@@ -104,7 +102,7 @@ async function drive(trx: Tx, jobs: readonly PlanJob[], plans: readonly Plan[], 
       if (ids.length === 0) await reserve(1);
       return ids.shift();
     }
-    const { sql: text, parameters } = step.op.compile(trx, "postgres", LOCKS, step.args);
+    const { sql: text, parameters } = step.op.compile(trx, "postgres", locks, step.args);
     const r = await trx.executeQuery(CompiledQuery.raw(text, parameters));
     switch (step.op.spec.mode) {
       case "run": return Number(r.numAffectedRows ?? 0n);

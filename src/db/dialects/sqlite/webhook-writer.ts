@@ -6,14 +6,12 @@
 // same transaction: a batch is all or nothing.
 import type Sqlite from "better-sqlite3";
 import type { Db, WebhookWriter, WriteOutcome } from "../../dialect.ts";
-import type { RowLockClauses } from "../../prepared-op.ts";
 import { writePlans } from "../../../webhook/write-plans.ts";
 import type { Step, WriteContext } from "../../../webhook/steps.ts";
 import type { Plan, PlanJob } from "../../../webhook/plan.ts";
 import { maxTaskId } from "../../../webhook/sql/max-task-id.ts";
 
-/** One writer: no row needs a lock. */
-const NO_LOCKS: RowLockClauses = { share: null, linking: null, update: null };
+import { locks } from "./locks.ts";
 
 export function sqliteWebhookWriter(native: Sqlite.Database): WebhookWriter {
   const statements = new Map<string, Sqlite.Statement>();
@@ -26,7 +24,7 @@ export function sqliteWebhookWriter(native: Sqlite.Database): WebhookWriter {
         nextId ??= Number((answer({ kind: "op", op: maxTaskId as never, args: {} }) as { m: number } | undefined)?.m ?? 0) + 1;
         return nextId++;
       }
-      const { sql, parameters, key } = step.op.compile(db, "sqlite", NO_LOCKS, step.args);
+      const { sql, parameters, key } = step.op.compile(db, "sqlite", locks, step.args);
       let stmt = statements.get(key);
       if (!stmt) {
         stmt = native.prepare(sql);
