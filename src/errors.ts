@@ -4,8 +4,8 @@
 export const ERRORS = {
   BAD_SECRET: { status: 401, message: "missing or wrong X-Telegram-Bot-Api-Secret-Token" },
   PLUGIN_NOT_FOUND: { status: 404, message: "no Telegram plugin with that id" },
-  BODY_TOO_LARGE: { status: 413, message: "update body too large" },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "updates must be sent as application/json" },
+  BODY_TOO_LARGE: { status: 413, message: "request body too large (at most 256 KB)" },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "unsupported Content-Type: send updates and API requests as application/json" },
   INVALID_JSON: { status: 400, message: "body is not valid JSON" },
   STORAGE_UNAVAILABLE: { status: 503, message: "storage unavailable, please retry" },
   INTERNAL: { status: 500, message: "internal error" },
