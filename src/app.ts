@@ -6,7 +6,8 @@ import type { Logger } from "./log.ts";
 import { registerWebhook } from "./webhook/route.ts";
 import { PluginDirectory } from "./plugins/directory.ts";
 import { GroupCommitter } from "./webhook/group-commit.ts";
-import { ERRORS, JoeError } from "./errors.ts";
+import { classifyError, sendError } from "./http/errors.ts";
+import { sql } from "kysely";
 import { registerApi, type ApiOptions } from "./api/register.ts";
 import { serverTimeoutOptions, DEFAULT_TIMEOUTS, type HttpTimeouts } from "./http/timeouts.ts";
 import { registerShutdownGate } from "./http/shutdown.ts";
@@ -66,33 +67,14 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; committer: Grou
   });
 
   app.setErrorHandler((err, req, reply) => {
-    let code: keyof typeof ERRORS;
-    let message: string;
-    if (err instanceof JoeError) {
-      code = err.code;
-      message = err.message;
-    } else if ((err as { statusCode?: number }).statusCode === 413) {
-      code = "BODY_TOO_LARGE";
-      message = ERRORS.BODY_TOO_LARGE.message;
-    } else if ((err as { statusCode?: number }).statusCode === 415) {
-      code = "UNSUPPORTED_MEDIA_TYPE";
-      message = ERRORS.UNSUPPORTED_MEDIA_TYPE.message;
-    } else if ((err as { statusCode?: number }).statusCode === 400) {
-      code = "INVALID_INPUT";
-      message = ERRORS.INVALID_INPUT.message;
-    } else if (deps.seam.errors.isUnavailable(err)) {
-      code = "STORAGE_UNAVAILABLE";
-      message = ERRORS.STORAGE_UNAVAILABLE.message;
-      req.log.error({ err }, "storage unavailable: answering 503 so Telegram delivers again");
-    } else {
-      code = "INTERNAL";
-      message = ERRORS.INTERNAL.message;
-      req.log.error({ err }, "internal error: answering 500 so Telegram delivers again");
-    }
-    reply.status(ERRORS[code].status).send({ ok: false, error_code: code, description: message });
+    const { code, description, log } = classifyError(err, (e) => deps.seam.errors.isUnavailable(e));
+    if (log) req.log.error({ err }, code === "STORAGE_UNAVAILABLE"
+      ? "storage unavailable: answering 503 so Telegram delivers again"
+      : "internal error: answering 500 so Telegram delivers again");
+    sendError(reply, code, description);
   });
   app.setNotFoundHandler((_req, reply) => {
-    reply.status(404).send({ ok: false, error_code: "NOT_FOUND", description: ERRORS.NOT_FOUND.message });
+    sendError(reply, "NOT_FOUND");
   });
 
   app.get("/healthz", async () => ({ ok: true }));

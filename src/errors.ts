@@ -1,10 +1,11 @@
 // The one table of error codes: every error the HTTP API or the CLI reports comes from here,
-// with its status code and a message that never carries a secret.
+// with its status code and a message that never carries a secret. The body every error is
+// answered with (HTTP and `--json`) is built by errorBody() below, nowhere else.
 export const ERRORS = {
   BAD_SECRET: { status: 401, message: "missing or wrong X-Telegram-Bot-Api-Secret-Token" },
   PLUGIN_NOT_FOUND: { status: 404, message: "no Telegram plugin with that id" },
-  BODY_TOO_LARGE: { status: 413, message: "update body too large" },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "updates must be sent as application/json" },
+  BODY_TOO_LARGE: { status: 413, message: "request body too large (at most 256 KB)" },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "unsupported Content-Type: send updates and API requests as application/json" },
   INVALID_JSON: { status: 400, message: "body is not valid JSON" },
   STORAGE_UNAVAILABLE: { status: 503, message: "storage unavailable, please retry" },
   INTERNAL: { status: 500, message: "internal error" },
@@ -50,4 +51,12 @@ export class JoeError extends Error {
     this.code = code;
     this.status = ERRORS[code].status;
   }
+}
+
+/** The error body of the webhook, the API, the dashboard's JSON and the CLI's `--json`: Telegram's own shape. */
+export interface ErrorBody { ok: false; error_code: ErrorCode; description: string }
+
+/** `description` defaults to the table's message for the code. */
+export function errorBody(code: ErrorCode, description: string = ERRORS[code].message): ErrorBody {
+  return { ok: false, error_code: code, description };
 }

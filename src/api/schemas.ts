@@ -1,9 +1,16 @@
 // JSON Schemas shared by the /api/v1 routes: they validate input, shape output, and are what
 // @fastify/swagger turns into the OpenAPI document. Field names are the contract's (Spanish).
+import { ERRORS, type ErrorCode } from "../errors.ts";
+
+/** errorBody() of errors.ts, for the document. */
 export const errorBody = {
   type: "object",
   description: "Every error: the code from the server's one table and what to do about it.",
-  properties: { ok: { type: "boolean", enum: [false] }, error_code: { type: "string" }, description: { type: "string" } },
+  properties: {
+    ok: { type: "boolean", enum: [false] },
+    error_code: { type: "string", enum: Object.keys(ERRORS) as ErrorCode[] },
+    description: { type: "string" },
+  },
   required: ["ok", "error_code", "description"],
 } as const;
 

@@ -1,6 +1,6 @@
 // CLI output: human-readable by default, one JSON object (or array) on stdout with --json.
 // Errors go to stderr (or stdout as JSON) and never carry a secret.
-import { JoeError, ERRORS } from "../errors.ts";
+import { JoeError, ERRORS, errorBody, type ErrorCode } from "../errors.ts";
 import { ConfigError } from "../config.ts";
 import { scrub } from "../log.ts";
 
@@ -11,7 +11,7 @@ export function print(opts: OutputOptions, data: unknown, human: () => string): 
 }
 
 export function printError(opts: OutputOptions, err: unknown): number {
-  let code = "INTERNAL";
+  let code: ErrorCode = "INTERNAL";
   let description: string;
   if (err instanceof JoeError) {
     code = err.code;
@@ -22,7 +22,7 @@ export function printError(opts: OutputOptions, err: unknown): number {
   } else {
     description = `${ERRORS.INTERNAL.message}: ${scrub((err as Error)?.message ?? String(err))}`;
   }
-  if (opts.json) process.stdout.write(JSON.stringify({ ok: false, error_code: code, description }) + "\n");
+  if (opts.json) process.stdout.write(JSON.stringify(errorBody(code, description)) + "\n");
   else process.stderr.write(`error: ${description}\n`);
   return 1;
 }

@@ -9,7 +9,7 @@ import { createBotApi } from "../telegram/api.ts";
 import { BOT_TOKEN_RE, createPlugin, decryptToken } from "../plugins/store.ts";
 import { metadatosOf } from "../plugins/state.ts";
 import { removePlugin } from "../plugins/remove.ts";
-import { registerWebhook, webhookPath } from "../telegram/webhook-setup.ts";
+import { setWebhookVia, webhookPath } from "../telegram/webhook-setup.ts";
 import { readPollingState, type PollingStatus } from "../polling/state.ts";
 import { newVerificationCode } from "../crypto/random.ts";
 import { appendEvent } from "../events/append.ts";
@@ -26,8 +26,6 @@ export interface BotDeps {
   publicUrl?: string;
   logger: Logger;
 }
-
-export const webhookPathOf = webhookPath;
 
 /** A Bot API call with its failure turned into a message for the page (never the token). */
 async function call<T>(deps: BotDeps, token: string, fn: (api: Api) => Promise<T>): Promise<T> {
@@ -77,7 +75,7 @@ export async function addBotByToken(deps: BotDeps, usuarioId: number, rawToken: 
   // create` / `webhook set` do (ALLOWED_UPDATES, the command menu, the delivery mode recorded);
   // if Telegram refuses, the bot stays added and its page shows why.
   try {
-    await registerWebhook({ db: deps.db, seam: deps.seam, callBot: (row, fn) => call(deps, decryptToken(row, deps.fernet), fn) },
+    await setWebhookVia({ db: deps.db, seam: deps.seam, callBot: (row, fn) => call(deps, decryptToken(row, deps.fernet), fn) },
       plugin.id, deps.publicUrl.replace(/\/+$/, ""));
     return { pluginId: plugin.id };
   } catch (err) {
@@ -122,7 +120,7 @@ export async function botHealth(deps: BotDeps, row: PluginRow): Promise<BotHealt
     if (info.url) {
       const u = new URL(info.url);
       const hostOk = deps.publicUrl ? new URL(deps.publicUrl).host === u.host : true;
-      ours = hostOk && u.pathname.replace(/\/?$/, "/") === webhookPathOf(Number(row.id));
+      ours = hostOk && u.pathname.replace(/\/?$/, "/") === webhookPath(Number(row.id));
     }
     const lastError = info.last_error_date ? `${new Date(info.last_error_date * 1000).toISOString()} ${info.last_error_message ?? ""}`.trim() : null;
     return {
@@ -164,7 +162,7 @@ export async function unlinkBot(deps: BotDeps, row: PluginRow, now = Date.now())
 export async function deleteBot(deps: BotDeps, row: PluginRow, now = Date.now()): Promise<void> {
   try {
     const info = await call(deps, decryptToken(row, deps.fernet), (api) => api.getWebhookInfo());
-    if (info.url && new URL(info.url).pathname.replace(/\/?$/, "/") === webhookPathOf(Number(row.id))) {
+    if (info.url && new URL(info.url).pathname.replace(/\/?$/, "/") === webhookPath(Number(row.id))) {
       await call(deps, decryptToken(row, deps.fernet), (api) => api.deleteWebhook());
     }
   } catch (err) {

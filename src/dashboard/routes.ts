@@ -16,6 +16,7 @@ import type { Db, DialectSeam } from "../db/dialect.ts";
 import type { Logger } from "../log.ts";
 import type { MultiFernet } from "../crypto/fernet.ts";
 import { ERRORS, JoeError } from "../errors.ts";
+import { classifyError, sendError } from "../http/errors.ts";
 import { deepLink } from "../plugins/store.ts";
 import { deleteExpired, endSession, loginLinkUsable, redeemLoginLink, sessionUser, SESSION_TTL_MS, type SessionUser } from "./auth-store.ts";
 import {
@@ -96,28 +97,10 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
       ({ username: req.dashUser!.username, csrf: reply.generateCsrf() });
 
     scope.setErrorHandler((err, req, reply) => {
-      const e = err as { code?: string; statusCode?: number };
-      let code: keyof typeof ERRORS;
-      let message: string;
-      if (err instanceof JoeError) {
-        code = err.code;
-        message = err.message;
-      } else if (e.code === "FST_CSRF_INVALID_TOKEN" || e.code === "FST_CSRF_MISSING_SECRET") {
-        code = "CSRF_INVALID";
-        message = ERRORS.CSRF_INVALID.message;
-      } else if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
-        code = "INVALID_INPUT";
-        message = ERRORS.INVALID_INPUT.message;
-      } else if (deps.seam.errors.isUnavailable(err)) {
-        code = "STORAGE_UNAVAILABLE";
-        message = ERRORS.STORAGE_UNAVAILABLE.message;
-      } else {
-        code = "INTERNAL";
-        message = ERRORS.INTERNAL.message;
-        req.log.error({ err }, "dashboard: internal error");
-      }
+      const { code, description: message, log } = classifyError(err, (e) => deps.seam.errors.isUnavailable(e));
+      if (log && code === "INTERNAL") req.log.error({ err }, "dashboard: internal error");
       const status = ERRORS[code].status;
-      if (wantsJson(req)) return reply.status(status).send({ ok: false, error_code: code, description: message });
+      if (wantsJson(req)) return sendError(reply, code, message);
       return send(reply, errorPage(status === 403 ? "Refused" : "Something went wrong", message), status);
     });
 
@@ -145,13 +128,13 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
     });
     scope.get("/login/:token", async (req, reply) => {
       const { token } = req.params as { token: string };
-      if (!(await loginLinkUsable(deps.db, token))) return send(reply, signInPage(ERRORS.LOGIN_LINK_INVALID.message), 400);
+      if (!(await loginLinkUsable(deps.db, token))) return send(reply, signInPage(ERRORS.LOGIN_LINK_INVALID.message), ERRORS.LOGIN_LINK_INVALID.status);
       return send(reply, confirmSignInPage(token, reply.generateCsrf()));
     });
     scope.post("/login/:token", { preHandler: scope.csrfProtection }, async (req, reply) => {
       const { token } = req.params as { token: string };
       const session = await redeemLoginLink(deps.db, token);
-      if (!session) return send(reply, signInPage(ERRORS.LOGIN_LINK_INVALID.message), 400);
+      if (!session) return send(reply, signInPage(ERRORS.LOGIN_LINK_INVALID.message), ERRORS.LOGIN_LINK_INVALID.status);
       // Housekeeping where it is cheap and rare: each sign-in clears expired links and sessions.
       deleteExpired(deps.db).catch((err) => req.log.warn({ err }, "dashboard: could not delete expired sessions"));
       reply.setCookie(SESSION_COOKIE, session.sessionToken, {

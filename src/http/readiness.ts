@@ -13,6 +13,7 @@ import type { FastifyInstance } from "fastify";
 import type { Db, DialectSeam, WriteOutcome } from "../db/dialect.ts";
 import type { Logger } from "../log.ts";
 import { ERRORS } from "../errors.ts";
+import { sendError } from "./errors.ts";
 import type { BatchWriter } from "../webhook/write-batch.ts";
 
 export class WriteHealth {
@@ -77,8 +78,7 @@ export function registerReadiness(app: FastifyInstance, deps: { db: Db; seam: Di
     }
     const error = last.error ?? (deps.health.failingRecently() ? "recent webhook writes failed" : null);
     if (error) {
-      return reply.status(ERRORS.STORAGE_UNAVAILABLE.status)
-        .send({ ok: false, error_code: "STORAGE_UNAVAILABLE", description: `${ERRORS.STORAGE_UNAVAILABLE.message} (${error})` });
+      return sendError(reply, "STORAGE_UNAVAILABLE", `${ERRORS.STORAGE_UNAVAILABLE.message} (${error})`);
     }
     return { ok: true };
   });

@@ -4,7 +4,7 @@
 // are answered. Whatever clients do, every connection is closed once the grace period is over:
 // an idle TCP connect or a body trickling in cannot keep the process alive.
 import type { FastifyInstance } from "fastify";
-import { ERRORS } from "../errors.ts";
+import { sendError } from "./errors.ts";
 
 /** Answer requests that start while the app is closing with 503 SHUTTING_DOWN. */
 export function registerShutdownGate(app: FastifyInstance): void {
@@ -17,8 +17,7 @@ export function registerShutdownGate(app: FastifyInstance): void {
   // request whose headers were read before close() began is never refused.
   app.addHook("onRequest", (_req, reply, done) => {
     if (!closing) return done();
-    reply.code(ERRORS.SHUTTING_DOWN.status).header("connection", "close")
-      .send({ ok: false, error_code: "SHUTTING_DOWN", description: ERRORS.SHUTTING_DOWN.message });
+    sendError(reply.header("connection", "close"), "SHUTTING_DOWN");
   });
 }
 

@@ -2,7 +2,7 @@
 // taken from Fastify's onResponse hook so the webhook's own code stays as it is.
 import type { FastifyInstance } from "fastify";
 import type { Db } from "../db/dialect.ts";
-import { WEBHOOK_PATH } from "../webhook/route.ts";
+import { WEBHOOK_PATH } from "../telegram/webhook-setup.ts";
 import { outboxDepth, registry, verificationFailures, webhookDuration } from "./registry.ts";
 
 export function registerMetrics(app: FastifyInstance, deps: { db: Db }): void {

@@ -13,8 +13,8 @@ import { JoeError } from "../errors.ts";
 import { SERVICIO } from "../plugins/store.ts";
 import { bodyText } from "../http/body-text.ts";
 import { reportOutcome } from "../metrics/registry.ts";
+import { WEBHOOK_PATH } from "../telegram/webhook-setup.ts";
 
-export const WEBHOOK_PATH = "/plugins/telegram/webhook/:pluginId/";
 export const BODY_LIMIT = 256 * 1024;
 const OK = '{"ok":true}';
 

@@ -17,7 +17,7 @@ import { openRuntime, startSender, type Runtime } from "../../src/runtime.ts";
 import type { OutboxSender } from "../../src/outbox/sender.ts";
 import { getPluginRow, rotateWebhookSecret } from "../../src/plugins/store.ts";
 import { metadatosOf } from "../../src/plugins/state.ts";
-import { setWebhook } from "../../src/cli/commands/webhook.ts";
+import { setWebhook } from "../../src/telegram/webhook-setup.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CHAT = 94_001;

@@ -14,7 +14,7 @@ import { createLogger } from "../../src/log.ts";
 import { openRuntime, type Runtime } from "../../src/runtime.ts";
 import { createUser } from "../../src/users/store.ts";
 import { createPlugin } from "../../src/plugins/store.ts";
-import { setWebhook } from "../../src/cli/commands/webhook.ts";
+import { setWebhook } from "../../src/telegram/webhook-setup.ts";
 import { startFakeBotApi, type DeliveryResult, type FakeBotApi } from "./fake-bot-api.ts";
 import type { DbTarget, TestDatabase } from "./databases.ts";
 import { generateKey } from "../../src/crypto/fernet.ts";

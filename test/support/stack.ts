@@ -8,7 +8,7 @@ import { createLogger } from "../../src/log.ts";
 import { openRuntime, startServer, type Runtime, type Running } from "../../src/runtime.ts";
 import { createUser } from "../../src/users/store.ts";
 import { createPlugin } from "../../src/plugins/store.ts";
-import { setWebhook } from "../../src/cli/commands/webhook.ts";
+import { setWebhook } from "../../src/telegram/webhook-setup.ts";
 import { listTasks } from "../../src/tasks/store.ts";
 import { startFakeBotApi, type FakeBotApi, type FakeBotApiOptions } from "./fake-bot-api.ts";
 import type { DbTarget, TestDatabase } from "./databases.ts";

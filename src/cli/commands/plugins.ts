@@ -5,12 +5,13 @@ import { createPlugin, getPluginRow, listPlugins, toPublic, unlinkPlugin, rotate
 import { withRuntime, parseId } from "../context.ts";
 import { print, table } from "../output.ts";
 import { JoeError } from "../../errors.ts";
-import { setWebhook, webhookBase } from "./webhook.ts";
+import { webhookBase } from "./webhook.ts";
+import { setWebhook } from "../../telegram/webhook-setup.ts";
 import { lockedChats, type ChatLock } from "../../plugins/locks.ts";
 import { deletePlugin, setPluginToken } from "../../plugins/manage.ts";
 import { deliveryModeOf } from "../../polling/mode.ts";
 import { readPollingState, type PollingStatus } from "../../polling/state.ts";
-import { callBot, callWithToken } from "../bot-call.ts";
+import { callBot, callWithToken } from "../../telegram/bot-call.ts";
 import type { Runtime } from "../../runtime.ts";
 
 async function readStdin(): Promise<string> {

@@ -4,12 +4,10 @@ import type { Runtime } from "../../runtime.ts";
 import { getPluginRow } from "../../plugins/store.ts";
 import { withRuntime, parseId } from "../context.ts";
 import { print, table } from "../output.ts";
-import { callBot } from "../bot-call.ts";
-import { registerWebhook, webhookPath } from "../../telegram/webhook-setup.ts";
+import { callBot } from "../../telegram/bot-call.ts";
+import { setWebhook, webhookPath } from "../../telegram/webhook-setup.ts";
 import { JoeError } from "../../errors.ts";
 import { setDeliveryMode } from "../../polling/mode.ts";
-
-export { webhookPath };
 
 export function webhookBase(rt: Runtime, url?: string): string {
   const base = url ?? rt.config.PUBLIC_URL;
@@ -22,15 +20,6 @@ export function webhookBase(rt: Runtime, url?: string): string {
   }
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw new JoeError("INVALID_INPUT", "--url must be http(s)");
   return parsed.toString().replace(/\/+$/, "");
-}
-
-/**
- * setWebhook with Joe's path and the plugin's secret, asking only for the updates Joe reads; then
- * the bot's command menu (setMyCommands), so /tareas and /deshacer show in Telegram. The work is
- * telegram/webhook-setup.ts's, shared with the dashboard.
- */
-export async function setWebhook(rt: Runtime, pluginId: number, base: string): Promise<string> {
-  return registerWebhook({ db: rt.store.db, seam: rt.store.seam, callBot: (row, fn) => callBot(rt, row, fn) }, pluginId, base);
 }
 
 export function registerWebhookCommands(program: Command): void {
