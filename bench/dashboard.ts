@@ -6,7 +6,8 @@
 import fs from "node:fs";
 import { dbTargets } from "../test/support/databases.ts";
 import { startFakeBotApi } from "../test/support/fake-bot-api.ts";
-import { createBots, freePort, linkBots, openTestRuntime, startServerProcess } from "../test/support/server-process.ts";
+import { createBots, linkBots, openTestRuntime, startServerProcess } from "../test/support/server-process.ts";
+import { freePort } from "../test/support/child-process.ts";
 import { launchBrowser } from "../test/support/browser.ts";
 import { generateKey } from "../src/crypto/fernet.ts";
 import { createLoginLink } from "../src/dashboard/auth-store.ts";

@@ -12,8 +12,9 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import { dbTargets } from "../support/databases.ts";
 import { startStack, type Stack } from "../support/stack.ts";
-import { REPO_ROOT } from "../support/processes.ts";
-import { insertQueuedTasks, taskFromChat, userWithBot, waitFor } from "../support/api-client.ts";
+import { PROJECT_ROOT as REPO_ROOT } from "../support/child-process.ts";
+import { insertQueuedTasks, taskFromChat, userWithBot } from "../support/api-client.ts";
+import { until } from "../support/wait.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { openRuntime, startServer, type Running } from "../../src/runtime.ts";
@@ -59,7 +60,7 @@ for (const target of dbTargets()) {
       const procs = [...workers];
       try {
         const victim = workers[0]!;
-        await waitFor(() => victim.lines.some((l) => l.startsWith("claimed")), "the first worker's claim", 60_000);
+        await until(() => victim.lines.some((l) => l.startsWith("claimed")), "the first worker's claim", 60_000);
         victim.child.kill("SIGKILL");
         await victim.exited;
         const stranded = new Set(victim.lines.filter((l) => l.startsWith("claimed")).flatMap((l) => l.split(" ").slice(1)));
@@ -68,14 +69,14 @@ for (const target of dbTargets()) {
 
         const doneCount = async () => Number((await s.rt.store.db.selectFrom("tasks").select((eb) => eb.fn.countAll().as("n"))
           .where("plugin_id", "=", u.bot.pluginId).where("estado", "=", "done").executeTakeFirstOrThrow()).n);
-        await waitFor(async () => (await doneCount()) === 1000, "all 1,000 tasks done", 150_000);
+        await until(async () => (await doneCount()) === 1000, "all 1,000 tasks done", 150_000);
         // Who completed each task, according to the database (the worker writes its pid as resultado).
         const rows = (await s.rt.store.db.selectFrom("tasks").select(["codigo", "estado", "attempts", "metadatos_extra"])
           .where("plugin_id", "=", u.bot.pluginId).execute()).map((r) => ({ ...r, by: Number(/^by (\d+)$/.exec(String((s.rt.store.seam.parseJson(r.metadatos_extra) as { resultado?: string }).resultado))?.[1]) }));
         const doneBy = (w: Proc) => new Set(w.lines.filter((l) => l.startsWith("done ")).map((l) => l.slice(5)));
         // A worker prints "done" after the answer arrives, a moment after the commit: wait until every
         // surviving worker has reported every task the database says it completed.
-        await waitFor(() => rows.every((r) => r.by === victim.child.pid || doneBy(workers.find((w) => w.child.pid === r.by)!).has(r.codigo)), "workers' reports");
+        await until(() => rows.every((r) => r.by === victim.child.pid || doneBy(workers.find((w) => w.child.pid === r.by)!).has(r.codigo)), "workers' reports");
         for (const w of workers.slice(1)) w.child.kill("SIGTERM");
         await Promise.all(workers.map((w) => w.exited));
 
