@@ -3,6 +3,7 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { dbTargets } from "../support/databases.ts";
 import { startStack, type Stack, type TestBot } from "../support/stack.ts";
+import { until } from "../support/wait.ts";
 
 for (const target of dbTargets()) {
   describe(`nine steps (${target.name})`, () => {
@@ -82,15 +83,23 @@ for (const target of dbTargets()) {
     });
 
     it("the same update delivered twice: one task, one confirmation", async () => {
+      const outgoing = () => stack.rt.store.db.selectFrom("outgoing_messages").select(["id", "task_id", "status"])
+        .where("plugin_id", "=", bot.pluginId).orderBy("id").execute();
       const update = stack.fake.makeTextUpdate(bot.token, { chatId: 5001, text: "una sola vez" });
       const a = await stack.fake.deliverUpdate(bot.token, update);
-      const b = await stack.fake.deliverUpdate(bot.token, update);
       assert.equal(a.status, 200);
+      // A 200 means the update's rows are committed: the confirmation is queued by now.
+      const afterFirst = await outgoing();
+      const b = await stack.fake.deliverUpdate(bot.token, update);
       assert.equal(b.status, 200);
       const tasks = (await stack.tasks(bot.pluginId)).filter((t) => t.titulo === "una sola vez");
       assert.equal(tasks.length, 1);
-      await stack.fake.waitFor(() => stack.fake.sentMessages(bot.token).some((m) => m.text.includes(tasks[0]!.codigo)));
-      await new Promise((r) => setTimeout(r, 300));
+      const taskId = Number(tasks[0]!.id);
+      const afterSecond = await outgoing();
+      assert.equal(afterSecond.filter((m) => Number(m.task_id) === taskId).length, 1, "exactly one confirmation queued for the task");
+      assert.deepEqual(afterSecond.map((m) => Number(m.id)), afterFirst.map((m) => Number(m.id)), "the redelivery queued no outgoing row");
+      // That one row is sent once: once it is marked sent, the outbox never sends it again.
+      await until(async () => (await outgoing()).find((m) => Number(m.task_id) === taskId)?.status === "sent", "the confirmation marked sent");
       assert.equal(stack.fake.sentMessages(bot.token).filter((m) => m.text.includes(tasks[0]!.codigo)).length, 1);
     });
 
