@@ -6,14 +6,13 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { dbTargets, type TestDatabase } from "../support/databases.ts";
 import { startStack, randomToken, type Stack } from "../support/stack.ts";
-import { startFakeBotApi, type FakeBotApi } from "../support/fake-bot-api.ts";
+import type { FakeBotApi } from "../support/fake-bot-api.ts";
 import { createUser } from "../../src/users/store.ts";
 import { createPlugin } from "../../src/plugins/store.ts";
 import { setDeliveryMode } from "../../src/polling/mode.ts";
 import { readPollingState } from "../../src/polling/state.ts";
-import { generateKey } from "../../src/crypto/fernet.ts";
 import type { Runtime } from "../../src/runtime.ts";
-import { openTestRuntime, startServerProcess, type ServerEnv, type ServerProcess } from "../support/server-process.ts";
+import { openWorld, startServerProcess, stopWorld, type ServerEnv, type ServerProcess } from "../support/server-process.ts";
 import { sleep, until } from "../support/wait.ts";
 
 const POLL_ENV = { POLL_LEASE_SECONDS: "3", POLL_CONFLICT_BACKOFF_SECONDS: "600" };
@@ -143,16 +142,11 @@ for (const target of dbTargets()) {
     let rt: Runtime;
     const servers: ServerProcess[] = [];
     before(async () => {
-      database = await target.create();
-      fake = await startFakeBotApi();
-      env = { DATA_DIR: database.dataDir, DATABASE_URL: database.url, FERNET_KEYS: generateKey(), TELEGRAM_API_ROOT: fake.url };
-      rt = await openTestRuntime(env);
+      ({ database, fake, env, rt } = await openWorld(target));
     });
     after(async () => {
       for (const s of servers) await s.stop("SIGKILL");
-      await rt.close();
-      await fake.close();
-      await database.drop();
+      await stopWorld({ rt, fake, database });
     });
 
     it("kill -9 while polling loses and repeats nothing; after a restart the bot is polled again", { timeout: 120_000 }, async () => {
