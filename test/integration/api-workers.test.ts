@@ -12,7 +12,7 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import { dbTargets } from "../support/databases.ts";
 import { startStack, type Stack } from "../support/stack.ts";
-import { PROJECT_ROOT as REPO_ROOT } from "../support/child-process.ts";
+import { PROJECT_ROOT as REPO_ROOT, childEnv, trackChild } from "../support/child-process.ts";
 import { insertQueuedTasks, taskFromChat, userWithBot } from "../support/api-client.ts";
 import { until } from "../support/wait.ts";
 import { loadConfig } from "../../src/config.ts";
@@ -22,7 +22,9 @@ import { openRuntime, startServer, type Running } from "../../src/runtime.ts";
 interface Proc { child: ChildProcess; lines: string[]; exited: Promise<number | null> }
 
 function run(file: string, env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, ["--import", "tsx", file], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  // A worker script, not the CLI: the same stripped environment, and killed if the test dies.
+  const child = spawn(process.execPath, ["--import", "tsx", file], { cwd: REPO_ROOT, env: childEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+  trackChild(child);
   const lines: string[] = [];
   let buf = "";
   child.stdout!.on("data", (d: Buffer) => {
