@@ -5,10 +5,9 @@
 //   node --import tsx bench/dashboard.ts        (results in bench/NOTES.md, "Dashboard")
 import fs from "node:fs";
 import { dbTargets } from "../test/support/databases.ts";
-import { startFakeBotApi } from "../test/support/fake-bot-api.ts";
-import { createBots, freePort, linkBots, openTestRuntime, startServerProcess } from "../test/support/server-process.ts";
+import { createBots, linkBots, openWorld, startServerProcess, stopWorld } from "../test/support/server-process.ts";
+import { freePort } from "../test/support/child-process.ts";
 import { launchBrowser } from "../test/support/browser.ts";
-import { generateKey } from "../src/crypto/fernet.ts";
 import { createLoginLink } from "../src/dashboard/auth-store.ts";
 import { DashClient } from "../test/support/dashboard.ts";
 
@@ -32,10 +31,8 @@ function rssMb(pid: number): number {
   return m ? Math.round(Number(m[1]) / 1024) : NaN;
 }
 
-const database = await dbTargets()[0]!.create();
-const fake = await startFakeBotApi();
-const env = { DATA_DIR: database.dataDir, DATABASE_URL: database.url, FERNET_KEYS: generateKey(), TELEGRAM_API_ROOT: fake.url };
-const rt = await openTestRuntime(env);
+const world = await openWorld(dbTargets()[0]!);
+const { fake, env, rt } = world;
 const port = await freePort();
 const [bot] = await createBots(rt, fake, `http://127.0.0.1:${port}`, 1);
 const server = await startServerProcess({ env, port, logLevel: "warn" });
@@ -134,7 +131,5 @@ try {
   process.stdout.write(JSON.stringify(results, null, 2) + "\n");
 } finally {
   await server.stop("SIGTERM");
-  await rt.close();
-  await fake.close();
-  await database.drop();
+  await stopWorld(world);
 }

@@ -10,7 +10,8 @@
 // commit, so "commit → X" lies between (X − 200 received) and (X − t0). Both are reported.
 import { startFakeBotApi } from "../test/support/fake-bot-api.ts";
 import { createBots, openTestRuntime, startServerProcess, type ServerEnv } from "../test/support/server-process.ts";
-import { openSse, startSubscriber, until } from "../test/support/feed.ts";
+import { openSse, startSubscriber } from "../test/support/feed.ts";
+import { until } from "../test/support/wait.ts";
 import { sqliteDb, postgresDb, PG_URL, type BenchDb } from "./lib/joe.ts";
 import { generateKey } from "../src/crypto/fernet.ts";
 import { createApiToken } from "../src/api/tokens.ts";

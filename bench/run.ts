@@ -33,9 +33,12 @@ import type { NewOutgoing } from "../src/db/schema.ts";
 import { startFakeBotApi, type FakeBotApi } from "../test/support/fake-bot-api.ts";
 import { textUpdateTemplate, UPDATE_TEXT_CHARS } from "./lib/update.ts";
 import { runLoad, runSlice, summarise, IdSource, type LoadSummary, type Route, type Slice } from "./lib/load.ts";
-import { startChild, waitForOk, freePort, memoryOf, sampleRss, machineNoise, othersCpuMeter, pidsWithCmdline, fsyncMs, cpuSecondsOf, sleep, type Child } from "./lib/proc.ts";
+import { startChild, waitForOk, memoryOf, sampleRss, machineNoise, othersCpuMeter, pidsWithCmdline, fsyncMs, cpuSecondsOf, type Child } from "./lib/proc.ts";
+import { freePort } from "../test/support/child-process.ts";
+import { tempDir } from "../test/support/temp-dir.ts";
+import { sleep } from "../test/support/wait.ts";
 import {
-  sqliteDb, postgresDb, createBots, startServe, startWorkerProcess, linkChat, webhookUrl, withStore, tempDir,
+  sqliteDb, postgresDb, createBots, startServe, startWorkerProcess, linkChat, webhookUrl, withStore,
   type BenchDb, type JoeEnv,
 } from "./lib/joe.ts";
 import { summariseProfile, type ProfileSummary } from "./lib/cpuprof.ts";
@@ -316,7 +319,7 @@ function setupFloor(b: Build): Promise<IngestServer> {
 
 /** A comparison server (bench/servers/) with its own SQLite file; its tasks are counted at the end. */
 async function setupSqliteServer(o: { key: string; label: string; name: string; js: string; env: Record<string, string> }): Promise<IngestServer> {
-  const dir = tempDir(o.key);
+  const dir = tempDir(`bench-${o.key}`);
   const dropDir = onCleanup(async () => fs.rmSync(dir, { recursive: true, force: true }));
   const port = await freePort();
   const dbFile = path.join(dir, "bench.sqlite");

@@ -60,6 +60,9 @@ const schema = z.object({
   STT_LEASE_SECONDS: z.coerce.number().min(2).max(3600).default(60),
 });
 
+/** The names of every variable the configuration reads (test/support strips them from child processes). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
 export type Config = Omit<z.infer<typeof schema>, "DATA_DIR"> & { DATA_DIR: string; databaseUrl: string; production: boolean };
 
 export class ConfigError extends Error {}

@@ -91,13 +91,13 @@ export function startStt(rt: Runtime, provider: SttProvider | null): SttWorker |
   return worker;
 }
 
-export async function startServer(rt: Runtime, opts: { workers: boolean }): Promise<Running> {
+export async function startServer(rt: Runtime, opts: { workers: boolean; plugins?: PluginDirectory }): Promise<Running> {
   await refuseUndecryptable(rt);
   const sttProvider = opts.workers ? await prepareStt(rt) : null;
   let sender: OutboxSender | undefined;
   const timeouts = timeoutsFrom(rt.config);
   const feed = startFeed(rt);
-  const { app, committer, plugins } = buildApp({ db: rt.store.db, seam: rt.store.seam, logger: rt.logger, onQueued: () => sender?.wake(), timeouts,
+  const { app, committer, plugins } = buildApp({ db: rt.store.db, seam: rt.store.seam, logger: rt.logger, onQueued: () => sender?.wake(), timeouts, plugins: opts.plugins,
     feed: feed.notifier, fernet: rt.keys.fernet,
     api: { fernet: rt.keys.fernet, telegramApiRoot: rt.config.TELEGRAM_API_ROOT, rateLimitPerMinute: rt.config.API_RATE_LIMIT_PER_MINUTE },
     dashboard: { fernet: rt.keys.fernet, apiRoot: rt.config.TELEGRAM_API_ROOT, publicUrl: rt.config.PUBLIC_URL } });

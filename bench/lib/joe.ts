@@ -3,7 +3,6 @@
 // `serve` / `worker` run as child processes from the compiled build. Nothing here holds the
 // database open while a child writes to it.
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { openStore, type Store } from "../../src/db/connect.ts";
@@ -12,7 +11,9 @@ import { MultiFernet } from "../../src/crypto/fernet.ts";
 import { createUser } from "../../src/users/store.ts";
 import { createPlugin } from "../../src/plugins/store.ts";
 import type { FakeBotApi } from "../../test/support/fake-bot-api.ts";
-import { startChild, waitForOk, freePort, type Child } from "./proc.ts";
+import { freePort } from "../../test/support/child-process.ts";
+import { tempDir } from "../../test/support/temp-dir.ts";
+import { startChild, waitForOk, type Child } from "./proc.ts";
 
 /** The V8 flags Joe runs with, as `npm start` and bin/joe-telegram.js's shebang give them. */
 const PRODUCTION_NODE_FLAGS = ["--max-semi-space-size=4"];
@@ -28,12 +29,8 @@ export interface BenchDb {
   drop(): Promise<void>;
 }
 
-export function tempDir(tag: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `joe-bench-${tag}-`));
-}
-
 export function sqliteDb(): BenchDb {
-  const dataDir = tempDir("sqlite");
+  const dataDir = tempDir("bench-sqlite");
   return { kind: "sqlite", url: `sqlite:${path.join(dataDir, "joe.sqlite")}`, dataDir, drop: async () => fs.rmSync(dataDir, { recursive: true, force: true }) };
 }
 
@@ -51,7 +48,7 @@ export async function postgresDb(): Promise<BenchDb | { unavailable: string }> {
   await admin.end();
   const u = new URL(PG_URL);
   u.pathname = `/${name}`;
-  const dataDir = tempDir("pg");
+  const dataDir = tempDir("bench-pg");
   return {
     kind: "postgres", name, url: u.toString(), dataDir,
     async drop() {

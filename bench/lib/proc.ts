@@ -3,28 +3,12 @@
 // the load generator (in the bench process) never shares their event loop.
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { childEnv, getStatus } from "../../test/support/child-process.ts";
+import { sleep } from "../../test/support/wait.ts";
 
 export const CLK_TCK = 100; // `getconf CLK_TCK` on Linux
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** A port that was free a moment ago (bound then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface Child {
   name: string;
@@ -40,7 +24,8 @@ export interface Child {
 
 export function startChild(name: string, args: string[], env: Record<string, string | undefined>, cwd: string): Child {
   const spawnedAt = performance.now();
-  const proc = spawn(process.execPath, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  // The same environment hygiene as the tests: the shell's Joe configuration never reaches a child.
+  const proc = spawn(process.execPath, args, { cwd, env: childEnv(env), stdio: ["ignore", "pipe", "pipe"] });
   let buf = "";
   const keep = (c: Buffer) => {
     buf += c.toString("utf8");
@@ -67,18 +52,6 @@ export function startChild(name: string, args: string[], env: Record<string, str
   };
 }
 
-/** GET url once; the status (0 when the connection failed). */
-export function httpGetStatus(url: string, timeoutMs = 2000): Promise<number> {
-  return new Promise((resolve) => {
-    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
-    });
-    req.on("timeout", () => req.destroy());
-    req.on("error", () => resolve(0));
-  });
-}
-
 /** Poll until `url` answers 200; returns performance.now() at that answer. Fails if the child exits. */
 export async function waitForOk(child: Child, url: string, timeoutMs = 30_000, intervalMs = 5): Promise<number> {
   const deadline = performance.now() + timeoutMs;
@@ -86,7 +59,7 @@ export async function waitForOk(child: Child, url: string, timeoutMs = 30_000, i
   void child.exited.then(() => (exited = true));
   for (;;) {
     if (exited) throw new Error(`${child.name} exited before answering ${url}:\n${child.output()}`);
-    if ((await httpGetStatus(url, 1000)) === 200) return performance.now();
+    if ((await getStatus(url, 1000)) === 200) return performance.now();
     if (performance.now() > deadline) throw new Error(`${child.name} did not answer 200 on ${url} within ${timeoutMs} ms:\n${child.output()}`);
     await sleep(intervalMs);
   }

@@ -7,7 +7,8 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { dbTargets } from "../support/databases.ts";
 import { startStack, type Stack } from "../support/stack.ts";
-import { client, insertQueuedTasks, taskFromChat, userWithBot, waitFor } from "../support/api-client.ts";
+import { client, insertQueuedTasks, taskFromChat, userWithBot } from "../support/api-client.ts";
+import { until } from "../support/wait.ts";
 import { claimTasks } from "../../src/tasks/lifecycle.ts";
 
 for (const target of dbTargets()) {
@@ -149,7 +150,7 @@ for (const target of dbTargets()) {
       assert.equal((await api.post(`/tasks/${t3.codigo}/cancel`)).status, 409);
       assert.equal((await api.get("/tasks?estado=cancelled")).body.items.length, 2);
       // Let the sender run dry; nothing else was sent (no message for the silent fail, none for cancels).
-      await waitFor(async () => (await s.rt.store.db.selectFrom("outgoing_messages").select("id").where("plugin_id", "=", u.bot.pluginId).where("status", "in", ["pending", "sending"]).execute()).length === 0, "outbox drained");
+      await until(async () => (await s.rt.store.db.selectFrom("outgoing_messages").select("id").where("plugin_id", "=", u.bot.pluginId).where("status", "in", ["pending", "sending"]).execute()).length === 0, "outbox drained");
       assert.equal(s.fake.sentMessages(u.bot.token).length, 6);
     });
 

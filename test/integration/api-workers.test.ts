@@ -12,8 +12,9 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import { dbTargets } from "../support/databases.ts";
 import { startStack, type Stack } from "../support/stack.ts";
-import { REPO_ROOT } from "../support/processes.ts";
-import { insertQueuedTasks, taskFromChat, userWithBot, waitFor } from "../support/api-client.ts";
+import { PROJECT_ROOT as REPO_ROOT, childEnv, trackChild } from "../support/child-process.ts";
+import { insertQueuedTasks, taskFromChat, userWithBot } from "../support/api-client.ts";
+import { until } from "../support/wait.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { openRuntime, startServer, type Running } from "../../src/runtime.ts";
@@ -21,7 +22,9 @@ import { openRuntime, startServer, type Running } from "../../src/runtime.ts";
 interface Proc { child: ChildProcess; lines: string[]; exited: Promise<number | null> }
 
 function run(file: string, env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, ["--import", "tsx", file], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  // A worker script, not the CLI: the same stripped environment, and killed if the test dies.
+  const child = spawn(process.execPath, ["--import", "tsx", file], { cwd: REPO_ROOT, env: childEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+  trackChild(child);
   const lines: string[] = [];
   let buf = "";
   child.stdout!.on("data", (d: Buffer) => {
@@ -59,7 +62,7 @@ for (const target of dbTargets()) {
       const procs = [...workers];
       try {
         const victim = workers[0]!;
-        await waitFor(() => victim.lines.some((l) => l.startsWith("claimed")), "the first worker's claim", 60_000);
+        await until(() => victim.lines.some((l) => l.startsWith("claimed")), "the first worker's claim", 60_000);
         victim.child.kill("SIGKILL");
         await victim.exited;
         const stranded = new Set(victim.lines.filter((l) => l.startsWith("claimed")).flatMap((l) => l.split(" ").slice(1)));
@@ -68,14 +71,14 @@ for (const target of dbTargets()) {
 
         const doneCount = async () => Number((await s.rt.store.db.selectFrom("tasks").select((eb) => eb.fn.countAll().as("n"))
           .where("plugin_id", "=", u.bot.pluginId).where("estado", "=", "done").executeTakeFirstOrThrow()).n);
-        await waitFor(async () => (await doneCount()) === 1000, "all 1,000 tasks done", 150_000);
+        await until(async () => (await doneCount()) === 1000, "all 1,000 tasks done", 150_000);
         // Who completed each task, according to the database (the worker writes its pid as resultado).
         const rows = (await s.rt.store.db.selectFrom("tasks").select(["codigo", "estado", "attempts", "metadatos_extra"])
           .where("plugin_id", "=", u.bot.pluginId).execute()).map((r) => ({ ...r, by: Number(/^by (\d+)$/.exec(String((s.rt.store.seam.json.parse(r.metadatos_extra) as { resultado?: string }).resultado))?.[1]) }));
         const doneBy = (w: Proc) => new Set(w.lines.filter((l) => l.startsWith("done ")).map((l) => l.slice(5)));
         // A worker prints "done" after the answer arrives, a moment after the commit: wait until every
         // surviving worker has reported every task the database says it completed.
-        await waitFor(() => rows.every((r) => r.by === victim.child.pid || doneBy(workers.find((w) => w.child.pid === r.by)!).has(r.codigo)), "workers' reports");
+        await until(() => rows.every((r) => r.by === victim.child.pid || doneBy(workers.find((w) => w.child.pid === r.by)!).has(r.codigo)), "workers' reports");
         for (const w of workers.slice(1)) w.child.kill("SIGTERM");
         await Promise.all(workers.map((w) => w.exited));
 

@@ -9,13 +9,10 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { dbTargets, type TestDatabase } from "../support/databases.ts";
-import { startFakeBotApi, type FakeBotApi } from "../support/fake-bot-api.ts";
-import { startServerProcess, type ServerEnv, type ServerProcess } from "../support/server-process.ts";
+import type { FakeBotApi } from "../support/fake-bot-api.ts";
+import { openWorld, startServerProcess, stopWorld, type ServerEnv, type ServerProcess } from "../support/server-process.ts";
 import { randomToken } from "../support/stack.ts";
-import { generateKey } from "../../src/crypto/fernet.ts";
-import { loadConfig } from "../../src/config.ts";
-import { createLogger } from "../../src/log.ts";
-import { openRuntime, type Runtime } from "../../src/runtime.ts";
+import type { Runtime } from "../../src/runtime.ts";
 import { createUser } from "../../src/users/store.ts";
 import { createPlugin } from "../../src/plugins/store.ts";
 import { LIMITS } from "../../src/webhook/decide.ts";
@@ -36,20 +33,16 @@ for (const target of dbTargets()) {
     let web: ServerProcess[] = [];
 
     before(async () => {
-      database = await target.create();
-      fake = await startFakeBotApi();
-      const env: ServerEnv = { DATABASE_URL: database.url, DATA_DIR: database.dataDir, FERNET_KEYS: generateKey(), TELEGRAM_API_ROOT: fake.url };
+      let env: ServerEnv;
       // The test's runtime migrates first; the servers then find the schema in place.
-      rt = await openRuntime({ config: loadConfig({ ...env, LOG_LEVEL: "silent" }), logger: createLogger("silent") });
+      ({ database, fake, env, rt } = await openWorld(target));
       web = await Promise.all(Array.from({ length: INSTANCES }, () =>
         startServerProcess({ env, args: ["--no-workers"], logLevel: "warn", startTimeoutMs: START_TIMEOUT_MS })));
     });
 
     after(async () => {
       await Promise.allSettled(web.map((p) => p.stop()));
-      await rt?.close();
-      await fake?.close();
-      await database?.drop();
+      await stopWorld({ rt, fake, database });
     });
 
     let botSeq = 0;

@@ -7,19 +7,11 @@ import assert from "node:assert/strict";
 import { sql } from "kysely";
 import { dbTargets } from "../support/databases.ts";
 import { startStack, type Stack, type TestBot } from "../support/stack.ts";
+import { until } from "../support/wait.ts";
 
 const CHAT = 6001;
 /** Message ids for hand-built updates (photos, documents), far from the fake's own per-chat sequence. */
 let handMessageId = 50_000;
-
-/** Bounded polling for a condition that needs the database (no fixed sleeps). */
-async function until(what: string, pred: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`not met within ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 for (const target of dbTargets()) {
   describe(`chat commands (${target.name})`, () => {
@@ -142,8 +134,8 @@ for (const target of dbTargets()) {
       const c = await note(bot, "tarea C");
       const confirmationOfA = stack.fake.sentMessages(bot.token).find((m) => m.text.includes(a.codigo))!;
       // The sender records the confirmation's Telegram message id just after Telegram answers.
-      await until("confirmation of A recorded", async () => Boolean(await stack.rt.store.db.selectFrom("outgoing_messages").select("id")
-        .where("plugin_id", "=", bot.pluginId).where("telegram_message_id", "=", confirmationOfA.message_id).executeTakeFirst()));
+      await until(async () => Boolean(await stack.rt.store.db.selectFrom("outgoing_messages").select("id")
+        .where("plugin_id", "=", bot.pluginId).where("telegram_message_id", "=", confirmationOfA.message_id).executeTakeFirst()), "confirmation of A recorded", 10_000);
       const n = stack.fake.sentMessages(bot.token).length;
       const reply = stack.fake.makeTextUpdate(bot.token, { chatId: CHAT, text: "/deshacer", replyToMessageId: confirmationOfA.message_id });
       assert.equal((await stack.fake.deliverUpdate(bot.token, reply)).status, 200);

@@ -8,20 +8,12 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { dbTargets, type TestDatabase } from "../support/databases.ts";
 import { startFakeBotApi, type FakeBotApi } from "../support/fake-bot-api.ts";
-import { freePort, sleep, startServerProcess, type ServerProcess } from "../support/server-process.ts";
+import { startServerProcess, type ServerProcess } from "../support/server-process.ts";
+import { freePort } from "../support/child-process.ts";
 import { randomToken } from "../support/stack.ts";
 import { launchBrowser, screenshotPath, type Browser } from "../support/browser.ts";
 import { generateKey } from "../../src/crypto/fernet.ts";
-
-async function until<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+import { until } from "../support/wait.ts";
 
 for (const target of dbTargets()) {
   describe(`dashboard in a browser (${target.name})`, () => {
@@ -56,7 +48,7 @@ for (const target of dbTargets()) {
     });
 
     it("the first start creates a user and prints one line with its sign-in link", async () => {
-      const line = await until("the sign-in line", () => server.stdout().split("\n").find((l) => l.startsWith("Dashboard: open ")));
+      const line = await until(() => server.stdout().split("\n").find((l) => l.startsWith("Dashboard: open ")), "the sign-in line", 30_000);
       signInUrl = /open (\S+) to sign in as admin/.exec(line)![1]!;
       assert.match(signInUrl, /^http:\/\/127\.0\.0\.1:\d+\/login\/[A-Za-z0-9_-]{43}$/);
       const token = signInUrl.split("/").pop()!;
@@ -107,7 +99,7 @@ for (const target of dbTargets()) {
       await page.waitForSelector("#action-cancel");
       assert.match(await page.textContent(".texto") ?? "", /Comprar <b>leche<\/b> y pan/);
       // The confirmation the bot sent in the chat, with its delivery state.
-      await until("confirmation sent", () => fake.sentMessages(token).some((m) => /Recibido/.test(m.text)));
+      await until(() => fake.sentMessages(token).some((m) => /Recibido/.test(m.text)), "confirmation sent", 30_000);
       await page.reload();
       assert.match(await page.textContent(".messages") ?? "", /Recibido[\s\S]*sent/);
       await page.click("#action-cancel");

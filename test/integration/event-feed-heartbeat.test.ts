@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 // Static imports of node's own modules are fine: only the project's modules must load after the env is set.
 const { dbTargets } = await import("../support/databases.ts");
 const { startStack } = await import("../support/stack.ts");
-const { openSse, until } = await import("../support/feed.ts");
+const { openSse } = await import("../support/feed.ts");
+const { until } = await import("../support/wait.ts");
 const { createApiToken } = await import("../../src/api/tokens.ts");
 const { getPluginRow } = await import("../../src/plugins/store.ts");
 

@@ -6,10 +6,10 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { sql } from "kysely";
 import { dbTargets, type TestDatabase } from "../support/databases.ts";
-import { startFakeBotApi, type FakeBotApi } from "../support/fake-bot-api.ts";
-import { createBots, openTestRuntime, startServerProcess, type ServerEnv, type ServerProcess, type WorldBot } from "../support/server-process.ts";
-import { apiGet, until } from "../support/feed.ts";
-import { generateKey } from "../../src/crypto/fernet.ts";
+import type { FakeBotApi } from "../support/fake-bot-api.ts";
+import { createBots, openWorld, startServerProcess, stopWorld, type ServerEnv, type ServerProcess, type WorldBot } from "../support/server-process.ts";
+import { apiGet } from "../support/feed.ts";
+import { until } from "../support/wait.ts";
 import { createApiToken } from "../../src/api/tokens.ts";
 import { getPluginRow } from "../../src/plugins/store.ts";
 import type { Runtime } from "../../src/runtime.ts";
@@ -23,23 +23,19 @@ for (const target of dbTargets()) {
   describe(`event feed across two instances (${target.name})`, { skip }, () => {
     let database: TestDatabase;
     let fake: FakeBotApi;
-    let rt: Runtime | undefined;
+    let env: ServerEnv;
+    let rt: Runtime;
     let web: ServerProcess[] = [];
 
     before(async () => {
-      database = await target.create();
-      fake = await startFakeBotApi();
+      ({ database, fake, env, rt } = await openWorld(target));
     });
     after(async () => {
       await Promise.allSettled(web.map((p) => p.stop()));
-      await rt?.close();
-      await fake?.close();
-      await database?.drop();
+      await stopWorld({ rt, fake, database });
     });
 
     it("a reader sees every event exactly once, in commit order, while both instances write", async () => {
-      const env: ServerEnv = { DATABASE_URL: database.url, DATA_DIR: database.dataDir, FERNET_KEYS: generateKey(), TELEGRAM_API_ROOT: fake.url };
-      rt = await openTestRuntime(env);
       web = await Promise.all([0, 1].map(() => startServerProcess({ env, args: ["--no-workers"], logLevel: "warn", startTimeoutMs: 120_000 })));
       const bots: WorldBot[] = await createBots(rt, fake, web[0]!.url, BOTS);
       const hook = (p: ServerProcess, b: WorldBot) => `${p.url}/plugins/telegram/webhook/${b.pluginId}/`;

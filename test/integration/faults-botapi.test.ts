@@ -6,6 +6,7 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { dbTargets } from "../support/databases.ts";
 import { startStack, type Stack, type TestBot } from "../support/stack.ts";
+import { sleep, until } from "../support/wait.ts";
 
 const CHATS = 2;
 const PER_CHAT = 5;
@@ -13,16 +14,6 @@ const CODE_RE = /\[(T-[0-9A-Z]+)\]/;
 /** Each phase lasts at least this long, and until every chat's next send has hit the fault. */
 const PHASE_MIN_MS = 2000;
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Bounded polling of an async condition. */
-async function until(pred: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
 
 for (const target of dbTargets()) {
   describe(`faults: Bot API outage (${target.name})`, () => {
@@ -127,7 +118,7 @@ for (const target of dbTargets()) {
       assert.equal(tasks.length, 1, "the task is created all the same");
       const row = () => stack.rt.store.db.selectFrom("outgoing_messages").selectAll()
         .where("plugin_id", "=", bot.pluginId).where("task_id", "=", tasks[0]!.id).executeTakeFirstOrThrow();
-      await until(async () => (await row()).status === "failed", 20_000, "the message ends failed");
+      await until(async () => (await row()).status === "failed", "the message ends failed", 20_000);
       const failed = await row();
       assert.equal(failed.status, "failed");
       assert.match(failed.last_error ?? "", /403/);

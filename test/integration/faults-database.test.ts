@@ -8,12 +8,13 @@ import assert from "node:assert/strict";
 import SqliteDatabase from "better-sqlite3";
 import pg from "pg";
 import { dbTargets, PG_URL, type DbTarget, type TestDatabase } from "../support/databases.ts";
-import { startFakeBotApi, type FakeBotApi } from "../support/fake-bot-api.ts";
-import { generateKey } from "../../src/crypto/fernet.ts";
+import type { FakeBotApi } from "../support/fake-bot-api.ts";
+import { getStatus } from "../support/child-process.ts";
+import { sleep } from "../support/wait.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import {
-  createBots, freePort, getStatus, linkBots, messageIdOf, openTestRuntime, sleep, startServerProcess,
-  type ServerEnv, type ServerProcess, type WorldBot,
+  messageIdOf, startWorld, stopWorld,
+  type ServerProcess, type WorldBot,
 } from "../support/server-process.ts";
 
 const CODE_RE = /\[(T-[0-9A-Z]+)\]/;
@@ -50,28 +51,17 @@ for (const target of dbTargets()) {
   describe(`faults: database unavailable (${target.name})`, () => {
     let database: TestDatabase;
     let fake: FakeBotApi;
-    let env: ServerEnv;
     let rt: Runtime;
     let server: ServerProcess | undefined;
     let bot: WorldBot;
 
     before(async () => {
-      database = await target.create();
-      fake = await startFakeBotApi();
-      env = { DATA_DIR: database.dataDir, DATABASE_URL: database.url, FERNET_KEYS: generateKey(), TELEGRAM_API_ROOT: fake.url };
-      rt = await openTestRuntime(env);
-      const port = await freePort();
-      [bot] = await createBots(rt, fake, `http://127.0.0.1:${port}`, 1) as [WorldBot];
-      server = await startServerProcess({ env, port });
-      await linkBots(fake, [bot]);
+      let bots: WorldBot[];
+      ({ database, fake, rt, server, bots } = await startWorld(target, 1));
+      bot = bots[0]!;
     });
 
-    after(async () => {
-      await server?.stop("SIGTERM");
-      await rt?.close();
-      await fake?.close();
-      await database?.drop();
-    });
+    after(() => stopWorld({ server, rt, fake, database }));
 
     /** How many rows each table holds for one message of the bot's chat. */
     const rowsFor = async (messageId: number) => {

@@ -8,34 +8,27 @@ import os from "node:os";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { dbTargets } from "../support/databases.ts";
-import { runCli as runCliRaw, startCli, waitForHttp, PROJECT_ROOT, cliEnv, type CliEnv } from "../support/cli.ts";
+import { runCli as runCliRaw, startCli, waitForHttp, type CliEnv } from "../support/cli.ts";
 import { startFakeBotApi, type FakeBotApi } from "../support/fake-bot-api.ts";
 import { startStack, randomToken, type Stack } from "../support/stack.ts";
-import { freePort, getStatus, sleep, trackChild } from "../support/server-process.ts";
+import { PROJECT_ROOT, childEnv, freePort, getStatus, trackChild } from "../support/child-process.ts";
+import { removeDir, tempDir } from "../support/temp-dir.ts";
 import { loadConfig } from "../../src/config.ts";
+import { sleep, until } from "../support/wait.ts";
 
 /** The machine is shared and loaded: a CLI start may take long; give each command 3 minutes. */
 const runCli = (args: string[], opts: Parameters<typeof runCliRaw>[1]) => runCliRaw(args, { timeoutMs: 180_000, ...opts });
-
-async function waitFor(pred: () => Promise<boolean> | boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await pred()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 describe("trap: the development key file deleted", () => {
   let fake: FakeBotApi;
   let dataDir: string;
   before(async () => {
     fake = await startFakeBotApi();
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "joe-tg-keylost-"));
+    dataDir = tempDir("tg-keylost");
   });
   after(async () => {
     await fake.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    removeDir(dataDir);
   });
 
   it("serve refuses to start, saying how to recover; plugin set-token re-enters the token and serve starts", { timeout: 900_000 }, async () => {
@@ -54,11 +47,7 @@ describe("trap: the development key file deleted", () => {
     let up = false;
     let gone = false;
     void serve.exited.then(() => { gone = true; });
-    await waitFor(async () => {
-      if (gone) return true;
-      up = (await getStatus(`http://127.0.0.1:${port}/healthz`)) === 200;
-      return up;
-    }, "serve to exit or listen", 120_000);
+    await until(async () => gone || (up = (await getStatus(`http://127.0.0.1:${port}/healthz`)) === 200), "serve to exit or listen", 120_000);
     if (up) await serve.stop("SIGKILL");
     assert.equal(up, false, "serve must not start with keys that open no stored token");
     const code = await serve.exited;
@@ -158,13 +147,13 @@ describe("trap: the CLI run from a subfolder", () => {
 
 describe("trap: SIGTERM to `npm start`", () => {
   it("reaches the server: the port closes and npm exits", { timeout: 180_000 }, async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "joe-tg-npmstart-"));
+    const dataDir = tempDir("tg-npmstart");
     const fake = await startFakeBotApi();
     const port = await freePort();
     // Its own process group, so that whatever it leaves behind can be killed afterwards.
     const npm = spawn("npm", ["start", "--silent"], {
       cwd: PROJECT_ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"],
-      env: cliEnv({ DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", TELEGRAM_API_ROOT: fake.url, LOG_LEVEL: "warn" }),
+      env: childEnv({ DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", TELEGRAM_API_ROOT: fake.url, LOG_LEVEL: "warn" }),
     });
     trackChild(npm);
     let err = "";
@@ -172,14 +161,14 @@ describe("trap: SIGTERM to `npm start`", () => {
     npm.stdout!.resume();
     const exited = new Promise<void>((resolve) => npm.once("exit", () => resolve()));
     try {
-      await waitFor(async () => (await getStatus(`http://127.0.0.1:${port}/healthz`)) === 200, `npm start to listen (${err.slice(-500)})`, 150_000);
+      await until(async () => (await getStatus(`http://127.0.0.1:${port}/healthz`)) === 200, `npm start to listen (${err.slice(-500)})`, 150_000);
       process.kill(npm.pid!, "SIGTERM");
-      await waitFor(async () => (await getStatus(`http://127.0.0.1:${port}/healthz`)) === 0, "the port to close", 30_000);
+      await until(async () => (await getStatus(`http://127.0.0.1:${port}/healthz`)) === 0, "the port to close", 30_000);
       await Promise.race([exited, sleep(30_000).then(() => { throw new Error("npm did not exit"); })]);
     } finally {
       try { process.kill(-npm.pid!, "SIGKILL"); } catch { /* already gone */ }
       await fake.close();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      removeDir(dataDir);
     }
   });
 });

@@ -1,16 +1,22 @@
 // The seed's nine steps, end to end: real server, real database, fake Bot API over HTTP.
+// Each test stands alone (any one can run by itself, in any order): the steps about an unlinked
+// bot and linking get a fresh bot each; the others share one linked in `before`, and look only at
+// the rows and messages they made.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { dbTargets } from "../support/databases.ts";
 import { startStack, type Stack, type TestBot } from "../support/stack.ts";
+import { until } from "../support/wait.ts";
 
 for (const target of dbTargets()) {
   describe(`nine steps (${target.name})`, () => {
     let stack: Stack;
+    /** Linked to chat 5001 before any test runs. */
     let bot: TestBot;
     before(async () => {
       stack = await startStack(target);
       bot = await stack.addBot();
+      await stack.link(bot, 5001);
     });
     after(() => stack.stop());
 
@@ -21,20 +27,22 @@ for (const target of dbTargets()) {
     });
 
     it("before linking: warns, creates no task", async () => {
-      const r = await stack.sendText(bot, 5001, "hola antes de vincular");
+      const fresh = await stack.addBot();
+      const r = await stack.sendText(fresh, 5001, "hola antes de vincular");
       assert.equal(r.status, 200);
       assert.deepEqual(JSON.parse(r.body), { ok: true });
-      await stack.fake.waitForMessages(1, bot.token);
-      assert.match(stack.fake.sentMessages(bot.token)[0]!.text, /no está vinculado/);
-      assert.equal((await stack.tasks(bot.pluginId)).length, 0);
+      await stack.fake.waitForMessages(1, fresh.token);
+      assert.match(stack.fake.sentMessages(fresh.token)[0]!.text, /no está vinculado/);
+      assert.equal((await stack.tasks(fresh.pluginId)).length, 0);
     });
 
     it("/start with the code links the chat and answers the seed's text", async () => {
-      await stack.link(bot, 5001);
-      const last = stack.fake.sentMessages(bot.token).at(-1)!;
+      const fresh = await stack.addBot();
+      await stack.link(fresh, 5001);
+      const last = stack.fake.sentMessages(fresh.token).at(-1)!;
       assert.equal(last.text, "✅ ¡Bot vinculado con éxito! Ya puedes enviarme notas de voz o texto.");
       assert.equal(last.chat_id, 5001);
-      const row = await stack.rt.store.db.selectFrom("plugin_configs").selectAll().where("id", "=", bot.pluginId).executeTakeFirstOrThrow();
+      const row = await stack.rt.store.db.selectFrom("plugin_configs").selectAll().where("id", "=", fresh.pluginId).executeTakeFirstOrThrow();
       assert.equal(Boolean(row.verificado), true);
       assert.equal(Number(row.chat_id_verificado), 5001);
     });
@@ -43,11 +51,10 @@ for (const target of dbTargets()) {
       const n = stack.fake.sentMessages(bot.token).length;
       const r = await stack.sendText(bot, 5001, "comprar pan");
       assert.equal(r.status, 200);
-      const tasks = await stack.tasks(bot.pluginId);
+      const tasks = (await stack.tasks(bot.pluginId)).filter((x) => x.titulo === "comprar pan");
       assert.equal(tasks.length, 1);
       const t = tasks[0]!;
       assert.equal(t.tipo, "telegram");
-      assert.equal(t.titulo, "comprar pan");
       assert.equal(t.estado, "queued");
       assert.match(t.codigo, /^T-[0-9A-Z]{4}$/);
       const msgId = (r.update.message as { message_id: number }).message_id;
@@ -82,15 +89,23 @@ for (const target of dbTargets()) {
     });
 
     it("the same update delivered twice: one task, one confirmation", async () => {
+      const outgoing = () => stack.rt.store.db.selectFrom("outgoing_messages").select(["id", "task_id", "status"])
+        .where("plugin_id", "=", bot.pluginId).orderBy("id").execute();
       const update = stack.fake.makeTextUpdate(bot.token, { chatId: 5001, text: "una sola vez" });
       const a = await stack.fake.deliverUpdate(bot.token, update);
-      const b = await stack.fake.deliverUpdate(bot.token, update);
       assert.equal(a.status, 200);
+      // A 200 means the update's rows are committed: the confirmation is queued by now.
+      const afterFirst = await outgoing();
+      const b = await stack.fake.deliverUpdate(bot.token, update);
       assert.equal(b.status, 200);
       const tasks = (await stack.tasks(bot.pluginId)).filter((t) => t.titulo === "una sola vez");
       assert.equal(tasks.length, 1);
-      await stack.fake.waitFor(() => stack.fake.sentMessages(bot.token).some((m) => m.text.includes(tasks[0]!.codigo)));
-      await new Promise((r) => setTimeout(r, 300));
+      const taskId = Number(tasks[0]!.id);
+      const afterSecond = await outgoing();
+      assert.equal(afterSecond.filter((m) => Number(m.task_id) === taskId).length, 1, "exactly one confirmation queued for the task");
+      assert.deepEqual(afterSecond.map((m) => Number(m.id)), afterFirst.map((m) => Number(m.id)), "the redelivery queued no outgoing row");
+      // That one row is sent once: once it is marked sent, the outbox never sends it again.
+      await until(async () => (await outgoing()).find((m) => Number(m.task_id) === taskId)?.status === "sent", "the confirmation marked sent");
       assert.equal(stack.fake.sentMessages(bot.token).filter((m) => m.text.includes(tasks[0]!.codigo)).length, 1);
     });
 

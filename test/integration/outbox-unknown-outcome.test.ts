@@ -8,18 +8,9 @@ import assert from "node:assert/strict";
 import { dbTargets } from "../support/databases.ts";
 import { startStack, type Stack, type TestBot } from "../support/stack.ts";
 import { runCli } from "../support/cli.ts";
+import { until } from "../support/wait.ts";
 
 const CODE_RE = /\[(T-[0-9A-Z]+)\]/;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Bounded polling of an async condition. */
-async function until(pred: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
 
 for (const target of dbTargets()) {
   describe(`outbox: unknown outcomes when the Bot API is slow (${target.name})`, () => {
@@ -61,7 +52,7 @@ for (const target of dbTargets()) {
         await until(async () => {
           const row = await messageRow(bot, "nota lenta");
           return (row !== undefined && !["pending", "sending"].includes(row.status)) || (await copiesOf(bot, "nota lenta")) > 1;
-        }, 40_000, "the slow send settles");
+        }, "the slow send settles", 40_000);
         assert.equal(await copiesOf(bot, "nota lenta"), 1, "the chat sees the confirmation once");
         const row = (await messageRow(bot, "nota lenta"))!;
         assert.equal(row.status, "unknown");
@@ -74,7 +65,7 @@ for (const target of dbTargets()) {
       // Telegram recovers: the next message goes out normally, and the first one is still not
       // sent a second time (it is closed; nothing claims it again).
       await stack.sendText(bot, bot.chatId, "nota después");
-      await until(async () => (await messageRow(bot, "nota después"))?.status === "sent", 20_000, "the next confirmation recorded as sent");
+      await until(async () => (await messageRow(bot, "nota después"))?.status === "sent", "the next confirmation recorded as sent", 20_000);
       assert.equal(await copiesOf(bot, "nota lenta"), 1);
       assert.equal(await copiesOf(bot, "nota después"), 1);
 
@@ -98,12 +89,12 @@ for (const target of dbTargets()) {
       fake.setFault({ kind: "answerLate" });
       try {
         await stack.sendText(bot, bot.chatId, "nota tardía");
-        await until(() => fake.hungCount === 1, 10_000, "the send is held");
+        await until(() => fake.hungCount === 1, "the send is held", 10_000);
         fake.setFault(null); // answered now, within the send timeout
       } finally {
         fake.setFault(null);
       }
-      await until(async () => (await messageRow(bot, "nota tardía"))?.status === "sent", 10_000, "recorded as sent");
+      await until(async () => (await messageRow(bot, "nota tardía"))?.status === "sent", "recorded as sent", 10_000);
       assert.equal(await copiesOf(bot, "nota tardía"), 1);
     });
 
@@ -116,12 +107,12 @@ for (const target of dbTargets()) {
       await until(async () => {
         const row = await messageRow(bot, "nota sin red");
         return row !== undefined && Number(row.attempts) >= 2;
-      }, 20_000, "retried while refused");
+      }, "retried while refused", 20_000);
       const refused = (await messageRow(bot, "nota sin red"))!;
       assert.equal(refused.status, "pending");
       assert.match(refused.last_error ?? "", /ECONNREFUSED \(not sent\)/);
       await fake.restart();
-      await until(async () => (await messageRow(bot, "nota sin red"))?.status === "sent", 30_000, "delivered after the outage");
+      await until(async () => (await messageRow(bot, "nota sin red"))?.status === "sent", "delivered after the outage", 30_000);
       assert.equal(await copiesOf(bot, "nota sin red"), 1);
     });
 
@@ -133,7 +124,7 @@ for (const target of dbTargets()) {
       await until(async () => {
         const row = await messageRow(bot, "nota cortada");
         return row !== undefined && !["pending", "sending"].includes(row.status);
-      }, 20_000, "the reset send settles");
+      }, "the reset send settles", 20_000);
       const row = (await messageRow(bot, "nota cortada"))!;
       assert.equal(row.status, "unknown");
       assert.match(row.last_error ?? "", /ECONNRESET/);
@@ -147,7 +138,7 @@ for (const target of dbTargets()) {
       fake.setFault({ kind: "answerLate" });
       try {
         await stack.sendText(bot, bot.chatId, "nota al parar");
-        await until(() => fake.hungCount === 1, 10_000, "the send is held");
+        await until(() => fake.hungCount === 1, "the send is held", 10_000);
         await stack.running.sender!.stop(0); // no grace: the held send is ended at once
         const row = (await messageRow(bot, "nota al parar"))!;
         assert.equal(row.status, "unknown");

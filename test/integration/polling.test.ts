@@ -6,14 +6,14 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { dbTargets, type TestDatabase } from "../support/databases.ts";
 import { startStack, randomToken, type Stack } from "../support/stack.ts";
-import { startFakeBotApi, type FakeBotApi } from "../support/fake-bot-api.ts";
+import type { FakeBotApi } from "../support/fake-bot-api.ts";
 import { createUser } from "../../src/users/store.ts";
 import { createPlugin } from "../../src/plugins/store.ts";
 import { setDeliveryMode } from "../../src/polling/mode.ts";
 import { readPollingState } from "../../src/polling/state.ts";
-import { generateKey } from "../../src/crypto/fernet.ts";
 import type { Runtime } from "../../src/runtime.ts";
-import { openTestRuntime, sleep, startServerProcess, type ServerEnv, type ServerProcess } from "../support/server-process.ts";
+import { openWorld, startServerProcess, stopWorld, type ServerEnv, type ServerProcess } from "../support/server-process.ts";
+import { sleep, until } from "../support/wait.ts";
 
 const POLL_ENV = { POLL_LEASE_SECONDS: "3", POLL_CONFLICT_BACKOFF_SECONDS: "600" };
 const CODE_RE = /\[(T-[0-9A-Z]+)\]/;
@@ -29,15 +29,6 @@ async function pollBot(rt: Runtime, fake: FakeBotApi): Promise<{ pluginId: numbe
   return { pluginId: plugin.id, token, codigo: plugin.codigo_verificacion };
 }
 
-async function waitFor(pred: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await pred()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 for (const target of dbTargets()) {
   describe(`polling mode (${target.name})`, () => {
     let stack: Stack;
@@ -50,14 +41,14 @@ for (const target of dbTargets()) {
       const { fake, rt } = stack;
       const bot = await pollBot(rt, fake);
       const chat = 880_001;
-      await waitFor(() => fake.heldPolls(bot.token) === 1, "the bot's long poll to be held");
+      await until(() => fake.heldPolls(bot.token) === 1, "the bot's long poll to be held");
 
       fake.queueUpdate(bot.token, fake.makeTextUpdate(bot.token, { chatId: chat, text: `/start ${bot.codigo}` }));
       await fake.waitForMessages(1, bot.token, 20_000);
       assert.match(fake.sentMessages(bot.token)[0]!.text, /vinculado/);
 
       const queued = [1, 2, 3].map((i) => fake.queueUpdate(bot.token, fake.makeTextUpdate(bot.token, { chatId: chat, text: `polled note ${i}` })));
-      await waitFor(async () => (await stack.tasks(bot.pluginId)).length === 3, "three tasks");
+      await until(async () => (await stack.tasks(bot.pluginId)).length === 3, "three tasks");
       await fake.waitForMessages(4, bot.token, 20_000);
       const tasks = await stack.tasks(bot.pluginId);
       assert.deepEqual(tasks.map((t) => t.titulo).sort(), ["polled note 1", "polled note 2", "polled note 3"]);
@@ -65,9 +56,9 @@ for (const target of dbTargets()) {
       assert.deepEqual(codes.sort(), tasks.map((t) => t.codigo).sort(), "one confirmation per task, with its code");
 
       const last = Math.max(...queued.map((u) => u.update_id as number));
-      await waitFor(async () => (await readPollingState(rt.store.db, bot.pluginId))?.update_offset === last + 1, "offset past the last update");
+      await until(async () => (await readPollingState(rt.store.db, bot.pluginId))?.update_offset === last + 1, "offset past the last update");
       // The next getUpdates carries that offset, which confirms the updates to Telegram.
-      await waitFor(() => fake.callsOf("getUpdates", bot.token).some((c) => Number(c.params.offset) === last + 1), "a poll with the new offset");
+      await until(() => fake.callsOf("getUpdates", bot.token).some((c) => Number(c.params.offset) === last + 1), "a poll with the new offset");
       assert.equal(fake.pendingUpdates(bot.token).length, 0, "Telegram holds nothing more for the bot");
       assert.ok(fake.callsOf("getUpdates", bot.token).every((c) => JSON.stringify(c.params.allowed_updates).includes("message")), "allowed_updates as the webhook's");
 
@@ -80,8 +71,8 @@ for (const target of dbTargets()) {
     it("a polled bot gets its command menu (setMyCommands) once this instance takes its lease", async () => {
       const { fake, rt } = stack;
       const bot = await pollBot(rt, fake);
-      await waitFor(() => fake.commandsOf(bot.token).length > 0, "the default command menu");
-      await waitFor(() => fake.commandsOf(bot.token, "en").length > 0 && fake.commandsOf(bot.token, "es").length > 0, "the menus per language");
+      await until(() => fake.commandsOf(bot.token).length > 0, "the default command menu");
+      await until(() => fake.commandsOf(bot.token, "en").length > 0 && fake.commandsOf(bot.token, "es").length > 0, "the menus per language");
       const calls = fake.callsOf("setMyCommands", bot.token).length;
       await sleep(2500); // a few scans later: not registered again
       assert.equal(fake.callsOf("setMyCommands", bot.token).length, calls, "once per bot per process");
@@ -91,24 +82,24 @@ for (const target of dbTargets()) {
       const { fake, rt } = stack;
       const bot = await pollBot(rt, fake);
       const chat = 880_002;
-      await waitFor(() => fake.heldPolls(bot.token) === 1, "the long poll");
+      await until(() => fake.heldPolls(bot.token) === 1, "the long poll");
       fake.queueUpdate(bot.token, fake.makeTextUpdate(bot.token, { chatId: chat, text: `/start ${bot.codigo}` }));
       const updates = [1, 2].map((i) => fake.queueUpdate(bot.token, fake.makeTextUpdate(bot.token, { chatId: chat, text: `once ${i}` })));
       await fake.waitForMessages(3, bot.token, 20_000);
       const first = updates[0]!.update_id as number;
-      await waitFor(async () => (await readPollingState(rt.store.db, bot.pluginId))?.update_offset === first + 2, "offset past both");
+      await until(async () => (await readPollingState(rt.store.db, bot.pluginId))?.update_offset === first + 2, "offset past both");
 
       // As if the process had died after the commit and before writing the offset (and before
       // its next getUpdates told Telegram): polling paused, the stored offset back where it was,
       // Telegram still holding both updates; then polling again.
       await rt.store.db.updateTable("plugin_configs").set({ metadatos: JSON.stringify({ modo: "webhook" }) }).where("id", "=", bot.pluginId).execute();
-      await waitFor(() => fake.heldPolls(bot.token) === 0, "the poller to stop");
+      await until(() => fake.heldPolls(bot.token) === 0, "the poller to stop");
       await rt.store.db.updateTable("polling_state").set({ update_offset: first }).where("plugin_id", "=", bot.pluginId).execute();
       for (const u of updates) fake.queueUpdate(bot.token, u);
       const polls = fake.callsOf("getUpdates", bot.token).length;
       await setDeliveryMode(rt.store.db, rt.store.seam, bot.pluginId, "polling");
-      await waitFor(() => fake.callsOf("getUpdates", bot.token).slice(polls).some((c) => Number(c.params.offset) === first), "a poll from the old offset");
-      await waitFor(async () => (await readPollingState(rt.store.db, bot.pluginId))?.update_offset === first + 2, "the redelivery consumed");
+      await until(() => fake.callsOf("getUpdates", bot.token).slice(polls).some((c) => Number(c.params.offset) === first), "a poll from the old offset");
+      await until(async () => (await readPollingState(rt.store.db, bot.pluginId))?.update_offset === first + 2, "the redelivery consumed");
       assert.equal((await stack.tasks(bot.pluginId)).length, 2, "no task doubled");
       await sleep(300);
       assert.equal(fake.sentMessages(bot.token).length, 3, "no confirmation doubled");
@@ -117,11 +108,11 @@ for (const target of dbTargets()) {
     it("a 409 (webhook set elsewhere) is recorded and backed off, not looped on; webhook delete resumes polling", async () => {
       const { fake, rt } = stack;
       const bot = await pollBot(rt, fake);
-      await waitFor(() => fake.heldPolls(bot.token) === 1, "the long poll");
+      await until(() => fake.heldPolls(bot.token) === 1, "the long poll");
       // Someone registers a webhook for this token behind Joe's back.
       const api = `${fake.url}/bot${bot.token}`;
       await fetch(`${api}/setWebhook?url=${encodeURIComponent("https://elsewhere.example/hook")}`);
-      await waitFor(async () => /409/.test((await readPollingState(rt.store.db, bot.pluginId))?.last_error ?? ""), "the 409 recorded");
+      await until(async () => /409/.test((await readPollingState(rt.store.db, bot.pluginId))?.last_error ?? ""), "the 409 recorded");
       const st = (await readPollingState(rt.store.db, bot.pluginId))!;
       assert.ok(st.retry_at! - st.last_error_at! >= 600_000 - 1000, "backed off for the configured 10 minutes");
       const conflicts = () => fake.callsOf("getUpdates", bot.token).filter((c) => c.status === 409).length;
@@ -151,16 +142,11 @@ for (const target of dbTargets()) {
     let rt: Runtime;
     const servers: ServerProcess[] = [];
     before(async () => {
-      database = await target.create();
-      fake = await startFakeBotApi();
-      env = { DATA_DIR: database.dataDir, DATABASE_URL: database.url, FERNET_KEYS: generateKey(), TELEGRAM_API_ROOT: fake.url };
-      rt = await openTestRuntime(env);
+      ({ database, fake, env, rt } = await openWorld(target));
     });
     after(async () => {
       for (const s of servers) await s.stop("SIGKILL");
-      await rt.close();
-      await fake.close();
-      await database.drop();
+      await stopWorld({ rt, fake, database });
     });
 
     it("kill -9 while polling loses and repeats nothing; after a restart the bot is polled again", { timeout: 120_000 }, async () => {
@@ -168,20 +154,20 @@ for (const target of dbTargets()) {
       const chat = 881_001;
       const s1 = await startServerProcess({ env, extraEnv: POLL_ENV, startTimeoutMs: 120_000 });
       servers.push(s1);
-      await waitFor(() => fake.heldPolls(bot.token) === 1, "the long poll");
+      await until(() => fake.heldPolls(bot.token) === 1, "the long poll");
       fake.queueUpdate(bot.token, fake.makeTextUpdate(bot.token, { chatId: chat, text: `/start ${bot.codigo}` }));
       await fake.waitForMessages(1, bot.token, 20_000);
       // A burst, and the kill while it is being written.
       const N = 40;
       for (let i = 0; i < N; i++) fake.queueUpdate(bot.token, fake.makeTextUpdate(bot.token, { chatId: chat, text: `burst ${i}` }));
-      await waitFor(async () => (await rt.store.db.selectFrom("tasks").select("id").where("plugin_id", "=", bot.pluginId).execute()).length >= 1, "the first task");
+      await until(async () => (await rt.store.db.selectFrom("tasks").select("id").where("plugin_id", "=", bot.pluginId).execute()).length >= 1, "the first task");
       s1.kill("SIGKILL");
       await s1.exited;
 
       const s2 = await startServerProcess({ env, extraEnv: POLL_ENV, startTimeoutMs: 120_000 });
       servers.push(s2);
       // The dead instance's lease runs out (3 s), then s2 polls from the committed offset.
-      await waitFor(async () => (await rt.store.db.selectFrom("tasks").select("id").where("plugin_id", "=", bot.pluginId).execute()).length === N, "all tasks", 60_000);
+      await until(async () => (await rt.store.db.selectFrom("tasks").select("id").where("plugin_id", "=", bot.pluginId).execute()).length === N, "all tasks", 60_000);
       await fake.waitForMessages(N + 1, bot.token, 90_000);
       const tasks = await rt.store.db.selectFrom("tasks").select(["titulo"]).where("plugin_id", "=", bot.pluginId).execute();
       assert.deepEqual(tasks.map((t) => t.titulo).sort(), Array.from({ length: N }, (_, i) => `burst ${i}`).sort(), "every message once");
@@ -198,7 +184,7 @@ for (const target of dbTargets()) {
       const a = await startServerProcess({ env, extraEnv: POLL_ENV, startTimeoutMs: 120_000 });
       const b = await startServerProcess({ env, extraEnv: POLL_ENV, startTimeoutMs: 120_000 });
       servers.push(a, b);
-      await waitFor(() => fake.heldPolls(bot.token) === 1, "the long poll");
+      await until(() => fake.heldPolls(bot.token) === 1, "the long poll");
       await sleep(4000); // more than a lease: both instances have scanned several times
       const calls = fake.callsOf("getUpdates", bot.token);
       assert.equal(calls.filter((c) => c.status === 409).length, 0, "never two polls at once");
@@ -211,9 +197,9 @@ for (const target of dbTargets()) {
       const holder = logsA ? a : b;
       const other = holder === a ? b : a;
       await holder.stop("SIGTERM");
-      await waitFor(() => other.logLines().some((l) => l.plugin_id === bot.pluginId && /now polls/.test(String(l.msg))), "the other instance takes over");
+      await until(() => other.logLines().some((l) => l.plugin_id === bot.pluginId && /now polls/.test(String(l.msg))), "the other instance takes over");
       fake.queueUpdate(bot.token, fake.makeTextUpdate(bot.token, { chatId: 881_002, text: "after takeover" }));
-      await waitFor(async () => (await rt.store.db.selectFrom("tasks").select("id").where("plugin_id", "=", bot.pluginId).execute()).length === 1, "the task");
+      await until(async () => (await rt.store.db.selectFrom("tasks").select("id").where("plugin_id", "=", bot.pluginId).execute()).length === 1, "the task");
     });
   });
 }

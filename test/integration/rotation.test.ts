@@ -5,8 +5,6 @@
 //    accepted for the grace period, refused after it; the new one is accepted at once.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { Writable } from "node:stream";
 import { dbTargets } from "../support/databases.ts";
 import { capturedLogs, startStack, type Stack, type TestBot } from "../support/stack.ts";
@@ -18,23 +16,9 @@ import type { OutboxSender } from "../../src/outbox/sender.ts";
 import { getPluginRow, rotateWebhookSecret } from "../../src/plugins/store.ts";
 import { metadatosOf } from "../../src/plugins/state.ts";
 import { setWebhook } from "../../src/telegram/webhook-setup.ts";
+import { runCli } from "../support/cli.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CHAT = 94_001;
-
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
-      cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => { stdout += c.toString("utf8"); });
-    child.stderr.on("data", (c: Buffer) => { stderr += c.toString("utf8"); });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 for (const target of dbTargets()) {
   describe(`rotation (${target.name})`, () => {
@@ -95,7 +79,7 @@ for (const target of dbTargets()) {
     it("keys rotate (CLI) re-encrypts every token under the first key", async () => {
       const before = await stack.rt.store.db.selectFrom("plugin_configs").selectAll().orderBy("id").execute();
       const tokens = before.map((r) => new MultiFernet([oldKey]).decrypt(r.token_cifrado));
-      const r = await runCli(["keys", "rotate", "--json"], cliEnv(`${newKey},${oldKey}`));
+      const r = await runCli(["keys", "rotate", "--json"], { env: cliEnv(`${newKey},${oldKey}`) });
       assert.equal(r.code, 0, r.stdout + r.stderr);
       const out = JSON.parse(r.stdout) as { rotated: number; primary_key_fingerprint: string };
       assert.equal(out.rotated, 2);
@@ -123,7 +107,7 @@ for (const target of dbTargets()) {
     it("plugin rotate-secret: Telegram gets the new secret; the old one is still accepted in the grace period", async () => {
       const s0 = bot.secret;
       await noteConfirmed("antes de rotar", s0); // the server has the plugin (and its secret) cached now
-      const r = await runCli(["plugin", "rotate-secret", String(bot.pluginId), "--url", stack.baseUrl, "--grace", "600", "--json"], cliEnv(newKey));
+      const r = await runCli(["plugin", "rotate-secret", String(bot.pluginId), "--url", stack.baseUrl, "--grace", "600", "--json"], { env: cliEnv(newKey) });
       assert.equal(r.code, 0, r.stdout + r.stderr);
       const out = JSON.parse(r.stdout) as { id: number; url: string; secret_rotated: boolean; previous_secret_valid_until: string };
       assert.equal(out.secret_rotated, true);

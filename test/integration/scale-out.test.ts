@@ -23,6 +23,7 @@ import { createLogger } from "../../src/log.ts";
 import { openRuntime, type Runtime } from "../../src/runtime.ts";
 import { createUser } from "../../src/users/store.ts";
 import { createPlugin } from "../../src/plugins/store.ts";
+import { until } from "../support/wait.ts";
 
 const WEB = 3;
 const WORKERS = 2;
@@ -47,15 +48,6 @@ function rng(seed: number): () => number {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     return s / 2 ** 32;
   };
-}
-
-async function until(pred: () => Promise<boolean>, timeoutMs: number, what: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await pred()) return;
-    if (Date.now() >= deadline) throw new Error(`not within ${timeoutMs} ms: ${what()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function postUpdate(baseUrl: string, bot: Bot, body: string): Promise<number> {
@@ -162,7 +154,7 @@ for (const target of dbTargets()) {
         deliverEverywhere(b, fakes[0]!.makeTextUpdate(b.token, { chatId: b.chatId, text: `/start ${b.codigo}` }), 2)));
       for (const [i, a] of answers.entries()) assert.ok(a.includes(200), `link of plugin ${bots[i]!.pluginId} answered ${a}`);
 
-      await until(async () => allSent().length >= PLUGINS, 120_000, () => `${allSent().length}/${PLUGINS} link confirmations sent`);
+      await until(async () => allSent().length >= PLUGINS, () => `${allSent().length}/${PLUGINS} link confirmations sent`, 120_000);
       const rows = await rt.store.db.selectFrom("plugin_configs").select(["id", "verificado", "chat_id_verificado"]).execute();
       for (const b of bots) {
         const row = rows.find((r) => Number(r.id) === b.pluginId)!;
@@ -211,8 +203,7 @@ for (const target of dbTargets()) {
 
       // Every confirmation delivered: nothing left to send, and all of them reached a fake.
       const expectedSends = PLUGINS + UPDATES;
-      await until(async () => (await pendingOutgoing()) === 0 && allSent().length >= expectedSends, 240_000,
-        () => `${allSent().length}/${expectedSends} messages sent`);
+      await until(async () => (await pendingOutgoing()) === 0 && allSent().length >= expectedSends, () => `${allSent().length}/${expectedSends} messages sent`, 240_000);
       // Stop the workers (gracefully) so nothing can be sent after the counts below.
       await Promise.all(workers.map((w) => w.kill()));
       for (const w of workers) assert.equal(await w.exited, 0, `${w.name} stopped cleanly:\n${w.tail()}`);

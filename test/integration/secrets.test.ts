@@ -4,8 +4,6 @@
 // bot tokens, the webhook secrets and the Fernet key. The token is never stored in clear.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { dbTargets } from "../support/databases.ts";
 import { capturedLogs, randomToken, startStack, type Stack, type TestBot } from "../support/stack.ts";
 import { setWebhook } from "../../src/telegram/webhook-setup.ts";
@@ -17,34 +15,12 @@ import { MultiFernet, generateKey } from "../../src/crypto/fernet.ts";
 import { loadKeys } from "../../src/crypto/keyring.ts";
 import { JoeError } from "../../src/errors.ts";
 import type { Runtime } from "../../src/runtime.ts";
+import { until } from "../support/wait.ts";
+import { runCli, type CliEnv, type CliResult } from "../support/cli.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CHAT = 93_001;
 
-interface CliRun { args: string[]; code: number | null; stdout: string; stderr: string }
-
-function runCli(args: string[], env: Record<string, string>, input?: string): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
-      cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env }, stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => { stdout += c.toString("utf8"); });
-    child.stderr.on("data", (c: Buffer) => { stderr += c.toString("utf8"); });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ args, code, stdout, stderr }));
-    child.stdin.end(input ?? "");
-  });
-}
-
-async function until(pred: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+interface CliRun extends CliResult { args: string[] }
 
 /** Catch what `fn` throws and return its message (it must throw). */
 async function thrown(what: string, fn: () => unknown): Promise<string> {
@@ -99,17 +75,17 @@ for (const target of dbTargets()) {
       httpBodies.push(await bad.text());
 
       // The Bot API answers 500 twice, then the send goes through.
-      await until(async () => stack.fake.sentMessages(bot.token).length >= 3, "the first confirmations");
+      await until(async () => stack.fake.sentMessages(bot.token).length >= 3, "the first confirmations", 15_000);
       stack.fake.failNext(2, { kind: "status", status: 500, description: "Internal Server Error" });
       await note("tras un 500");
       await stack.fake.waitFor(() => sentText("Encolando") && stack.fake.sentMessages(bot.token).length >= 4, 20_000, "send after two 500s");
       assert.ok(stack.fake.callsOf("sendMessage", bot.token).filter((c) => c.status === 500).length >= 2);
 
       // 401 Unauthorized (a revoked token): the message ends failed, with the reason recorded.
-      await until(async () => (await outgoing(await lastOutgoingId())).status === "sent", "outbox idle");
+      await until(async () => (await outgoing(await lastOutgoingId())).status === "sent", "outbox idle", 15_000);
       stack.fake.failNext(1, { kind: "status", status: 401, description: "Unauthorized" });
       const failedId = await note("con token revocado");
-      await until(async () => (await outgoing(failedId)).status === "failed", "the 401 to end the message");
+      await until(async () => (await outgoing(failedId)).status === "failed", "the 401 to end the message", 15_000);
       const failed = await outgoing(failedId);
       assert.match(failed.last_error ?? "", /401/);
       errorMessages.push(failed.last_error ?? "");
@@ -120,7 +96,7 @@ for (const target of dbTargets()) {
       await until(async () => (await outgoing(limitedId)).status === "sent", "send after a 429", 20_000);
       await stack.fake.stop();
       const downId = await note("con la API caída");
-      await until(async () => Number((await outgoing(downId)).attempts) >= 1, "a failed attempt while the API is down");
+      await until(async () => Number((await outgoing(downId)).attempts) >= 1, "a failed attempt while the API is down", 15_000);
       errorMessages.push((await outgoing(downId)).last_error ?? "");
       await stack.fake.restart();
       await until(async () => (await outgoing(downId)).status === "sent", "send after the API is back", 30_000);
@@ -180,7 +156,7 @@ for (const target of dbTargets()) {
     });
 
     it("the CLI as a child process prints no secret (plugin list/show/create, webhook set/info, bad token)", async () => {
-      const env = {
+      const env: CliEnv = {
         DATABASE_URL: stack.database.url, DATA_DIR: stack.database.dataDir, FERNET_KEYS: stack.fernetKey,
         TELEGRAM_API_ROOT: stack.fake.url, PUBLIC_URL: stack.baseUrl, LOG_LEVEL: "debug",
       };
@@ -188,13 +164,15 @@ for (const target of dbTargets()) {
       const owner = String((await getPluginRow(stack.rt.store.db, bot.pluginId)).usuario_id);
       const stdinToken = randomToken();
       extraTokens.push(stdinToken);
+      // Six tsx starts at once on a loaded machine: a generous bound.
+      const run = async (args: string[], stdin?: string): Promise<CliRun> => ({ args, ...(await runCli(args, { env, stdin, timeoutMs: 180_000 })) });
       const runs = await Promise.all([
-        runCli(["plugin", "list", "--json"], env),
-        runCli(["plugin", "show", id], env),
-        runCli(["webhook", "info", id, "--json"], env),
-        runCli(["webhook", "set", id, "--json"], env),
-        runCli(["plugin", "create", "--user", owner, "--identificador", "@bad_token_bot", "--token", `${bot.token}!`, "--json"], env),
-        runCli(["plugin", "create", "--user", owner, "--identificador", "@stdin_token_bot", "--token", "-"], env, stdinToken + "\n"),
+        run(["plugin", "list", "--json"]),
+        run(["plugin", "show", id]),
+        run(["webhook", "info", id, "--json"]),
+        run(["webhook", "set", id, "--json"]),
+        run(["plugin", "create", "--user", owner, "--identificador", "@bad_token_bot", "--token", `${bot.token}!`, "--json"]),
+        run(["plugin", "create", "--user", owner, "--identificador", "@stdin_token_bot", "--token", "-"], stdinToken + "\n"),
       ]);
       cliRuns.push(...runs);
       const [list, show, info, set, badCreate, stdinCreate] = runs;

@@ -3,27 +3,19 @@
 import { it } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { spawn } from "node:child_process";
 import { generateKey } from "../../src/crypto/fernet.ts";
-import { REPO_ROOT } from "../support/processes.ts";
-import { trackChild } from "../support/server-process.ts";
+import { spawnJoe } from "../support/child-process.ts";
+import { removeDir, tempDir } from "../support/temp-dir.ts";
 
 it("serve exits with code 1 and a clear error when its port is taken", { timeout: 60_000 }, async () => {
   const blocker = net.createServer();
   await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", () => r()));
   const port = (blocker.address() as net.AddressInfo).port;
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "joe-tg-port-"));
+  const dataDir = tempDir("tg-port");
   try {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "serve"], {
-      cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, FERNET_KEYS: generateKey(), LOG_LEVEL: "warn" },
-    });
-    trackChild(child);
+    const child = spawnJoe(["serve"], { PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, FERNET_KEYS: generateKey(), LOG_LEVEL: "warn" });
     let stderr = "";
-    child.stderr.on("data", (d) => (stderr += d));
+    child.stderr!.on("data", (d) => (stderr += d));
     const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
     assert.equal(code, 1, `exit code ${code}; stderr: ${stderr}`);
     assert.match(stderr, /EADDRINUSE/);
@@ -34,6 +26,6 @@ it("serve exits with code 1 and a clear error when its port is taken", { timeout
     assert.doesNotMatch(stderr, /internal error/);
   } finally {
     blocker.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    removeDir(dataDir);
   }
 });

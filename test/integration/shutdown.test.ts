@@ -8,8 +8,9 @@ import assert from "node:assert/strict";
 import { dbTargets, type TestDatabase } from "../support/databases.ts";
 import type { FakeBotApi } from "../support/fake-bot-api.ts";
 import type { Runtime } from "../../src/runtime.ts";
+import { sleep } from "../support/wait.ts";
 import {
-  deliverAll, messageIdOf, sleep, startServerProcess, startWorld, stopWorld,
+  deliverAll, messageIdOf, startServerProcess, startWorld, stopWorld,
   type Outgoing, type ServerEnv, type ServerProcess, type WorldBot,
 } from "../support/server-process.ts";
 

@@ -1,6 +1,6 @@
-// The webhook keeps each plugin's state for a few seconds (plugins/directory.ts), and a message
-// from the linked chat is planned on that state (webhook/plan.ts) and written by the dialect's
-// writer, which checks the link still holds. A change of link must
+// The webhook keeps each plugin's state for a few seconds (plugins/directory.ts; its clock is
+// injected here, so nothing sleeps), and a message from the linked chat is planned on that state
+// (webhook/plan.ts) and written by the dialect's writer, which checks the link still holds. A change of link must
 // count from the moment it is committed, not when the cached state expires: these tests change
 // the link directly in the database, with the cache still warm, and send at once.
 import { describe, it, before, after } from "node:test";
@@ -9,6 +9,7 @@ import { dbTargets } from "../support/databases.ts";
 import { startStack, type Stack, type TestBot } from "../support/stack.ts";
 import { unlinkPlugin } from "../../src/plugins/store.ts";
 import { watchWriter, type CachedDecision } from "../support/watch-writer.ts";
+import { DIRECTORY_LIMITS } from "../../src/plugins/directory.ts";
 
 for (const target of dbTargets()) {
   describe(`a link changed while the webhook's plugin state is cached (${target.name})`, () => {
@@ -18,8 +19,11 @@ for (const target of dbTargets()) {
     const NEW_CHAT = 7002;
     /** What the writer was given decided on the cached state, and whether that state still held. */
     let fastPath: CachedDecision[] = [];
+    // The plugin cache's own clock: it moves only when a test says the cache expires, so the
+    // cache is warm exactly when a test means it to be, however slow the machine is.
+    let skewMs = 0;
     before(async () => {
-      stack = await startStack(target);
+      stack = await startStack(target, { pluginCacheNow: () => Date.now() + skewMs });
       // Watch the writer: these tests mean something only if the cached state reached it.
       fastPath = watchWriter(stack.rt.store.seam);
       bot = await stack.addBot();
@@ -27,13 +31,13 @@ for (const target of dbTargets()) {
     });
     after(() => stack.stop());
 
-    // The webhook's plugin cache lives 2 s (PluginDirectory's default): after this, the next
-    // request reads the plugin again and keeps that state for the following 2 s.
-    const cacheExpires = () => new Promise((r) => setTimeout(r, 2_100));
+    // After this, the next request reads the plugin again, and that state stays cached until the
+    // next call (PluginDirectory's TTL, on the injected clock).
+    const cacheExpires = () => { skewMs += DIRECTORY_LIMITS.ttlMs + 1; };
     const tasksOf = async (chatId: number) => (await stack.tasks(bot.pluginId)).filter((t) => t.metadatos_extra.chat_id === chatId);
 
     it("the linked chat's message becomes a task (and warms the cache)", async () => {
-      await cacheExpires();
+      cacheExpires();
       const r = await stack.sendText(bot, OLD_CHAT, "primera tarea");
       assert.equal(r.status, 200);
       assert.equal((await tasksOf(OLD_CHAT)).length, 1);
@@ -55,7 +59,7 @@ for (const target of dbTargets()) {
 
     it("linked again to another chat: the new chat's messages become tasks, the old chat's do not", async () => {
       await stack.link(bot, NEW_CHAT);
-      await cacheExpires();
+      cacheExpires();
       // Warm the cache with the new link, then move the link back and forth behind its back.
       assert.equal((await stack.sendText(bot, NEW_CHAT, "en el chat nuevo")).status, 200);
       assert.equal((await tasksOf(NEW_CHAT)).length, 1);

@@ -15,20 +15,11 @@ import { whisperInstalled } from "../../src/stt/whisper-runtime.ts";
 import { localWhisperProvider } from "../../src/stt/providers/local.ts";
 import { decodeOggOpus } from "../../src/stt/audio.ts";
 import { createLogger } from "../../src/log.ts";
+import { until } from "../support/wait.ts";
 
 const NOTE = new Uint8Array(fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/voice/nota.ogg")));
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "joe-whisper-"));
 const MODEL = path.join(dir, "ggml-random-test.bin");
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("local whisper.cpp provider", { skip: whisperInstalled() ? false : "whisper.cpp not built: run `npx joe-telegram stt install` (.ci/run does)" }, () => {
   before(() => { writeRandomWhisperModel(MODEL, WHISPER_SIZES.test!); });
@@ -73,15 +64,15 @@ describe("local whisper.cpp provider", { skip: whisperInstalled() ? false : "whi
         // While whisper.cpp works in its child process, the server still answers webhooks.
         const during = await s.sendText(bot, 4242, "texto mientras se transcribe");
         assert.equal(during.status, 200);
-        const task = await waitFor("transcribed voice task", async () => {
+        const task = await until(async () => {
           const t = (await s.tasks(bot.pluginId)).find((x) => x.tipo === "telegram_voice");
           return t?.metadatos_extra.pendiente_stt === false ? t : null;
-        });
+        }, "transcribed voice task", 60_000);
         const info = task.metadatos_extra.stt as Record<string, unknown>;
         assert.equal(info.proveedor, "local");
         assert.equal(info.modelo, "ggml-random-test.bin");
         assert.equal(typeof task.metadatos_extra.transcripcion, "string");
-        await waitFor("confirmation edited", async () => s.fake.edits.find((e) => e.token === bot.token && e.text.includes(task.codigo)));
+        await until(async () => s.fake.edits.find((e) => e.token === bot.token && e.text.includes(task.codigo)), "confirmation edited", 60_000);
       });
     });
   }

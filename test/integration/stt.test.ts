@@ -9,19 +9,10 @@ import { fileURLToPath } from "node:url";
 import { dbTargets } from "../support/databases.ts";
 import { startStack, type Stack, type TestBot } from "../support/stack.ts";
 import { startFakeStt, type FakeStt } from "../support/fake-stt.ts";
+import { until } from "../support/wait.ts";
 
 const NOTE = new Uint8Array(fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/voice/nota.ogg")));
 let chatSeq = 7_000;
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 for (const target of dbTargets()) {
   describe(`voice transcription, openai provider (${target.name})`, () => {
@@ -58,10 +49,10 @@ for (const target of dbTargets()) {
       stt.respond = () => "Comprar pan y llamar a Marta.";
       const uploadsBefore = stt.uploads.length;
       await sendVoice(bot, chat, "voice-ok", { languageCode: "es-ES" });
-      const task = await waitFor("transcribed task", async () => {
+      const task = await until(async () => {
         const t = await taskOf(bot.pluginId);
         return t && t.metadatos_extra.pendiente_stt === false ? t : null;
-      });
+      }, "transcribed task");
       assert.equal(task.titulo, "Comprar pan y llamar a Marta.");
       assert.equal(task.metadatos_extra.transcripcion, "Comprar pan y llamar a Marta.");
       const info = task.metadatos_extra.stt as Record<string, unknown>;
@@ -78,7 +69,7 @@ for (const target of dbTargets()) {
       assert.equal(up[0]!.authorization, "Bearer sk-test-secret-key");
       assert.deepEqual(Buffer.from(up[0]!.bytes), Buffer.from(NOTE));
       // The chat: the confirmation, then that same message edited to carry the transcript.
-      const edit = await waitFor("the confirmation edited", async () => s.fake.edits.find((e) => e.token === bot.token));
+      const edit = await until(async () => s.fake.edits.find((e) => e.token === bot.token), "the confirmation edited");
       const confirmation = s.fake.sentMessages(bot.token).find((m) => m.text.includes(task.codigo))!;
       assert.equal(edit.message_id, confirmation.message_id);
       assert.equal(edit.text, `✅ Recibido. Encolando... [${task.codigo}]\n\n🎤 Comprar pan y llamar a Marta.`);
@@ -89,11 +80,11 @@ for (const target of dbTargets()) {
       const words = Array.from({ length: 1500 }, (_, i) => `palabra${i}`);
       stt.respond = () => words.join(" ");
       await sendVoice(bot, chat, "voice-long");
-      await waitFor("edit", async () => s.fake.edits.find((e) => e.token === bot.token));
-      await waitFor("the rest of the transcript", async () => {
+      await until(async () => s.fake.edits.find((e) => e.token === bot.token), "edit");
+      await until(async () => {
         const got = [s.fake.edits.find((e) => e.token === bot.token)!.text, ...s.fake.sentMessages(bot.token).filter((m) => m.text.includes("palabra")).map((m) => m.text)].join(" ");
         return got.includes("palabra1499");
-      });
+      }, "the rest of the transcript");
       const pieces = [s.fake.edits.find((e) => e.token === bot.token)!.text.split("🎤 ")[1]!, ...s.fake.sentMessages(bot.token).filter((m) => m.text.startsWith("palabra")).map((m) => m.text)];
       for (const p of pieces) assert.ok(p.length <= 4096);
       assert.deepEqual(pieces.join(" ").split(/\s+/), words, "every word, in order, none cut");
@@ -103,14 +94,14 @@ for (const target of dbTargets()) {
       const { bot, chat } = await linkedBot();
       const downloadsBefore = s.fake.downloads.length;
       await sendVoice(bot, chat, "voice-huge", { fileSize: 25 * 1024 * 1024 });
-      const task = await waitFor("failed task", async () => {
+      const task = await until(async () => {
         const t = await taskOf(bot.pluginId);
         return t && (t.metadatos_extra.stt as { estado?: string } | undefined)?.estado === "failed" ? t : null;
-      });
+      }, "failed task");
       assert.match(String((task.metadatos_extra.stt as { error: string }).error), /20 MB/);
       assert.equal(task.metadatos_extra.pendiente_stt, true);
       assert.equal(s.fake.downloads.length, downloadsBefore, "nothing downloaded");
-      await waitFor("the chat told", async () => s.fake.sentMessages(bot.token).find((m) => m.text.includes("No pude transcribir") && m.text.includes(task.codigo)));
+      await until(async () => s.fake.sentMessages(bot.token).find((m) => m.text.includes("No pude transcribir") && m.text.includes(task.codigo)), "the chat told");
     });
 
     test("an expired file link is fetched again with getFile", async () => {
@@ -118,10 +109,10 @@ for (const target of dbTargets()) {
       stt.respond = () => "enlace renovado";
       s.fake.expireFileLinks(bot.token, 1);
       await sendVoice(bot, chat, "voice-expired");
-      const task = await waitFor("transcribed", async () => {
+      const task = await until(async () => {
         const t = await taskOf(bot.pluginId);
         return t?.metadatos_extra.pendiente_stt === false ? t : null;
-      });
+      }, "transcribed");
       assert.equal(task.titulo, "enlace renovado");
       assert.equal(s.fake.callsOf("getFile", bot.token).length, 2);
       assert.deepEqual(s.fake.downloads.filter((d) => d.token === bot.token).map((d) => d.status), [404, 200]);
@@ -134,13 +125,13 @@ for (const target of dbTargets()) {
       // times out the second; the third attempt succeeds.
       stt.faults.push({ status: 500 }, { status: 429, retryAfter: 1 }, { status: 503 }, { status: 502 }, { hang: true });
       await sendVoice(bot, chat, "voice-flaky");
-      const task = await waitFor("transcribed after retries", async () => {
+      const task = await until(async () => {
         const t = await taskOf(bot.pluginId);
         return t?.metadatos_extra.pendiente_stt === false ? t : null;
-      }, 40_000);
+      }, "transcribed after retries", 40_000);
       assert.equal(task.titulo, "al final sí");
       assert.ok((task.metadatos_extra.stt as { intentos: number }).intentos >= 2);
-      await waitFor("edit", async () => s.fake.edits.find((e) => e.token === bot.token));
+      await until(async () => s.fake.edits.find((e) => e.token === bot.token), "edit");
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(s.fake.edits.filter((e) => e.token === bot.token).length, 1);
     });
@@ -150,14 +141,14 @@ for (const target of dbTargets()) {
       stt.faults.push({ status: 400, message: "Invalid file format." });
       const before = stt.uploads.length;
       await sendVoice(bot, chat, "voice-refused");
-      const task = await waitFor("failed", async () => {
+      const task = await until(async () => {
         const t = await taskOf(bot.pluginId);
         return (t?.metadatos_extra.stt as { estado?: string } | undefined)?.estado === "failed" ? t : null;
-      });
+      }, "failed");
       assert.match(String((task.metadatos_extra.stt as { error: string }).error), /Invalid file format/);
       assert.equal(stt.uploads.length - before, 1);
       // The chat hears a plain reason, not the provider's words.
-      const told = await waitFor("the chat told", async () => s.fake.sentMessages(bot.token).find((m) => m.text.includes("No pude transcribir") && m.text.includes(task.codigo)));
+      const told = await until(async () => s.fake.sentMessages(bot.token).find((m) => m.text.includes("No pude transcribir") && m.text.includes(task.codigo)), "the chat told");
       assert.ok(!told.text.includes("Invalid file format"));
       assert.match(told.text, /servicio de transcripción falló/);
     });
@@ -167,19 +158,19 @@ for (const target of dbTargets()) {
       stt.faults.push({ status: 401, message: "Incorrect API key provided: sk-te********-key" });
       const before = s.fake.sentMessages(bot.token).length;
       await sendVoice(bot, chat, "voice-401");
-      const job = await waitFor("the job waiting", async () => {
+      const job = await until(async () => {
         const t = await taskOf(bot.pluginId);
         if (!t) return null;
         const j = await s.rt.store.db.selectFrom("stt_jobs").selectAll().where("task_id", "=", t.id).executeTakeFirst();
         return j && j.estado === "pending" && j.last_error ? j : null;
-      });
+      }, "the job waiting");
       assert.match(String(job.last_error), /401/);
       assert.ok(!String(job.last_error).includes("sk-te"), "no part of a key is kept");
       assert.ok(Number(job.next_attempt_at) - Date.now() > 9 * 60_000, "tried again in 10 minutes");
       const t = (await taskOf(bot.pluginId))!;
       assert.equal(t.metadatos_extra.pendiente_stt, true);
       assert.notEqual((t.metadatos_extra.stt as { estado?: string } | undefined)?.estado, "failed");
-      await waitFor("the confirmation", async () => s.fake.sentMessages(bot.token).length >= before + 1);
+      await until(async () => s.fake.sentMessages(bot.token).length >= before + 1, "the confirmation");
       assert.ok(!s.fake.sentMessages(bot.token).some((m) => m.text.includes("No pude transcribir")), "no failure told to the chat");
     });
 

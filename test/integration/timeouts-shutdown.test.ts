@@ -5,14 +5,15 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { dbTargets, type TestDatabase } from "../support/databases.ts";
-import { startFakeBotApi, type FakeBotApi } from "../support/fake-bot-api.ts";
+import type { FakeBotApi } from "../support/fake-bot-api.ts";
 import type { Runtime } from "../../src/runtime.ts";
-import { generateKey } from "../../src/crypto/fernet.ts";
 import {
-  createBots, freePort, linkBots, openTestRuntime, startServerProcess,
+  createBots, linkBots, openWorld, startServerProcess, stopWorld,
   type ServerEnv, type ServerProcess,
 } from "../support/server-process.ts";
-import { rawConnect, slowBody, slowHeaders, until } from "../support/raw-http.ts";
+import { freePort } from "../support/child-process.ts";
+import { rawConnect, slowBody, slowHeaders } from "../support/raw-http.ts";
+import { until } from "../support/wait.ts";
 
 // Timeouts long enough that only shutdown can end these clients.
 const NO_REAPING = { HTTP_IDLE_TIMEOUT_MS: "300000", HTTP_HEADERS_TIMEOUT_MS: "300000", HTTP_REQUEST_TIMEOUT_MS: "300000" };
@@ -28,17 +29,12 @@ for (const target of dbTargets()) {
     const servers: ServerProcess[] = [];
 
     before(async () => {
-      database = await target.create();
-      fake = await startFakeBotApi();
-      env = { DATA_DIR: database.dataDir, DATABASE_URL: database.url, FERNET_KEYS: generateKey(), TELEGRAM_API_ROOT: fake.url };
-      rt = await openTestRuntime(env);
+      ({ database, fake, env, rt } = await openWorld(target));
     });
 
     after(async () => {
       for (const s of servers) await s.stop("SIGKILL");
-      await rt.close();
-      await fake.close();
-      await database.drop();
+      await stopWorld({ rt, fake, database });
     });
 
     const start = async (extraEnv: Record<string, string>, port?: number) => {
@@ -66,7 +62,7 @@ for (const target of dbTargets()) {
         s.kill("SIGTERM");
         const exit = await exitWithin(s, EXIT_BOUND_MS);
         assert.deepEqual(exit, { code: 0, signal: null }, `serve exits 0 after SIGTERM despite the open clients\n${s.stderr().slice(-2000)}`);
-        await until(() => idle.closed && slow.closed && slowHead.closed, 5000, "the clients' connections were closed");
+        await until(() => idle.closed && slow.closed && slowHead.closed, "the clients' connections were closed", 5000);
         assert.equal(slow.received().includes("200 OK"), false, "the half-sent update was never answered 200");
       } finally {
         for (const c of [idle, slow, slowHead]) c.stop();
@@ -84,10 +80,10 @@ for (const target of dbTargets()) {
         await kept.waitFor('{"ok":true}');
         // Bounded polling, far above the timeouts: the point is that they are closed at all
         // (without timeouts they stay open for minutes).
-        await until(() => idle.closed, 30_000, "the idle connection (no byte sent) was closed");
-        await until(() => slowHead.closed, 30_000, "the connection whose headers trickle in was closed");
-        await until(() => slow.closed, 30_000, "the connection whose body trickles in was closed");
-        await until(() => kept.closed, 30_000, "the kept-alive connection was closed");
+        await until(() => idle.closed, "the idle connection (no byte sent) was closed", 30_000);
+        await until(() => slowHead.closed, "the connection whose headers trickle in was closed", 30_000);
+        await until(() => slow.closed, "the connection whose body trickles in was closed", 30_000);
+        await until(() => kept.closed, "the kept-alive connection was closed", 30_000);
         // The slow body was told why, in the project's format.
         assert.match(slow.received(), /^HTTP\/1\.1 408 /, slow.received());
         assert.match(slow.received(), /"error_code":"REQUEST_TIMEOUT"/);
@@ -118,11 +114,11 @@ for (const target of dbTargets()) {
         await c.waitFor("100 Continue");
         s.kill("SIGTERM");
         // The process is shutting down (it has logged so) before the body comes.
-        await until(() => s.stderr().includes("shutting down"), 20_000, "serve logged that it is shutting down");
+        await until(() => s.stderr().includes("shutting down"), "serve logged that it is shutting down", 20_000);
         // The body, and right behind it (pipelined) a request that starts during shutdown.
         c.socket.write(body + head(Buffer.byteLength(nextBody), false) + nextBody);
         await c.waitFor('{"ok":true}');
-        await until(() => c.received().includes("SHUTTING_DOWN") || c.closed, 20_000, "the second request was answered or the connection closed");
+        await until(() => c.received().includes("SHUTTING_DOWN") || c.closed, "the second request was answered or the connection closed", 20_000);
         const exit = await exitWithin(s, EXIT_BOUND_MS);
         assert.deepEqual(exit, { code: 0, signal: null }, s.stderr().slice(-2000));
 

@@ -72,11 +72,3 @@ export async function insertQueuedTasks(db: Db, seam: DialectSeam, p: { usuarioI
   return ids;
 }
 
-/** Bounded polling for a condition (no timed assertions). */
-export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}

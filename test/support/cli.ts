@@ -2,19 +2,8 @@
 // src/cli/main.ts …`) in the project root, with an environment built from scratch for the test
 // (the parent's Joe variables never leak in), and stdin closed unless the test gives it input.
 // Every byte any child printed is kept in `cliOutputs`, so a test can check no secret was shown.
-import { spawn, type ChildProcess } from "node:child_process";
-import net from "node:net";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const MAIN = "src/cli/main.ts";
-
-/** The variables the service reads; none is inherited from the test runner's environment. */
-const JOE_VARS = [
-  "PORT", "HOST", "DATA_DIR", "DATABASE_URL", "FERNET_KEYS", "PUBLIC_URL", "TELEGRAM_API_ROOT",
-  "LOG_LEVEL", "NODE_ENV", "SECRET_GRACE_SECONDS",
-];
+import type { ChildProcess } from "node:child_process";
+import { spawnJoe, type ChildVars } from "./child-process.ts";
 
 /** Every stdout and stderr of every CLI process started through this module, in order. */
 export const cliOutputs: string[] = [];
@@ -22,7 +11,8 @@ export const cliOutputs: string[] = [];
 /** Every finished run, for checks over the whole file (e.g. "each --json run printed one JSON value"). */
 export const cliRuns: Array<{ args: string[]; result: CliResult }> = [];
 
-export type CliEnv = Partial<Record<(typeof JOE_VARS)[number], string | undefined>> & Record<string, string | undefined>;
+/** The child's own variables (the parent's Joe configuration is stripped: child-process.ts). */
+export type CliEnv = ChildVars;
 
 export interface CliResult {
   /** Exit code; null when the process was ended by a signal. */
@@ -34,14 +24,6 @@ export interface CliResult {
   json<T = any>(): T;
 }
 
-/** process.env without the service's variables, plus `vars` (undefined values are left out). */
-export function cliEnv(vars: CliEnv): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of JOE_VARS) delete env[k];
-  for (const [k, v] of Object.entries(vars)) if (v !== undefined) env[k] = v;
-  return env;
-}
-
 function parseJson(stdout: string, stderr: string): unknown {
   try {
     return JSON.parse(stdout);
@@ -51,9 +33,7 @@ function parseJson(stdout: string, stderr: string): unknown {
 }
 
 function spawnCli(args: string[], env: CliEnv): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
-    cwd: PROJECT_ROOT, env: cliEnv(env), stdio: ["pipe", "pipe", "pipe"],
-  });
+  return spawnJoe(args, env, { stdin: "pipe" });
 }
 
 /**
@@ -126,18 +106,6 @@ export function startCli(args: string[], opts: { env: CliEnv }): CliProcess {
       return r;
     },
   };
-}
-
-/** A port nobody listens on right now: bind port 0 on 127.0.0.1, read it, close. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Poll `url` until it answers 200 (or the process exits, or `timeoutMs` passes). */

@@ -1,9 +1,8 @@
 // The databases the suite runs against: SQLite always; PostgreSQL when TEST_DATABASE_URL names a
 // server (CI sets it). Each test gets a database of its own, dropped afterwards.
-import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import pg from "pg";
+import { removeDir, tempDir } from "./temp-dir.ts";
 
 export interface TestDatabase {
   url: string;
@@ -19,15 +18,11 @@ export interface DbTarget {
 export const PG_URL = process.env.TEST_DATABASE_URL;
 let printedSkip = false;
 
-function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), "joe-tg-test-"));
-}
-
 const sqlite: DbTarget = {
   name: "sqlite",
   async create() {
-    const dataDir = tempDir();
-    return { url: `sqlite:${path.join(dataDir, "joe.sqlite")}`, dataDir, drop: async () => fs.rmSync(dataDir, { recursive: true, force: true }) };
+    const dataDir = tempDir("tg-test");
+    return { url: `sqlite:${path.join(dataDir, "joe.sqlite")}`, dataDir, drop: async () => removeDir(dataDir) };
   },
 };
 
@@ -42,11 +37,11 @@ const postgres: DbTarget = {
     await admin.end();
     const u = new URL(PG_URL!);
     u.pathname = `/${name}`;
-    const dataDir = tempDir();
+    const dataDir = tempDir("tg-test");
     return {
       url: u.toString(), dataDir,
       async drop() {
-        fs.rmSync(dataDir, { recursive: true, force: true });
+        removeDir(dataDir);
         const c = new pg.Client({ connectionString: PG_URL });
         await c.connect();
         await c.query(`drop database if exists ${name} with (force)`);

@@ -34,6 +34,7 @@
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
+import { sleep } from "./wait.ts";
 
 // ---------------------------------------------------------------------------
 // Public types
@@ -1392,9 +1393,6 @@ function hashId(s: string): number {
   return (h % 2_000_000_000) + 1;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 function sendJson(res: http.ServerResponse, status: number, payload: unknown): void {
   const body = JSON.stringify(payload);

@@ -18,16 +18,6 @@ export async function apiSend<T = any>(baseUrl: string, token: string, method: s
   return { status: r.status, body: (text ? JSON.parse(text) : null) as T };
 }
 
-/** Polls `pred` every 50 ms until true; fails after `timeoutMs` (a bound, not a timing assertion). */
-export async function until(pred: () => boolean | Promise<boolean>, what: string | (() => string), timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await pred()) return;
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${typeof what === "string" ? what : what()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 export interface SseMessage { id?: string; event?: string; data: string }
 
 export interface SseClient {

@@ -1,15 +1,9 @@
-// Any `joe-telegram <command>` as a separate OS process, the way it is deployed, spawned as
-// `node --import tsx src/cli/main.ts <args>` (the sources, never a stale dist/) with an
-// environment of its own; used for `worker` processes (`serve` has startServerProcess in
+// Any `joe-telegram <command>` as a separate OS process, the way it is deployed (launched by
+// child-process.ts); used for `worker` processes (`serve` has startServerProcess in
 // ./server-process.ts, which waits for /healthz). Output (stdout and stderr, line by line) is
 // captured for assertions and failure messages; kill() stops only the process it started.
-import { spawn, type ChildProcess } from "node:child_process";
-import { trackChild } from "./server-process.ts";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-
+import type { ChildProcess } from "node:child_process";
+import { spawnJoe } from "./child-process.ts";
 
 export interface JoeProcess {
   readonly name: string;
@@ -26,18 +20,9 @@ export interface JoeProcess {
   kill(graceMs?: number): Promise<number | string>;
 }
 
-/** Spawn `joe-telegram <args>` from the sources with `env` added to (and overriding) this process's environment. */
-export function spawnJoe(name: string, args: string[], env: Record<string, string>): JoeProcess {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env };
-  // Nothing from the parent's configuration may leak into the child's.
-  for (const k of ["PUBLIC_URL", "DATABASE_URL", "FERNET_KEYS", "NODE_ENV", "SECRET_GRACE_SECONDS", "PORT", "HOST"]) delete childEnv[k];
-  Object.assign(childEnv, env);
-  // The test runner's own markers must not leak into the child.
-  delete childEnv.NODE_TEST_CONTEXT;
-  const child = spawn(process.execPath, ["--import", "tsx", path.join("src", "cli", "main.ts"), ...args], {
-    cwd: REPO_ROOT, env: childEnv, stdio: ["ignore", "pipe", "pipe"],
-  });
-  trackChild(child);
+/** Spawn `joe-telegram <args>` from the sources with `env` as its own variables (child-process.ts). */
+export function startJoeProcess(name: string, args: string[], env: Record<string, string>): JoeProcess {
+  const child = spawnJoe(args, env);
   const lines: string[] = [];
   const listeners = new Set<() => void>();
   const collect = (stream: NodeJS.ReadableStream | null) => {
@@ -105,7 +90,7 @@ export function spawnJoe(name: string, args: string[], env: Record<string, strin
  * LOG_LEVEL must let info through. Rejects (and stops it) if it exits or is not up in `timeoutMs`.
  */
 export async function startJoeWorker(name: string, env: Record<string, string>, timeoutMs = 30_000): Promise<JoeProcess> {
-  const proc = spawnJoe(name, ["worker"], { LOG_LEVEL: "info", ...env });
+  const proc = startJoeProcess(name, ["worker"], { LOG_LEVEL: "info", ...env });
   try {
     await proc.waitForLine(/joe-telegram: worker started/, timeoutMs);
   } catch (err) {

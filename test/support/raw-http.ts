@@ -69,12 +69,3 @@ export async function slowHeaders(port: number, everyMs = 200): Promise<RawClien
   c.trickle("X-Slow: aaaaaaaaaa", everyMs);
   return c;
 }
-
-/** Wait until `pred` holds, polling; throws after `timeoutMs`. */
-export async function until(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

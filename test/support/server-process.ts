@@ -3,36 +3,20 @@
 // shutdown). Plus what the fault tests need around it: an in-process runtime on the same
 // database (to create users/plugins and read rows back), bots registered on the fake Bot API,
 // and delivery of many updates the way Telegram does (in order per chat, many chats at once).
-import { spawn, type ChildProcess } from "node:child_process";
-import http from "node:http";
-import net, { type AddressInfo } from "node:net";
-import path from "node:path";
+import type { ChildProcess } from "node:child_process";
 import { Writable } from "node:stream";
-import { fileURLToPath } from "node:url";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { openRuntime, type Runtime } from "../../src/runtime.ts";
 import { createUser } from "../../src/users/store.ts";
 import { createPlugin } from "../../src/plugins/store.ts";
 import { setWebhook } from "../../src/telegram/webhook-setup.ts";
-import { startFakeBotApi, type DeliveryResult, type FakeBotApi } from "./fake-bot-api.ts";
+import { startFakeBotApi, type DeliveryResult, type FakeBotApi, type FakeBotApiOptions } from "./fake-bot-api.ts";
 import type { DbTarget, TestDatabase } from "./databases.ts";
 import { generateKey } from "../../src/crypto/fernet.ts";
 import { randomToken } from "./stack.ts";
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-
-/** A port nobody listens on right now (bind port 0, read it, let it go). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort, getStatus, spawnJoe } from "./child-process.ts";
+import { sleep } from "./wait.ts";
 
 export interface ServerEnv {
   DATA_DIR: string;
@@ -78,23 +62,6 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<Exit>;
 }
 
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-/**
- * Track a child process until it exits: a failed test must not leave a server or a worker
- * running on the shared machine (all tracked children are SIGKILLed when the test process exits).
- */
-export function trackChild(child: ChildProcess): void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on("exit", () => {
-      for (const c of live) c.kill("SIGKILL");
-    });
-  }
-  live.add(child);
-  child.once("exit", () => live.delete(child));
-}
-
 export async function startServerProcess(opts: ServerProcessOptions): Promise<ServerProcess> {
   for (let attempt = 0; ; attempt++) {
     const port = opts.port ?? (await freePort());
@@ -109,16 +76,9 @@ export async function startServerProcess(opts: ServerProcessOptions): Promise<Se
 }
 
 async function spawnOnce(opts: ServerProcessOptions, port: number): Promise<ServerProcess> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  // Nothing from the parent's configuration may leak into the child's.
-  for (const k of ["PUBLIC_URL", "DATABASE_URL", "FERNET_KEYS", "NODE_ENV", "SECRET_GRACE_SECONDS"]) delete env[k];
-  Object.assign(env, {
+  const child = spawnJoe(["serve", ...(opts.args ?? [])], {
     PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: opts.logLevel ?? "info", ...opts.env, ...opts.extraEnv,
   });
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "serve", ...(opts.args ?? [])], {
-    cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"],
-  });
-  trackChild(child);
   let out = "";
   let err = "";
   child.stdout!.setEncoding("utf8").on("data", (d: string) => { out += d; });
@@ -173,23 +133,6 @@ async function spawnOnce(opts: ServerProcessOptions, port: number): Promise<Serv
     }
     await sleep(50);
   }
-}
-
-/** GET a URL on a fresh connection; 0 when nothing answers. */
-export function getStatus(url: string, timeoutMs = 2000): Promise<number> {
-  return new Promise((resolve) => {
-    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
-      res.on("error", () => resolve(0));
-    });
-    req.on("timeout", () => req.destroy());
-    req.on("error", () => resolve(0));
-  });
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 // ---------------------------------------------------------------------------
@@ -305,29 +248,39 @@ export async function deliverAll(
 }
 
 // ---------------------------------------------------------------------------------------------
-// A whole world for the process tests: a fresh database, a fake Bot API, `chats` bots each with
-// a plugin whose webhook points at a `serve` child process, every chat linked.
+// The set-up of every process test: a fresh database, a fake Bot API, the environment a `serve`
+// child needs for both, and a runtime in this process on the same database (to create users and
+// plugins and read rows back). startWorld adds `chats` bots whose webhooks point at a `serve`
+// child, every chat linked.
 
-export interface World {
+export interface WorldBase {
   database: TestDatabase;
   fake: FakeBotApi;
   env: ServerEnv;
   rt: Runtime;
+}
+
+export interface World extends WorldBase {
   port: number;
   server: ServerProcess;
   bots: WorldBot[];
 }
 
-export async function startWorld(target: DbTarget, chats: number, extraEnv?: Record<string, string>): Promise<World> {
+export async function openWorld(target: DbTarget, opts: { fake?: FakeBotApiOptions } = {}): Promise<WorldBase> {
   const database = await target.create();
-  const fake = await startFakeBotApi();
+  const fake = await startFakeBotApi(opts.fake);
   const env: ServerEnv = { DATA_DIR: database.dataDir, DATABASE_URL: database.url, FERNET_KEYS: generateKey(), TELEGRAM_API_ROOT: fake.url };
   const rt = await openTestRuntime(env);
+  return { database, fake, env, rt };
+}
+
+export async function startWorld(target: DbTarget, chats: number, extraEnv?: Record<string, string>): Promise<World> {
+  const base = await openWorld(target);
   const port = await freePort();
-  const bots = await createBots(rt, fake, `http://127.0.0.1:${port}`, chats);
-  const server = await startServerProcess({ env, port, extraEnv });
-  await linkBots(fake, bots);
-  return { database, fake, env, rt, port, server, bots };
+  const bots = await createBots(base.rt, base.fake, `http://127.0.0.1:${port}`, chats);
+  const server = await startServerProcess({ env: base.env, port, extraEnv });
+  await linkBots(base.fake, bots);
+  return { ...base, port, server, bots };
 }
 
 /** Stop whatever of the world was started (the server may have been replaced by a restart). */

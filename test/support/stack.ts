@@ -10,6 +10,7 @@ import { createUser } from "../../src/users/store.ts";
 import { createPlugin } from "../../src/plugins/store.ts";
 import { setWebhook } from "../../src/telegram/webhook-setup.ts";
 import { listTasks } from "../../src/tasks/store.ts";
+import { PluginDirectory } from "../../src/plugins/directory.ts";
 import { startFakeBotApi, type FakeBotApi, type FakeBotApiOptions } from "./fake-bot-api.ts";
 import type { DbTarget, TestDatabase } from "./databases.ts";
 
@@ -48,7 +49,15 @@ export function randomToken(): string {
   return `${digits}:${tail}`;
 }
 
-export async function startStack(target: DbTarget, opts: { fake?: FakeBotApiOptions; workers?: boolean; env?: Record<string, string> } = {}): Promise<Stack> {
+export interface StackOptions {
+  fake?: FakeBotApiOptions;
+  workers?: boolean;
+  env?: Record<string, string>;
+  /** The clock of the webhook's plugin cache (plugins/directory.ts), for tests about its expiry. */
+  pluginCacheNow?: () => number;
+}
+
+export async function startStack(target: DbTarget, opts: StackOptions = {}): Promise<Stack> {
   const fake = await startFakeBotApi(opts.fake);
   const database = await target.create();
   const fernetKey = generateKey();
@@ -58,7 +67,8 @@ export async function startStack(target: DbTarget, opts: { fake?: FakeBotApiOpti
   });
   const sink = new Writable({ write(chunk, _enc, cb) { capturedLogs.push(String(chunk)); cb(); } });
   const rt = await openRuntime({ config, logger: createLogger("debug", sink) });
-  const running = await startServer(rt, { workers: opts.workers ?? true });
+  const plugins = opts.pluginCacheNow ? new PluginDirectory(rt.store.db, rt.store.seam, undefined, opts.pluginCacheNow) : undefined;
+  const running = await startServer(rt, { workers: opts.workers ?? true, plugins });
   const baseUrl = running.url!.replace("localhost", "127.0.0.1");
 
   const stack: Stack = {
