@@ -171,6 +171,9 @@ function build(): Build {
   const dist = path.join(TMP, "dist");
   const servers = path.join(TMP, "servers");
   fs.rmSync(dist, { recursive: true, force: true });
+  // The compiled CLI reads its version from the package.json beside its dist/ (as in an install)
+  // and exits without it.
+  fs.copyFileSync(path.join(ROOT, "package.json"), path.join(TMP, "package.json"));
   const srcErr = tsc(["-p", "tsconfig.build.json", "--outDir", dist, "--declaration", "false", "--sourceMap", "false"]);
   const cliMain = path.join(dist, "cli/main.js");
   if (!fs.existsSync(cliMain)) throw new Error(`build of src/ failed:\n${srcErr}`);
@@ -984,4 +987,6 @@ try {
   process.stderr.write(`benchmark failed: ${(err as Error).stack ?? String(err)}\n`);
 } finally {
   if (!interrupted) await cleanupAll();
+  // After a failure, timers of the aborted section (RSS samplers, pools) would keep the process alive.
+  if (process.exitCode) process.exit(process.exitCode);
 }
