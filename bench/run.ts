@@ -463,10 +463,18 @@ async function ingest(b: Build, fake: FakeBotApi, baseline?: Baseline): Promise<
   }
   const rounds = Math.max(1, Math.ceil(CFG.seconds / CFG.sliceSeconds));
   log(`  measuring: ${rounds} round(s) of ${fmt(CFG.seconds / rounds, 1)} s per server, order rotating`);
+  // Where a baseline runs, its server and the current one swap places every other round, so each
+  // follows the other as often (a slice's predecessor leaves work behind: confirmations, checkpoints).
+  const swapped = servers.map((_, i) => i);
+  for (const k of ["b", "c"]) {
+    const x = servers.findIndex((s) => s.key === k), y = servers.findIndex((s) => s.key === `${k}0`);
+    if (x >= 0 && y >= 0) [swapped[x], swapped[y]] = [y, x];
+  }
   for (let r = 0; r < rounds; r++) {
     await waitQuiet(`ingest round ${r + 1}`);
     for (let i = 0; i < servers.length; i++) {
-      const s = servers[(i + r) % servers.length]!;
+      const at = (i + r) % servers.length;
+      const s = servers[r % 2 === 1 ? swapped[at]! : at]!;
       s.slices.push(await runSlice(opts(s, CFG.seconds / rounds)));
     }
   }
