@@ -21,8 +21,10 @@
 // and drop databases of our own), BENCH_WAIT_QUIET (10 s a section may wait for other processes
 // to calm down), BENCH_ONLY (comma list of ingest,profile,outbox,latency,start; partial runs
 // write to bench/.tmp/), BENCH_OUT (directory for the results files), BENCH_DUMP_CALLS (1: keep
-// the outbox's sendMessage calls in bench/.tmp for analysis).
-import { execFileSync } from "node:child_process";
+// the outbox's sendMessage calls in bench/.tmp for analysis), BENCH_BASELINE_REF or
+// --baseline <ref> (a git ref: that commit's src/ is compiled too and its Joe joins the ingest
+// rotation as (b0) SQLite and (c0) PostgreSQL, for an A/B under the same noise; see bench/README.md).
+import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -38,8 +40,8 @@ import { freePort } from "../test/support/child-process.ts";
 import { tempDir } from "../test/support/temp-dir.ts";
 import { sleep } from "../test/support/wait.ts";
 import {
-  sqliteDb, postgresDb, createBots, startServe, startWorkerProcess, linkChat, webhookUrl, withStore,
-  type BenchDb, type JoeEnv,
+  sqliteDb, postgresDb, createBots, startServe, startWorkerProcess, linkChat, webhookUrl, withStore, loadJoeLib, CURRENT_LIB,
+  type BenchDb, type JoeEnv, type JoeLib,
 } from "./lib/joe.ts";
 import { summariseProfile, type ProfileSummary } from "./lib/cpuprof.ts";
 
@@ -52,6 +54,15 @@ const TMP = path.join(BENCH, ".tmp");
 // ---------------------------------------------------------------------------------------------
 
 const QUICK = process.argv.includes("--quick") || process.env.BENCH_QUICK === "1";
+/** `--baseline <ref>` / `--baseline=<ref>`, else BENCH_BASELINE_REF. */
+function baselineArg(): string | undefined {
+  const argv = process.argv.slice(2);
+  const i = argv.findIndex((a) => a === "--baseline" || a.startsWith("--baseline="));
+  if (i < 0) return process.env.BENCH_BASELINE_REF || undefined;
+  const v = argv[i]!.includes("=") ? argv[i]!.slice("--baseline=".length) : argv[i + 1];
+  if (!v || v.startsWith("--")) throw new Error("--baseline needs a git ref (e.g. --baseline main)");
+  return v;
+}
 function num(name: string, full: number, quick: number): number {
   const v = process.env[name];
   if (v === undefined || v === "") return QUICK ? quick : full;
@@ -90,6 +101,8 @@ const CFG = {
     ? Object.fromEntries(process.env.BENCH_VARIANT_ENV.split(/\s+/).filter(Boolean).map((kv) => [kv.split("=")[0]!, kv.split("=").slice(1).join("=")]))
     : undefined,
   only: (process.env.BENCH_ONLY ?? "").split(",").map((s) => s.trim()).filter(Boolean),
+  /** A git ref whose Joe runs in the ingest rotation too, as (b0) and (c0). */
+  baselineRef: baselineArg(),
 };
 const runs = (part: string) => CFG.only.length === 0 || CFG.only.includes(part);
 const PARTIAL = QUICK || CFG.only.length > 0;
@@ -159,9 +172,9 @@ interface Build {
   notes: string[];
 }
 
-function tsc(args: string[]): string | null {
+function tsc(args: string[], cwd = ROOT): string | null {
   try {
-    execFileSync(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), ...args], { cwd: ROOT, stdio: "pipe" });
+    execFileSync(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), ...args], { cwd, stdio: "pipe" });
     return null;
   } catch (err) {
     const e = err as { stdout?: Buffer; message: string };
@@ -174,6 +187,9 @@ function build(): Build {
   const dist = path.join(TMP, "dist");
   const servers = path.join(TMP, "servers");
   fs.rmSync(dist, { recursive: true, force: true });
+  // The compiled CLI reads its version from the package.json beside its dist/ (as in an install)
+  // and exits without it.
+  fs.copyFileSync(path.join(ROOT, "package.json"), path.join(TMP, "package.json"));
   const srcErr = tsc(["-p", "tsconfig.build.json", "--outDir", dist, "--declaration", "false", "--sourceMap", "false"]);
   const cliMain = path.join(dist, "cli/main.js");
   if (!fs.existsSync(cliMain)) throw new Error(`build of src/ failed:\n${srcErr}`);
@@ -189,6 +205,63 @@ function build(): Build {
   if (!fs.existsSync(bareJs) || !fs.existsSync(grammyJs) || !fs.existsSync(floorJs)) throw new Error(`build of bench/servers failed:\n${srvErr}`);
   if (srvErr) notes.push(`tsc reported errors compiling bench/servers: ${srvErr.split("\n")[0]}`);
   return { cliMain, bareJs, grammyJs, floorJs, notes };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The baseline of an A/B (BENCH_BASELINE_REF): another commit's src/, compiled the same way
+// ---------------------------------------------------------------------------------------------
+
+interface Baseline {
+  ref: string;
+  /** The full commit id and its subject line. */
+  sha: string;
+  subject: string;
+  cliMain: string;
+  lib: JoeLib;
+  notes: string[];
+}
+
+function git(args: string[]): string {
+  return execFileSync("git", args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] }).toString().trim();
+}
+
+/** The full commit id of `ref`; checked before anything is built, so a typo fails at once. */
+function resolveCommit(ref: string): string {
+  try {
+    return git(["rev-parse", "--verify", "--end-of-options", `${ref}^{commit}`]);
+  } catch {
+    throw new Error(`baseline: ${JSON.stringify(ref)} is not a commit in this repository`);
+  }
+}
+
+/**
+ * `git archive <ref>` of what a build needs (src/, package.json for "type": "module" and the
+ * version, the tsconfigs) unpacked into bench/.tmp/baseline-<sha>/, with node_modules a symlink to
+ * this tree's (so both sides run on the same dependencies: the A/B measures our code, not an
+ * upgrade), compiled with this tree's tsc as build() compiles src/. An archive rather than a git
+ * worktree: nothing is written to the repository's metadata, so an interrupted run leaves nothing
+ * to prune. Removed again at the end of the run.
+ */
+async function buildBaseline(ref: string, sha: string): Promise<Baseline> {
+  const subject = git(["log", "-1", "--format=%s", sha]);
+  const dir = path.join(TMP, `baseline-${sha.slice(0, 12)}`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  onCleanup(async () => fs.rmSync(dir, { recursive: true, force: true }));
+  const wanted = ["src", "package.json", "tsconfig.json", "tsconfig.build.json"];
+  const present = git(["ls-tree", "--name-only", sha]).split("\n");
+  const archive = spawnSync("git", ["archive", "--format=tar", sha, ...wanted.filter((w) => present.includes(w))], { cwd: ROOT, maxBuffer: 512 * 2 ** 20 });
+  if (archive.status !== 0) throw new Error(`git archive ${sha}: ${archive.stderr.toString()}`);
+  const untar = spawnSync("tar", ["-x", "-C", dir], { input: archive.stdout });
+  if (untar.status !== 0) throw new Error(`tar -x into ${dir}: ${untar.stderr.toString()}`);
+  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+  const dist = path.join(dir, "dist");
+  const notes: string[] = [];
+  const err = tsc(["-p", "tsconfig.build.json", "--outDir", dist, "--declaration", "false", "--sourceMap", "false"], dir);
+  const cliMain = path.join(dist, "cli/main.js");
+  if (!fs.existsSync(cliMain)) throw new Error(`build of the baseline ${ref} (${sha.slice(0, 12)}) failed:\n${err}`);
+  if (err) notes.push(`tsc reported errors compiling the baseline's src/ (output emitted anyway): ${err.split("\n")[0]}`);
+  return { ref, sha, subject, cliMain, lib: await loadJoeLib(dist), notes };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -208,7 +281,10 @@ interface Integrity {
 }
 
 interface IngestResult {
-  /** a bare, b Joe SQLite, c Joe PostgreSQL, d naive grammY, e the durable floor; b' a variant of b. */
+  /**
+   * a bare, b Joe SQLite, c Joe PostgreSQL, d naive grammY, e the durable floor; b' a variant of b;
+   * b0 and c0 the baseline's Joe (BENCH_BASELINE_REF).
+   */
   key: string;
   label: string;
   skipped?: string;
@@ -266,9 +342,16 @@ async function setupBare(b: Build): Promise<IngestServer> {
   };
 }
 
-async function setupJoe(b: Build, fake: FakeBotApi, kind: "sqlite" | "postgres", variant?: Record<string, string>): Promise<IngestServer | IngestResult> {
-  const key = (kind === "sqlite" ? "b" : "c") + (variant ? "'" : "");
-  const label = `(${key}) Joe webhook, ${kind === "sqlite" ? "SQLite" : "PostgreSQL"}${variant ? `, with ${Object.entries(variant).map(([k, v]) => `${k}=${v}`).join(" ")}` : ""}`;
+/** Which Joe: the tree under test, or the baseline of an A/B. */
+interface JoeCode {
+  cliMain: string;
+  lib: JoeLib;
+  baseline?: Baseline;
+}
+
+async function setupJoe(code: JoeCode, fake: FakeBotApi, kind: "sqlite" | "postgres", variant?: Record<string, string>): Promise<IngestServer | IngestResult> {
+  const key = (kind === "sqlite" ? "b" : "c") + (variant ? "'" : "") + (code.baseline ? "0" : "");
+  const label = `(${key}) Joe webhook, ${kind === "sqlite" ? "SQLite" : "PostgreSQL"}${variant ? `, with ${Object.entries(variant).map(([k, v]) => `${k}=${v}`).join(" ")}` : ""}${code.baseline ? `, baseline ${code.baseline.ref} (${code.baseline.sha.slice(0, 7)})` : ""}`;
   const db = kind === "sqlite" ? sqliteDb() : await postgresDb();
   if ("unavailable" in db) {
     log(`  ${label}: skipped, PostgreSQL unreachable (${db.unavailable})`);
@@ -276,10 +359,10 @@ async function setupJoe(b: Build, fake: FakeBotApi, kind: "sqlite" | "postgres",
   }
   const dropDb = trackDb(db);
   const fernetKey = generateKey();
-  const bots = await createBots(db, fernetKey, CFG.plugins, fake);
+  const bots = await createBots(db, fernetKey, CFG.plugins, fake, code.lib);
   // In a variant, NODE_ARGS (e.g. "--max-semi-space-size=16") goes to node itself; the rest is environment.
   const { NODE_ARGS: nodeArgs, ...env } = variant ?? {};
-  const joe = await startServe({ db, fernetKey, apiRoot: fake.url, cliMain: b.cliMain, cwd: ROOT, env, nodeArgs: nodeArgs?.split(",") });
+  const joe = await startServe({ db, fernetKey, apiRoot: fake.url, cliMain: code.cliMain, cwd: ROOT, env, nodeArgs: nodeArgs?.split(",") });
   const stop = trackChild(joe.child);
   for (const [i, bot] of bots.entries()) await linkChat(fake, joe.baseUrl, bot, chatOf(i));
   const tokens = new Set(bots.map((x) => x.token));
@@ -292,10 +375,10 @@ async function setupJoe(b: Build, fake: FakeBotApi, kind: "sqlite" | "postgres",
     routes: bots.map((bot, i) => ({ path: `/plugins/telegram/webhook/${bot.pluginId}/`, secret: bot.secret, template: textUpdateTemplate(chatOf(i)) })),
     async finish() {
       const confirmationsSentDuringRun = sentOf() - sentBefore;
-      const code = await stop();
-      if (code !== 0) log(`  note: ${label}: joe serve exited with ${code}: ${joe.child.output().slice(-500)}`);
+      const exit = await stop();
+      if (exit !== 0) log(`  note: ${label}: joe serve exited with ${exit}: ${joe.child.output().slice(-500)}`);
       const messageIds = await withStore(db, async ({ db: k }) =>
-        (await k.selectFrom("tasks").select("message_id").execute()).map((t) => Number(t.message_id)));
+        (await k.selectFrom("tasks").select("message_id").execute()).map((t) => Number(t.message_id)), code.lib);
       await dropDb();
       return { integrity: checkIntegrity(messageIds, ids.ok), confirmationsSentDuringRun };
     },
@@ -350,23 +433,25 @@ async function setupSqliteServer(o: { key: string; label: string; name: string; 
  * (the order rotating every round) until each has had BENCH_SECONDS of load. Noise from other
  * work on a shared machine then falls on all of them alike, so the ratios stay fair.
  */
-async function ingest(b: Build, fake: FakeBotApi): Promise<IngestResult[]> {
-  log("1. ingest: starting (a) bare Fastify, (b) Joe SQLite, (c) Joe PostgreSQL, (d) naive grammY, (e) the durable floor");
+async function ingest(b: Build, fake: FakeBotApi, baseline?: Baseline): Promise<{ results: IngestResult[]; ab?: AbResult }> {
+  log(`1. ingest: starting (a) bare Fastify, (b) Joe SQLite, (c) Joe PostgreSQL, (d) naive grammY, (e) the durable floor${baseline ? `, (b0)/(c0) Joe of the baseline ${baseline.ref}` : ""}`);
   const results: IngestResult[] = [];
   const servers: IngestServer[] = [];
+  const current: JoeCode = { cliMain: b.cliMain, lib: CURRENT_LIB };
+  const base: JoeCode | undefined = baseline && { cliMain: baseline.cliMain, lib: baseline.lib, baseline };
+  const add = (s: IngestServer | IngestResult) => ("child" in s ? servers.push(s) : results.push(s));
   servers.push(await setupBare(b));
-  const joeSqlite = await setupJoe(b, fake, "sqlite");
-  if ("child" in joeSqlite) servers.push(joeSqlite);
-  else results.push(joeSqlite);
+  add(await setupJoe(current, fake, "sqlite"));
+  // The baseline's Joe in the same rotation: an A/B under the same noise.
+  if (base) add(await setupJoe(base, fake, "sqlite"));
   if (CFG.variantEnv) {
     // The same server again with other settings, in the same rotation: a fair A/B on a noisy machine.
-    const variant = await setupJoe(b, fake, CFG.variantDb, CFG.variantEnv);
+    const variant = await setupJoe(current, fake, CFG.variantDb, CFG.variantEnv);
     if ("child" in variant) servers.push(variant);
   }
   if (CFG.pg) {
-    const joePg = await setupJoe(b, fake, "postgres");
-    if ("child" in joePg) servers.push(joePg);
-    else results.push(joePg);
+    add(await setupJoe(current, fake, "postgres"));
+    if (base) add(await setupJoe(base, fake, "postgres"));
   }
   servers.push(await setupGrammy(b, fake));
   servers.push(await setupFloor(b));
@@ -381,10 +466,18 @@ async function ingest(b: Build, fake: FakeBotApi): Promise<IngestResult[]> {
   }
   const rounds = Math.max(1, Math.ceil(CFG.seconds / CFG.sliceSeconds));
   log(`  measuring: ${rounds} round(s) of ${fmt(CFG.seconds / rounds, 1)} s per server, order rotating`);
+  // Where a baseline runs, its server and the current one swap places every other round, so each
+  // follows the other as often (a slice's predecessor leaves work behind: confirmations, checkpoints).
+  const swapped = servers.map((_, i) => i);
+  for (const k of ["b", "c"]) {
+    const x = servers.findIndex((s) => s.key === k), y = servers.findIndex((s) => s.key === `${k}0`);
+    if (x >= 0 && y >= 0) [swapped[x], swapped[y]] = [y, x];
+  }
   for (let r = 0; r < rounds; r++) {
     await waitQuiet(`ingest round ${r + 1}`);
     for (let i = 0; i < servers.length; i++) {
-      const s = servers[(i + r) % servers.length]!;
+      const at = (i + r) % servers.length;
+      const s = servers[r % 2 === 1 ? swapped[at]! : at]!;
       s.slices.push(await runSlice(opts(s, CFG.seconds / rounds)));
     }
   }
@@ -402,7 +495,82 @@ async function ingest(b: Build, fake: FakeBotApi): Promise<IngestResult[]> {
     const i = extra.integrity;
     if (i) log(`  integrity ${s.key}: ${i.answered2xx} answered 2xx, ${i.tasks} tasks, ${i.missing} 2xx without a task, ${i.duplicates} duplicate message_ids, ${i.inFlightAtStop} committed while cut by a slice's end → ${i.ok ? "OK" : "FAILED"}`);
   }
-  return results.sort((x, y) => x.key.localeCompare(y.key));
+  const ab = baseline ? abOf(baseline, servers, results) : undefined;
+  for (const d of ab?.dbs ?? []) {
+    log(`  A/B ${d.db}: current/baseline ${fmt(d.currentOverBaseline, 2)}× req/s (per round median ${fmt(d.perRound.median, 2)}×, ${fmt(d.perRound.min, 2)}–${fmt(d.perRound.max, 2)}), CPU per update ${fmt(d.cpuCurrentOverBaseline, 2)}×; Joe/floor ${fmt(d.current.overFloor, 2)}× vs ${fmt(d.baseline.overFloor, 2)}×, Joe/bare ${fmt(d.current.overBare, 2)}× vs ${fmt(d.baseline.overBare, 2)}×`);
+  }
+  return { results: results.sort((x, y) => x.key.localeCompare(y.key)), ab };
+}
+
+interface AbSide {
+  key: string;
+  rps: number;
+  /** Joe ÷ the durable floor (e) and ÷ bare Fastify (a), req/s over the whole run. */
+  overFloor: number;
+  overBare: number;
+  cpuPerRequestUs: number;
+  p99Ms: number;
+  othersCpuPct: number;
+  integrityOk?: boolean;
+}
+
+interface AbDb {
+  db: "sqlite" | "postgres";
+  current: AbSide;
+  baseline: AbSide;
+  /** req/s current ÷ baseline over the whole run, and server CPU per update current ÷ baseline (< 1: cheaper). */
+  currentOverBaseline: number;
+  cpuCurrentOverBaseline: number;
+  /**
+   * current ÷ baseline req/s round by round (in each round both had one slice, close in time):
+   * the spread is the noise of this comparison. Joe/floor per round likewise.
+   */
+  perRound: { n: number; median: number; min: number; max: number };
+  overFloorPerRound: { current: { median: number; min: number; max: number }; baseline: { median: number; min: number; max: number } };
+}
+
+interface AbResult {
+  ref: string;
+  sha: string;
+  subject: string;
+  dbs: AbDb[];
+}
+
+function spread(xs: number[]): { n: number; median: number; min: number; max: number } {
+  const f = xs.filter(Number.isFinite);
+  return { n: f.length, median: percentile(f, 50), min: Math.min(...f), max: Math.max(...f) };
+}
+
+/** The A/B figures: the baseline's Joe against the current one, on each database both ran on. */
+function abOf(baseline: Baseline, servers: IngestServer[], results: IngestResult[]): AbResult {
+  const byKey = (k: string) => results.find((x) => x.key === k);
+  const slicesOf = (k: string) => servers.find((s) => s.key === k)?.slices ?? [];
+  const sliceRps = (s: Slice) => s.raw["2xx"] / s.raw.duration;
+  const perRound = (x: string, y: string) => {
+    const xs = slicesOf(x), ys = slicesOf(y);
+    return Array.from({ length: Math.min(xs.length, ys.length) }, (_, i) => sliceRps(xs[i]!) / sliceRps(ys[i]!));
+  };
+  const a = byKey("a")?.load, e = byKey("e")?.load;
+  const side = (k: string): AbSide | undefined => {
+    const x = byKey(k);
+    if (!x?.load) return undefined;
+    return {
+      key: k, rps: x.load.rps, overFloor: e ? x.load.rps / e.rps : NaN, overBare: a ? x.load.rps / a.rps : NaN,
+      cpuPerRequestUs: cpuPerRequestUs(x.load), p99Ms: x.load.latency.p99, othersCpuPct: x.load.othersCpuPct, integrityOk: x.integrity?.ok,
+    };
+  };
+  const dbs: AbDb[] = [];
+  for (const [db, k] of [["sqlite", "b"], ["postgres", "c"]] as const) {
+    const cur = side(k), base = side(`${k}0`);
+    if (!cur || !base) continue;
+    dbs.push({
+      db, current: cur, baseline: base,
+      currentOverBaseline: cur.rps / base.rps, cpuCurrentOverBaseline: cur.cpuPerRequestUs / base.cpuPerRequestUs,
+      perRound: spread(perRound(k, `${k}0`)),
+      overFloorPerRound: { current: spread(perRound(k, "e")), baseline: spread(perRound(`${k}0`, "e")) },
+    });
+  }
+  return { ref: baseline.ref, sha: baseline.sha, subject: baseline.subject, dbs };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -724,6 +892,8 @@ interface Results {
   config: typeof CFG & { bodyBytes: number; textChars: number };
   buildNotes: string[];
   ingest: IngestResult[];
+  /** BENCH_BASELINE_REF: the baseline's Joe against the current one in the same ingest rotation. */
+  ab?: AbResult;
   profiles: ProfileEntry[];
   outbox: OutboxResult[];
   latency: LatencyResult[];
@@ -773,8 +943,8 @@ function targets(r: Results): Row[] {
   add("Ingest PostgreSQL ≥ 0.35× bare", measuredIf(ca, `${fmt(ca, 2)}×`), Number.isFinite(ca) ? ca >= 0.35 : undefined);
   add("Ingest SQLite ahead of naive grammY (b/d > 1)", measuredIf(bd, `${fmt(bd, 2)}×`), Number.isFinite(bd) ? bd > 1 : undefined);
   add("Ingest PostgreSQL ahead of naive grammY (c/d > 1)", measuredIf(cd, `${fmt(cd, 2)}×`), Number.isFinite(cd) ? cd > 1 : undefined);
-  for (const x of [b, c]) {
-    if (x?.integrity) add(`Every 2xx has exactly one task ${x.key === "b" ? "(SQLite)" : "(PostgreSQL)"}`, `${x.integrity.answered2xx} 2xx, ${x.integrity.missing} missing, ${x.integrity.duplicates} duplicated`, x.integrity.ok);
+  for (const x of [b, c, get("b0"), get("c0")]) {
+    if (x?.integrity) add(`Every 2xx has exactly one task ${x.key.startsWith("b") ? "(SQLite)" : "(PostgreSQL)"}${x.key.endsWith("0") ? ", baseline" : ""}`, `${x.integrity.answered2xx} 2xx, ${x.integrity.missing} missing, ${x.integrity.duplicates} duplicated`, x.integrity.ok);
   }
   for (const o of r.outbox.filter((o) => !o.skipped)) {
     add(`Outbox ≤ 1.1× limits' minimum (${o.db})`, o.complete
@@ -830,6 +1000,23 @@ function bottleneckHints(r: Results): string[] {
   return hints;
 }
 
+function abMarkdown(ab: AbResult): string[] {
+  const out: string[] = [`## A/B: this tree against \`${ab.ref}\` (${ab.sha.slice(0, 7)})`, ""];
+  if (ab.dbs.length === 0) return [...out, "No database had both a current and a baseline Joe measured.", ""];
+  const x = (v: number) => `${fmt(v, 2)}×`;
+  const rng = (s: { median: number; min: number; max: number }) => `${x(s.median)} (${fmt(s.min, 2)}–${fmt(s.max, 2)})`;
+  const ok = (v?: boolean) => (v === undefined ? "–" : v ? "OK" : "**FAILED**");
+  const db = (d: AbDb) => (d.db === "sqlite" ? "SQLite" : "PostgreSQL");
+  out.push(table(["database", "Joe / floor (e): current", "baseline", "Joe / bare (a): current", "baseline", "req/s current / baseline", "per round: median (min–max)", "CPU µs per update: current", "baseline", "current / baseline", "p99 ms current / baseline", "others' CPU %: current / baseline", "integrity current / baseline"],
+    ab.dbs.map((d) => [db(d), x(d.current.overFloor), x(d.baseline.overFloor), x(d.current.overBare), x(d.baseline.overBare), x(d.currentOverBaseline), `${rng(d.perRound)}, n = ${d.perRound.n}`,
+      fmt(d.current.cpuPerRequestUs, 0), fmt(d.baseline.cpuPerRequestUs, 0), x(d.cpuCurrentOverBaseline), `${fmt(d.current.p99Ms, 0)} / ${fmt(d.baseline.p99Ms, 0)}`,
+      `${fmt(d.current.othersCpuPct, 0)} / ${fmt(d.baseline.othersCpuPct, 0)}`, `${ok(d.current.integrityOk)} / ${ok(d.baseline.integrityOk)}`])), "");
+  out.push(table(["database", "Joe / floor per round, current: median (min–max)", "baseline"],
+    ab.dbs.map((d) => [db(d), rng(d.overFloorPerRound.current), rng(d.overFloorPerRound.baseline)])), "");
+  out.push("Both Joes ran side by side with (a)–(e), taking turns in the same rounds of slices; the floor and bare servers are the same for both, so \"Joe / floor\" and \"Joe / bare\" compare directly. \"Per round\" divides the two servers' req/s within each round (their slices were close in time): its spread shows how much of the difference is noise, as does \"CPU µs per update\", which moves much less with noise than req/s. The baseline's database was migrated and filled by the baseline's own code.");
+  return out;
+}
+
 function markdown(r: Results): string {
   const out: string[] = [];
   const m = r.machine;
@@ -837,6 +1024,7 @@ function markdown(r: Results): string {
   out.push(`- Date: ${r.date}`);
   out.push(`- Command: \`${r.command}\``);
   out.push(`- Code measured: commit ${r.git.commit}${r.git.dirty.length ? `, plus uncommitted changes in ${r.git.dirty.join(", ")}` : " (src/ clean)"}; compiled fresh at the start of the run.`);
+  if (r.ab) out.push(`- Baseline (A/B, ingest only): \`${r.ab.ref}\` = commit ${r.ab.sha.slice(0, 7)} ${r.ab.subject}; its src/ compiled the same way, run as (b0) and (c0) in the same rotation.`);
   out.push(`- Machine: \`nproc\` = ${m.nproc} (${m.cpu}), ${fmt(m.memGb, 0)} GB RAM, ${m.platform}, Node ${m.node}. A durable 4 KB write (write + fdatasync) in the databases' directory takes ${fmt(m.fsyncMs, 2)} ms (median): a fast disk, which flatters one-transaction-per-update designs such as (d); where a sync costs 2–10 ms, (d) falls to a few hundred req/s while group commit pays it once per batch.`);
   out.push(`- Noise: before the run, load average ${m.noiseBefore.loadavg}, other processes used ${fmt(m.noiseBefore.othersPct, 0)} % of a core${m.noiseBefore.busy.length ? ` (${m.noiseBefore.busy.join(", ")})` : ""}; after, load average ${m.noiseAfter?.loadavg ?? "–"}, others ${fmt(m.noiseAfter?.othersPct, 0)} %${m.noiseAfter?.busy.length ? ` (${m.noiseAfter.busy.join(", ")})` : ""}. Each section waited (up to ${CFG.waitQuietS} s) for others to use < ${CFG.quietPct} % of a core; the CPU others used during each measurement is in the tables ("others' CPU %"). The machine is shared: expect ±10–20 % between runs, more where others' CPU is high.`);
   out.push(`- With ${m.nproc} cores, the load generator (autocannon, in the bench process) and the server (a child process) compete for CPU. That is the same for all the servers, so ratios are comparable; absolute req/s are lower than on a machine where the client runs elsewhere.`);
@@ -850,6 +1038,7 @@ function markdown(r: Results): string {
   const hints = bottleneckHints(r);
   if (hints.length) out.push("## Bottleneck hints (derived from this run's numbers)", "", ...hints.map((h) => `- ${h}`), "");
 
+  if (r.ab) out.push(...abMarkdown(r.ab), "");
   out.push("## 1. Ingest (concurrency " + r.config.connections + ")", "");
   const rows: Row[] = r.ingest.map((x) => x.load
     ? [x.label, fmt(x.load.rps, 0), fmt(x.load.latency.p50, 0), fmt(x.load.latency.p90, 0), fmt(x.load.latency.p99, 0), fmt(x.load.latency.max, 0),
@@ -917,9 +1106,19 @@ async function main(): Promise<void> {
   log(`benchmark: ${QUICK ? "quick" : "full"} run, ${CFG.seconds} s per ingest server, results to ${path.relative(ROOT, OUT_DIR) || "."}/`);
   const noiseBefore = await machineNoise();
   log(`machine: ${os.availableParallelism()} cores, load ${noiseBefore.loadavg}${noiseBefore.busy.length ? `, busy: ${noiseBefore.busy.join(", ")}` : ""}`);
+  const baselineSha = CFG.baselineRef && runs("ingest") ? resolveCommit(CFG.baselineRef) : undefined;
   log("build: tsc src/ → bench/.tmp/dist, bench/servers → bench/.tmp/servers");
   const b = build();
   for (const n of b.notes) log(`  ${n}`);
+  let baseline: Baseline | undefined;
+  if (CFG.baselineRef && !runs("ingest")) log(`baseline ${CFG.baselineRef}: ignored (only the ingest section runs an A/B, and BENCH_ONLY leaves it out)`);
+  else if (CFG.baselineRef && baselineSha) {
+    log(`build: the baseline ${CFG.baselineRef}: git archive → bench/.tmp/baseline-${baselineSha.slice(0, 12)}, tsc → its dist/`);
+    baseline = await buildBaseline(CFG.baselineRef, baselineSha);
+    log(`  baseline = ${baseline.sha.slice(0, 12)} ${baseline.subject}`);
+    b.notes.push(...baseline.notes);
+    for (const n of baseline.notes) log(`  ${n}`);
+  }
 
   const template = textUpdateTemplate(chatOf(0));
   const results: Results = {
@@ -937,7 +1136,11 @@ async function main(): Promise<void> {
 
   const fake = await startFakeBotApi();
   onCleanup(() => fake.close());
-  if (runs("ingest")) results.ingest = await ingest(b, fake);
+  if (runs("ingest")) {
+    const r = await ingest(b, fake, baseline);
+    results.ingest = r.results;
+    results.ab = r.ab;
+  }
   if (CFG.profile && runs("profile")) {
     results.profiles.push(await profileJoe(b, fake));
     results.profiles.push(await profileWorker(b));
@@ -987,4 +1190,6 @@ try {
   process.stderr.write(`benchmark failed: ${(err as Error).stack ?? String(err)}\n`);
 } finally {
   if (!interrupted) await cleanupAll();
+  // After a failure, timers of the aborted section (RSS samplers, pools) would keep the process alive.
+  if (process.exitCode) process.exit(process.exitCode);
 }

@@ -5,6 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
+import { pathToFileURL } from "node:url";
 import { openStore, type Store } from "../../src/db/connect.ts";
 import { migrate } from "../../src/db/migrations.ts";
 import { MultiFernet } from "../../src/crypto/fernet.ts";
@@ -61,8 +62,41 @@ export async function postgresDb(): Promise<BenchDb | { unavailable: string }> {
   };
 }
 
-export async function withStore<T>(db: BenchDb, fn: (s: Store) => Promise<T>): Promise<T> {
-  const store = await openStore(db.url);
+/**
+ * The code the bench runs in-process against Joe's database (migrate, create users and plugins,
+ * read tasks back). A baseline (BENCH_BASELINE_REF) brings its own, from its compiled build, so its
+ * database gets its own schema and rows shaped by its own stores, not by the code under test.
+ */
+export interface JoeLib {
+  openStore: typeof openStore;
+  migrate: typeof migrate;
+  MultiFernet: typeof MultiFernet;
+  createUser: typeof createUser;
+  createPlugin: typeof createPlugin;
+}
+
+/** The tree under test (src/, through tsx). */
+export const CURRENT_LIB: JoeLib = { openStore, migrate, MultiFernet, createUser, createPlugin };
+
+/**
+ * The same functions from a compiled build (`dist`, e.g. a baseline's). Their call shapes are
+ * assumed to be today's: a baseline older than a change to them fails here, loudly.
+ */
+export async function loadJoeLib(dist: string): Promise<JoeLib> {
+  const imp = (rel: string) => import(pathToFileURL(path.join(dist, rel)).href) as Promise<Record<string, unknown>>;
+  const [connect, migrations, fernet, users, plugins] = await Promise.all([
+    imp("db/connect.js"), imp("db/migrations.js"), imp("crypto/fernet.js"), imp("users/store.js"), imp("plugins/store.js"),
+  ]);
+  const lib = {
+    openStore: connect.openStore, migrate: migrations.migrate, MultiFernet: fernet.MultiFernet,
+    createUser: users.createUser, createPlugin: plugins.createPlugin,
+  };
+  for (const [k, v] of Object.entries(lib)) if (typeof v !== "function") throw new Error(`${dist}: no function ${k} where the bench expects it`);
+  return lib as JoeLib;
+}
+
+export async function withStore<T>(db: BenchDb, fn: (s: Store) => Promise<T>, lib: JoeLib = CURRENT_LIB): Promise<T> {
+  const store = await lib.openStore(db.url);
   try {
     return await fn(store);
   } finally {
@@ -86,22 +120,22 @@ export function benchToken(): string {
 }
 
 /** Migrate, then create `n` users with one plugin each (real encrypted tokens), bots known to the fake. */
-export async function createBots(db: BenchDb, fernetKey: string, n: number, fake?: FakeBotApi): Promise<BenchBot[]> {
+export async function createBots(db: BenchDb, fernetKey: string, n: number, fake?: FakeBotApi, lib: JoeLib = CURRENT_LIB): Promise<BenchBot[]> {
   return withStore(db, async ({ db: k, seam }) => {
-    await migrate(k, seam);
-    const fernet = new MultiFernet([fernetKey]);
+    await lib.migrate(k, seam);
+    const fernet = new lib.MultiFernet([fernetKey]);
     const bots: BenchBot[] = [];
     for (let i = 0; i < n; i++) {
       const seq = ++botSeq;
       const token = benchToken();
       const username = `joe_bench${seq}_bot`;
       fake?.addBot({ token, username });
-      const user = await createUser(k, seam, `bench${seq}_${Date.now().toString(36)}`);
-      const { plugin, webhookSecret } = await createPlugin(k, seam, fernet, { usuarioId: user.id, identificador: `@${username}`, token });
+      const user = await lib.createUser(k, seam, `bench${seq}_${Date.now().toString(36)}`);
+      const { plugin, webhookSecret } = await lib.createPlugin(k, seam, fernet, { usuarioId: user.id, identificador: `@${username}`, token });
       bots.push({ pluginId: plugin.id, token, username, secret: webhookSecret, codigo: plugin.codigo_verificacion });
     }
     return bots;
-  });
+  }, lib);
 }
 
 export interface JoeProcess {
