@@ -14,17 +14,36 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 // Only queued tasks, all the user's: every 20th row of bulkTasks is queued, so write 20× and mark the rest done.
 const b = await startApiBench(kind, async (db) => {
   await bulkTasks(db, n);
-  await withStore(db, async ({ db: k }) => { await sql`update tasks set estado = 'queued', usuario_id = 1, plugin_id = 1`.execute(k); });
+  await withStore(db, async ({ db: k }) => {
+    await sql`update tasks set estado = 'queued', usuario_id = 1, plugin_id = 1`.execute(k);
+  });
 });
 const workers: Array<ReturnType<typeof spawn>> = [];
 let first = 0;
 try {
   for (let i = 0; i < 5; i++) {
-    const c = spawn(process.execPath, ["--import", "tsx", "test/support/claim-worker.ts"], { cwd: root, env: { ...process.env, JOE_URL: b.baseUrl, JOE_TOKEN: b.token }, stdio: ["ignore", "pipe", "inherit"] });
-    c.stdout!.on("data", () => { if (!first) first = performance.now(); });
+    const c = spawn(process.execPath, ["--import", "tsx", "test/support/claim-worker.ts"], {
+      cwd: root,
+      env: { ...process.env, JOE_URL: b.baseUrl, JOE_TOKEN: b.token },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    c.stdout!.on("data", () => {
+      if (!first) first = performance.now();
+    });
     workers.push(c);
   }
-  const countDone = () => withStore(b.db, async ({ db: k }) => Number((await k.selectFrom("tasks").select((eb) => eb.fn.countAll().as("n")).where("estado", "=", "done").executeTakeFirstOrThrow()).n));
+  const countDone = () =>
+    withStore(b.db, async ({ db: k }) =>
+      Number(
+        (
+          await k
+            .selectFrom("tasks")
+            .select((eb) => eb.fn.countAll().as("n"))
+            .where("estado", "=", "done")
+            .executeTakeFirstOrThrow()
+        ).n,
+      ),
+    );
   const until = Date.now() + 600_000;
   let done = await countDone();
   while (done < n && Date.now() < until) {

@@ -13,7 +13,7 @@ const headers = { authorization: `Bearer ${b.token}` };
 async function get(path: string): Promise<{ ms: number; body: { items: unknown[]; next_cursor: string | null } }> {
   const s = performance.now();
   const r = await fetch(`${b.baseUrl}/api/v1${path}`, { headers });
-  const body = await r.json() as { items: unknown[]; next_cursor: string | null };
+  const body = (await r.json()) as { items: unknown[]; next_cursor: string | null };
   if (r.status !== 200) throw new Error(`${path}: ${r.status} ${JSON.stringify(body)}`);
   return { ms: performance.now() - s, body };
 }
@@ -40,7 +40,9 @@ try {
   await scenario("cursor walk: 200 consecutive pages of 50", 200, (_i, c) => (c ? `/tasks?limit=50&cursor=${c}` : "/tasks?limit=50"));
   await scenario("estado=queued (5 %), limit=50", 200, () => "/tasks?estado=queued&limit=50");
   await scenario("tipo=telegram_voice&plugin_id=1, limit=50", 200, () => "/tasks?tipo=telegram_voice&plugin_id=1&limit=50");
-  await scenario("estado=failed cursor walk (2 %), 100 pages", 100, (_i, c) => (c ? `/tasks?estado=failed&limit=50&cursor=${c}` : "/tasks?estado=failed&limit=50"));
+  await scenario("estado=failed cursor walk (2 %), 100 pages", 100, (_i, c) =>
+    c ? `/tasks?estado=failed&limit=50&cursor=${c}` : "/tasks?estado=failed&limit=50",
+  );
   await scenario("q=pan (matches almost all), limit=50", 200, () => "/tasks?q=pan&limit=50");
   await scenario("q=texto completo (full text), limit=50", 200, () => "/tasks?q=texto%20completo&limit=50");
   await scenario("q=zanahoria (90 matches: scans the user's rows)", 10, () => "/tasks?q=zanahoria&limit=50");

@@ -1,8 +1,17 @@
 // Just the part of autocannon's programmatic API the benchmark uses (the package ships no types).
 declare module "autocannon" {
   interface Histogram {
-    average: number; mean: number; stddev: number; min: number; max: number; total: number;
-    p50: number; p90: number; p97_5: number; p99: number; p99_9: number;
+    average: number;
+    mean: number;
+    stddev: number;
+    min: number;
+    max: number;
+    total: number;
+    p50: number;
+    p90: number;
+    p97_5: number;
+    p99: number;
+    p99_9: number;
   }
   interface RequestSpec {
     method?: string;
@@ -48,7 +57,11 @@ declare module "autocannon" {
     mismatches: number;
     non2xx: number;
     resets: number;
-    "1xx": number; "2xx": number; "3xx": number; "4xx": number; "5xx": number;
+    "1xx": number;
+    "2xx": number;
+    "3xx": number;
+    "4xx": number;
+    "5xx": number;
     statusCodeStats?: Record<string, { count: number }>;
     start: Date;
     finish: Date;

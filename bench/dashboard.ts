@@ -40,9 +40,14 @@ const base = server.url;
 try {
   await linkBots(fake, [bot!]);
   for (let i = 0; i < TASKS; i++) {
-    await fake.deliverUpdate(bot!.token, fake.makeTextUpdate(bot!.token, { chatId: bot!.chatId, text: `Tarea de prueba número ${i}: llamar, comprar, escribir` }));
+    await fake.deliverUpdate(
+      bot!.token,
+      fake.makeTextUpdate(bot!.token, { chatId: bot!.chatId, text: `Tarea de prueba número ${i}: llamar, comprar, escribir` }),
+    );
   }
-  const owner = Number((await rt.store.db.selectFrom("plugin_configs").select("usuario_id").where("id", "=", bot!.pluginId).executeTakeFirstOrThrow()).usuario_id);
+  const owner = Number(
+    (await rt.store.db.selectFrom("plugin_configs").select("usuario_id").where("id", "=", bot!.pluginId).executeTakeFirstOrThrow()).usuario_id,
+  );
 
   // -- first page in chromium ------------------------------------------------------------
   const browser = await launchBrowser({ viewport: { width: 390, height: 844 }, isMobile: true });
@@ -54,7 +59,10 @@ try {
     await page.click("#sign-in");
     await page.waitForSelector("#tasks");
     await page.goto(`${base}/`, { waitUntil: "load" }); // warm-up: the server's first render compiles code
-    for (const [label, net] of [["local", null], ["slow phone link (1.6 Mbit/s, 150 ms RTT)", { latency: 150, downloadThroughput: 200_000, uploadThroughput: 90_000 }]] as const) {
+    for (const [label, net] of [
+      ["local", null],
+      ["slow phone link (1.6 Mbit/s, 150 ms RTT)", { latency: 150, downloadThroughput: 200_000, uploadThroughput: 90_000 }],
+    ] as const) {
       const cdp = await browser.context.newCDPSession(page);
       await cdp.send("Network.enable");
       await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
@@ -65,7 +73,9 @@ try {
       const onResponse = async (r: import("playwright-core").Response) => {
         try {
           sizes.push({ url: new URL(r.url()).pathname, bytes: (await r.body()).length });
-        } catch { /* redirects have no body */ }
+        } catch {
+          /* redirects have no body */
+        }
       };
       for (let run = 0; run < 3; run++) {
         sizes = [];
@@ -95,11 +105,13 @@ try {
   }
 
   // -- 100 open dashboards polling ------------------------------------------------------------
-  const clients = await Promise.all(Array.from({ length: CLIENTS }, async () => {
-    const c = new DashClient(base);
-    await c.signIn(rt.store.db, owner);
-    return c;
-  }));
+  const clients = await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      const c = new DashClient(base);
+      await c.signIn(rt.store.db, owner);
+      return c;
+    }),
+  );
   const rssIdle = rssMb(server.pid);
   const cpuBefore = cpuMs(server.pid);
   let requests = 0;
@@ -107,25 +119,32 @@ try {
   let rssPeak = rssIdle;
   const latencies: number[] = [];
   const until = Date.now() + LIVE_SECONDS * 1000;
-  await Promise.all(clients.map(async (c, i) => {
-    await new Promise((r) => setTimeout(r, (i * 2000) / CLIENTS)); // spread like real pages
-    let after = 0;
-    while (Date.now() < until) {
-      const t0 = performance.now();
-      const page = await c.get(`/live.json?after=${after}&ev=0`);
-      latencies.push(performance.now() - t0);
-      requests++;
-      if (page.status !== 200) failures++;
-      else after = (JSON.parse(page.body) as { after: number }).after;
-      rssPeak = Math.max(rssPeak, rssMb(server.pid));
-      await new Promise((r) => setTimeout(r, 2000));
-    }
-  }));
+  await Promise.all(
+    clients.map(async (c, i) => {
+      await new Promise((r) => setTimeout(r, (i * 2000) / CLIENTS)); // spread like real pages
+      let after = 0;
+      while (Date.now() < until) {
+        const t0 = performance.now();
+        const page = await c.get(`/live.json?after=${after}&ev=0`);
+        latencies.push(performance.now() - t0);
+        requests++;
+        if (page.status !== 200) failures++;
+        else after = (JSON.parse(page.body) as { after: number }).after;
+        rssPeak = Math.max(rssPeak, rssMb(server.pid));
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    }),
+  );
   latencies.sort((a, b) => a - b);
   results.live = {
-    clients: CLIENTS, seconds: LIVE_SECONDS, requests, failures,
-    p50_ms: Math.round(latencies[Math.floor(latencies.length * 0.5)]!), p99_ms: Math.round(latencies[Math.floor(latencies.length * 0.99)]!),
-    serve_rss_mb_before: rssIdle, serve_rss_mb_peak: rssPeak,
+    clients: CLIENTS,
+    seconds: LIVE_SECONDS,
+    requests,
+    failures,
+    p50_ms: Math.round(latencies[Math.floor(latencies.length * 0.5)]!),
+    p99_ms: Math.round(latencies[Math.floor(latencies.length * 0.99)]!),
+    serve_rss_mb_before: rssIdle,
+    serve_rss_mb_peak: rssPeak,
     serve_cpu_ms_per_request: Math.round(((cpuMs(server.pid) - cpuBefore) / requests) * 100) / 100,
   };
   process.stdout.write(JSON.stringify(results, null, 2) + "\n");

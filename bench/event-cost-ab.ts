@@ -19,7 +19,11 @@ const ROUNDS = Number(process.env.BENCH_AB_ROUNDS ?? 30);
 const BATCH = Number(process.env.BENCH_AB_BATCH ?? 64);
 const DBS = (process.env.BENCH_AB_DB ?? "sqlite,postgres").split(",");
 
-interface Side { name: string; write(n: number): Promise<number>; close(): Promise<void> }
+interface Side {
+  name: string;
+  write(n: number): Promise<number>;
+  close(): Promise<void>;
+}
 
 async function side(name: string, root: string, db: BenchDb): Promise<Side> {
   const m = (p: string) => import(path.join(root, "src", p));
@@ -33,9 +37,16 @@ async function side(name: string, root: string, db: BenchDb): Promise<Side> {
   const { MultiFernet, generateKey } = await m("crypto/fernet.ts");
   const store = await openStore(db.url);
   await migrate(store.db, store.seam);
-  if (process.env.BENCH_AB_NOSYNC === "1" && store.seam.name === "sqlite") { const { sql } = await import("kysely"); await sql`pragma synchronous = OFF`.execute(store.db); }
+  if (process.env.BENCH_AB_NOSYNC === "1" && store.seam.name === "sqlite") {
+    const { sql } = await import("kysely");
+    await sql`pragma synchronous = OFF`.execute(store.db);
+  }
   const user = await createUser(store.db, store.seam, `ab_${name}`);
-  const { plugin } = await createPlugin(store.db, store.seam, new MultiFernet([generateKey()]), { usuarioId: user.id, identificador: "@ab_bench_bot", token: "123456:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" });
+  const { plugin } = await createPlugin(store.db, store.seam, new MultiFernet([generateKey()]), {
+    usuarioId: user.id,
+    identificador: "@ab_bench_bot",
+    token: "123456:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+  });
   const CHAT = 4242;
   await store.db.updateTable("plugin_configs").set({ verificado: 1, chat_id_verificado: CHAT }).where("id", "=", plugin.id).execute();
   const state = pluginState(await store.db.selectFrom("plugin_configs").selectAll().where("id", "=", plugin.id).executeTakeFirstOrThrow(), store.seam);
@@ -45,7 +56,16 @@ async function side(name: string, root: string, db: BenchDb): Promise<Side> {
     async write(n) {
       const jobs = Array.from({ length: n }, () => {
         const i = seq++;
-        const p = parseUpdate({ update_id: i, message: { message_id: i, date: 1764560000, chat: { id: CHAT, type: "private", first_name: "A" }, from: { id: CHAT, is_bot: false, first_name: "A" }, text: `a message of a typical length, number ${i}, for the A/B` } });
+        const p = parseUpdate({
+          update_id: i,
+          message: {
+            message_id: i,
+            date: 1764560000,
+            chat: { id: CHAT, type: "private", first_name: "A" },
+            from: { id: CHAT, is_bot: false, first_name: "A" },
+            text: `a message of a typical length, number ${i}, for the A/B`,
+          },
+        });
         if (!p.ok) throw new Error(p.error);
         return { pluginId: plugin.id, update: p.update, cached: state };
       });
@@ -77,7 +97,9 @@ for (const kind of DBS) {
     for (const s of r % 2 === 0 ? [a, b] : [b, a]) times[s.name]!.push(await s.write(BATCH));
   }
   const per = (xs: number[]) => (median(xs) * 1000) / BATCH;
-  console.log(`${kind}: ${ROUNDS} rounds of ${BATCH} updates, alternating; median write time per update: base ${per(times.base!).toFixed(1)} µs, with events ${per(times.feed!).toFixed(1)} µs (${((per(times.feed!) / per(times.base!) - 1) * 100).toFixed(1)} %)`);
+  console.log(
+    `${kind}: ${ROUNDS} rounds of ${BATCH} updates, alternating; median write time per update: base ${per(times.base!).toFixed(1)} µs, with events ${per(times.feed!).toFixed(1)} µs (${((per(times.feed!) / per(times.base!) - 1) * 100).toFixed(1)} %)`,
+  );
   await a.close();
   await b.close();
   for (const d of dbs) await d.drop();

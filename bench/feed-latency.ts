@@ -38,9 +38,14 @@ async function run(db: BenchDb): Promise<void> {
     await fake.deliverUpdate(b.token, fake.makeTextUpdate(b.token, { chatId: b.chatId, text: `/start ${b.codigo}` }));
     const usuarioId = Number((await getPluginRow(rt.store.db, b.pluginId)).usuario_id);
     const { token } = await createApiToken(rt.store.db, usuarioId, "bench");
-    const r = await fetch(`${server.url}/api/v1/subscriptions`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify({ url: sub.url, events: ["task.created"] }) });
+    const r = await fetch(`${server.url}/api/v1/subscriptions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ url: sub.url, events: ["task.created"] }),
+    });
     if (r.status !== 201) throw new Error(`subscription: ${r.status}`);
-    const head = ((await (await fetch(`${server.url}/api/v1/events`, { headers: { authorization: `Bearer ${token}` } })).json()) as { next_cursor: string }).next_cursor;
+    const head = ((await (await fetch(`${server.url}/api/v1/events`, { headers: { authorization: `Bearer ${token}` } })).json()) as { next_cursor: string })
+      .next_cursor;
     const sse = openSse(`${server.url}/api/v1/events/stream?after=${head}&types=task.created`, token);
     await sse.status;
     const sent = new Map<string, { t0: number; t200: number }>();
@@ -61,10 +66,14 @@ async function run(db: BenchDb): Promise<void> {
       sent.set(text, { t0, t200: performance.now() });
       await new Promise((r) => setTimeout(r, GAP_MS));
     }
-    await until(() => {
-      collect();
-      return sseAt.size >= N && subAt.size >= N;
-    }, () => `sse ${sseAt.size}, subscriber ${subAt.size} of ${N}`, 120_000);
+    await until(
+      () => {
+        collect();
+        return sseAt.size >= N && subAt.size >= N;
+      },
+      () => `sse ${sseAt.size}, subscriber ${subAt.size} of ${N}`,
+      120_000,
+    );
     clearInterval(poller);
     sse.close();
     const lat = (at: Map<string, number>, from: "t0" | "t200") => [...sent].map(([k, v]) => at.get(k)! - v[from]);

@@ -12,8 +12,22 @@ import os from "node:os";
 
 const N = Number(process.argv[2] ?? 2000);
 const s = await startStack(dbTargets()[0]!, { env: { LOG_LEVEL: "warn", POLL_TIMEOUT_SECONDS: "5" } });
-const count = async (pluginId: number) => Number((await s.rt.store.db.selectFrom("tasks").select((eb) => eb.fn.countAll().as("n")).where("plugin_id", "=", pluginId).executeTakeFirst())?.n ?? 0);
-async function until(pred: () => Promise<boolean>) { for (;;) { if (await pred()) return; await new Promise((r) => setTimeout(r, 20)); } }
+const count = async (pluginId: number) =>
+  Number(
+    (
+      await s.rt.store.db
+        .selectFrom("tasks")
+        .select((eb) => eb.fn.countAll().as("n"))
+        .where("plugin_id", "=", pluginId)
+        .executeTakeFirst()
+    )?.n ?? 0,
+  );
+async function until(pred: () => Promise<boolean>) {
+  for (;;) {
+    if (await pred()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 // The polled bot: a plugin with no webhook (the server's poller takes it within its scan).
 const token = randomToken();
@@ -39,13 +53,20 @@ for (let round = 0; round < 3; round++) {
     const before = await count(hooked.pluginId);
     const t0 = performance.now();
     let next = 0;
-    await Promise.all(Array.from({ length: 20 }, async () => {
-      while (next < N) { const i = next++; await s.sendText(hooked, 502, `nota webhook ${round}-${i}`); }
-    }));
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        while (next < N) {
+          const i = next++;
+          await s.sendText(hooked, 502, `nota webhook ${round}-${i}`);
+        }
+      }),
+    );
     await until(async () => (await count(hooked.pluginId)) >= before + N);
     results.webhook!.push(Math.round(N / ((performance.now() - t0) / 1000)));
   }
   console.error(JSON.stringify({ round, ...Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.at(-1)])) }));
 }
 await s.stop();
-console.log(JSON.stringify({ command: `node --import tsx bench/polling-ingest.ts ${N}`, n: N, loadavg: os.loadavg().map((x) => +x.toFixed(1)), updates_per_s: results }));
+console.log(
+  JSON.stringify({ command: `node --import tsx bench/polling-ingest.ts ${N}`, n: N, loadavg: os.loadavg().map((x) => +x.toFixed(1)), updates_per_s: results }),
+);

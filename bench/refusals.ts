@@ -35,8 +35,10 @@ if (adminUrl) {
   databaseUrl = u.toString();
 }
 const config = loadConfig({
-  DATA_DIR: dir, DATABASE_URL: databaseUrl,
-  FERNET_KEYS: generateKey(), LOG_LEVEL: "silent",
+  DATA_DIR: dir,
+  DATABASE_URL: databaseUrl,
+  FERNET_KEYS: generateKey(),
+  LOG_LEVEL: "silent",
 });
 const rt = await openRuntime({ config, logger: createLogger("silent") });
 let queries = 0;
@@ -49,12 +51,17 @@ const counter: KyselyPlugin = {
 };
 const user = await createUser(rt.store.db, rt.store.seam, `bench_refusals_${Date.now().toString(36)}`);
 const { plugin } = await createPlugin(rt.store.db, rt.store.seam, rt.keys.fernet, {
-  usuarioId: user.id, identificador: "@bench_refusals_bot", token: `123456789:${"A".repeat(35)}`,
+  usuarioId: user.id,
+  identificador: "@bench_refusals_bot",
+  token: `123456789:${"A".repeat(35)}`,
 });
 const { app, plugins } = buildApp({ db: rt.store.db.withPlugin(counter), seam: rt.store.seam, logger: rt.logger });
 const base = (await app.listen({ port: 0, host: "127.0.0.1" })).replace("localhost", "127.0.0.1");
 
-const body = JSON.stringify({ update_id: 1, message: { message_id: 1, date: 1, chat: { id: 5, type: "private" }, from: { id: 5, is_bot: false, first_name: "x" }, text: "hola" } });
+const body = JSON.stringify({
+  update_id: 1,
+  message: { message_id: 1, date: 1, chat: { id: 5, type: "private" }, from: { id: 5, is_bot: false, first_name: "x" }, text: "hola" },
+});
 const randomId = () => 100_000_000_000 + Math.floor(Math.random() * 800_000_000_000);
 
 async function run(what: string, n: number, target: (i: number) => { id: number; secret: string }): Promise<void> {
@@ -62,20 +69,26 @@ async function run(what: string, n: number, target: (i: number) => { id: number;
   const statuses = new Map<number, number>();
   const started = Date.now();
   let next = 0;
-  await Promise.all(Array.from({ length: 16 }, async () => {
-    while (next < n) {
-      const { id, secret } = target(next++);
-      const res = await fetch(`${base}/plugins/telegram/webhook/${id}/`, {
-        method: "POST", body, headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": secret },
-      });
-      await res.arrayBuffer();
-      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < n) {
+        const { id, secret } = target(next++);
+        const res = await fetch(`${base}/plugins/telegram/webhook/${id}/`, {
+          method: "POST",
+          body,
+          headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": secret },
+        });
+        await res.arrayBuffer();
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      }
+    }),
+  );
   const used = queries - before;
   const s = (Date.now() - started) / 1000;
-  console.log(`${what.padEnd(44)} ${String(n).padStart(6)} requests  ${String(used).padStart(6)} queries  ` +
-    `${(used * 1000 / n).toFixed(1).padStart(7)} per 1,000  (${s.toFixed(1)} s; statuses ${JSON.stringify(Object.fromEntries(statuses))})`);
+  console.log(
+    `${what.padEnd(44)} ${String(n).padStart(6)} requests  ${String(used).padStart(6)} queries  ` +
+      `${((used * 1000) / n).toFixed(1).padStart(7)} per 1,000  (${s.toFixed(1)} s; statuses ${JSON.stringify(Object.fromEntries(statuses))})`,
+  );
 }
 
 try {
@@ -91,8 +104,10 @@ try {
   const flood = queries - before;
   const ms = Date.now() - started;
   await plugins.lookup(plugin.id);
-  console.log(`${"flood of unknown ids (directory lookups)".padEnd(44)} ${"50001".padStart(6)} lookups   ${String(flood).padStart(6)} queries  ` +
-    `${(flood * 1000 / 50_001).toFixed(1).padStart(7)} per 1,000  (${(ms / 1000).toFixed(1)} s); real plugin re-read after it: ${queries - before - flood} quer${queries - before - flood === 1 ? "y" : "ies"}`);
+  console.log(
+    `${"flood of unknown ids (directory lookups)".padEnd(44)} ${"50001".padStart(6)} lookups   ${String(flood).padStart(6)} queries  ` +
+      `${((flood * 1000) / 50_001).toFixed(1).padStart(7)} per 1,000  (${(ms / 1000).toFixed(1)} s); real plugin re-read after it: ${queries - before - flood} quer${queries - before - flood === 1 ? "y" : "ies"}`,
+  );
 } finally {
   await app.close();
   await rt.close();

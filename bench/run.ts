@@ -40,8 +40,19 @@ import { freePort } from "../test/support/child-process.ts";
 import { tempDir } from "../test/support/temp-dir.ts";
 import { sleep } from "../test/support/wait.ts";
 import {
-  sqliteDb, postgresDb, createBots, startServe, startWorkerProcess, linkChat, webhookUrl, withStore, loadJoeLib, CURRENT_LIB,
-  type BenchDb, type JoeEnv, type JoeLib,
+  sqliteDb,
+  postgresDb,
+  createBots,
+  startServe,
+  startWorkerProcess,
+  linkChat,
+  webhookUrl,
+  withStore,
+  loadJoeLib,
+  CURRENT_LIB,
+  type BenchDb,
+  type JoeEnv,
+  type JoeLib,
 } from "./lib/joe.ts";
 import { summariseProfile, type ProfileSummary } from "./lib/cpuprof.ts";
 
@@ -90,17 +101,24 @@ const CFG = {
   profileSeconds: num("BENCH_PROFILE_SECONDS", 5, 2),
   profileOutboxPerChat: Math.max(1, num("BENCH_PROFILE_OUTBOX_PER_CHAT", 3, 1)),
   pg: process.env.BENCH_PG !== "0",
-  variantDb: process.env.BENCH_VARIANT_DB === "postgres" ? "postgres" as const : "sqlite" as const,
-  profileDb: process.env.BENCH_PROFILE_DB === "postgres" ? "postgres" as const : "sqlite" as const,
+  variantDb: process.env.BENCH_VARIANT_DB === "postgres" ? ("postgres" as const) : ("sqlite" as const),
+  profileDb: process.env.BENCH_PROFILE_DB === "postgres" ? ("postgres" as const) : ("sqlite" as const),
   /** Before each section, wait up to this many seconds for other processes to calm down… */
   waitQuietS: num("BENCH_WAIT_QUIET", 10, 0),
   /** …i.e. to use less than this % of one core in total; at most waitQuietTotalS seconds per run. */
   quietPct: num("BENCH_QUIET_PCT", 30, 30),
   waitQuietTotalS: num("BENCH_WAIT_QUIET_TOTAL", 90, 0),
   variantEnv: process.env.BENCH_VARIANT_ENV
-    ? Object.fromEntries(process.env.BENCH_VARIANT_ENV.split(/\s+/).filter(Boolean).map((kv) => [kv.split("=")[0]!, kv.split("=").slice(1).join("=")]))
+    ? Object.fromEntries(
+        process.env.BENCH_VARIANT_ENV.split(/\s+/)
+          .filter(Boolean)
+          .map((kv) => [kv.split("=")[0]!, kv.split("=").slice(1).join("=")]),
+      )
     : undefined,
-  only: (process.env.BENCH_ONLY ?? "").split(",").map((s) => s.trim()).filter(Boolean),
+  only: (process.env.BENCH_ONLY ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean),
   /** A git ref whose Joe runs in the ingest rotation too, as (b0) and (c0). */
   baselineRef: baselineArg(),
 };
@@ -143,10 +161,11 @@ const cleanups: Array<() => Promise<unknown>> = [];
 /** Register a clean-up; the returned function runs it now (once) and gives its result. */
 function onCleanup<T>(fn: () => Promise<T>): () => Promise<T | undefined> {
   let done: Promise<T | undefined> | undefined;
-  const run = () => (done ??= fn().catch((e: unknown) => {
-    log(`cleanup: ${(e as Error).message}`);
-    return undefined;
-  }));
+  const run = () =>
+    (done ??= fn().catch((e: unknown) => {
+      log(`cleanup: ${(e as Error).message}`);
+      return undefined;
+    }));
   cleanups.push(run);
   return run;
 }
@@ -195,9 +214,22 @@ function build(): Build {
   if (!fs.existsSync(cliMain)) throw new Error(`build of src/ failed:\n${srcErr}`);
   if (srcErr) notes.push(`tsc reported errors compiling src/ (output emitted anyway): ${srcErr.split("\n")[0]}`);
   const srvErr = tsc([
-    path.join(BENCH, "servers/bare.ts"), path.join(BENCH, "servers/grammy-naive.ts"), path.join(BENCH, "servers/floor.ts"), "--outDir", servers,
-    "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--strict", "--esModuleInterop",
-    "--skipLibCheck", "--types", "node",
+    path.join(BENCH, "servers/bare.ts"),
+    path.join(BENCH, "servers/grammy-naive.ts"),
+    path.join(BENCH, "servers/floor.ts"),
+    "--outDir",
+    servers,
+    "--module",
+    "nodenext",
+    "--moduleResolution",
+    "nodenext",
+    "--target",
+    "es2022",
+    "--strict",
+    "--esModuleInterop",
+    "--skipLibCheck",
+    "--types",
+    "node",
   ]);
   const bareJs = path.join(servers, "bare.js");
   const grammyJs = path.join(servers, "grammy-naive.js");
@@ -222,7 +254,9 @@ interface Baseline {
 }
 
 function git(args: string[]): string {
-  return execFileSync("git", args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] }).toString().trim();
+  return execFileSync("git", args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] })
+    .toString()
+    .trim();
 }
 
 /** The full commit id of `ref`; checked before anything is built, so a typo fails at once. */
@@ -333,7 +367,14 @@ async function setupBare(b: Build): Promise<IngestServer> {
   const baseUrl = `http://127.0.0.1:${port}`;
   await waitForOk(child, `${baseUrl}/healthz`);
   return {
-    key: "a", label: "(a) bare Fastify, {ok:true}", child, baseUrl, ids: new IdSource(), slices: [], rss: sampleRss(child.pid), dbPids: () => [],
+    key: "a",
+    label: "(a) bare Fastify, {ok:true}",
+    child,
+    baseUrl,
+    ids: new IdSource(),
+    slices: [],
+    rss: sampleRss(child.pid),
+    dbPids: () => [],
     routes: [{ path: "/plugins/telegram/webhook/1/", secret: "s3cret", template: textUpdateTemplate(chatOf(0)) }],
     finish: async () => {
       await stop();
@@ -351,7 +392,13 @@ interface JoeCode {
 
 async function setupJoe(code: JoeCode, fake: FakeBotApi, kind: "sqlite" | "postgres", variant?: Record<string, string>): Promise<IngestServer | IngestResult> {
   const key = (kind === "sqlite" ? "b" : "c") + (variant ? "'" : "") + (code.baseline ? "0" : "");
-  const label = `(${key}) Joe webhook, ${kind === "sqlite" ? "SQLite" : "PostgreSQL"}${variant ? `, with ${Object.entries(variant).map(([k, v]) => `${k}=${v}`).join(" ")}` : ""}${code.baseline ? `, baseline ${code.baseline.ref} (${code.baseline.sha.slice(0, 7)})` : ""}`;
+  const label = `(${key}) Joe webhook, ${kind === "sqlite" ? "SQLite" : "PostgreSQL"}${
+    variant
+      ? `, with ${Object.entries(variant)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(" ")}`
+      : ""
+  }${code.baseline ? `, baseline ${code.baseline.ref} (${code.baseline.sha.slice(0, 7)})` : ""}`;
   const db = kind === "sqlite" ? sqliteDb() : await postgresDb();
   if ("unavailable" in db) {
     log(`  ${label}: skipped, PostgreSQL unreachable (${db.unavailable})`);
@@ -370,15 +417,24 @@ async function setupJoe(code: JoeCode, fake: FakeBotApi, kind: "sqlite" | "postg
   const sentBefore = sentOf();
   const ids = new IdSource();
   return {
-    key, label, child: joe.child, baseUrl: joe.baseUrl, ids, slices: [], rss: sampleRss(joe.child.pid),
+    key,
+    label,
+    child: joe.child,
+    baseUrl: joe.baseUrl,
+    ids,
+    slices: [],
+    rss: sampleRss(joe.child.pid),
     dbPids: () => (db.name ? pidsWithCmdline(` ${db.name} `) : []),
     routes: bots.map((bot, i) => ({ path: `/plugins/telegram/webhook/${bot.pluginId}/`, secret: bot.secret, template: textUpdateTemplate(chatOf(i)) })),
     async finish() {
       const confirmationsSentDuringRun = sentOf() - sentBefore;
       const exit = await stop();
       if (exit !== 0) log(`  note: ${label}: joe serve exited with ${exit}: ${joe.child.output().slice(-500)}`);
-      const messageIds = await withStore(db, async ({ db: k }) =>
-        (await k.selectFrom("tasks").select("message_id").execute()).map((t) => Number(t.message_id)), code.lib);
+      const messageIds = await withStore(
+        db,
+        async ({ db: k }) => (await k.selectFrom("tasks").select("message_id").execute()).map((t) => Number(t.message_id)),
+        code.lib,
+      );
       await dropDb();
       return { integrity: checkIntegrity(messageIds, ids.ok), confirmationsSentDuringRun };
     },
@@ -389,14 +445,21 @@ async function setupGrammy(b: Build, fake: FakeBotApi): Promise<IngestServer> {
   const token = "123456789:AAbenchNaiveGrammyTokenxxxxxxxxxxxx";
   fake.addBot({ token, username: "bench_naive_bot" });
   return setupSqliteServer({
-    key: "d", label: "(d) naive grammY webhookCallback, 1 tx/update (SQLite)", name: "grammY naive", js: b.grammyJs,
+    key: "d",
+    label: "(d) naive grammY webhookCallback, 1 tx/update (SQLite)",
+    name: "grammY naive",
+    js: b.grammyJs,
     env: { BOT_TOKEN: token, TELEGRAM_API_ROOT: fake.url },
   });
 }
 
 function setupFloor(b: Build): Promise<IngestServer> {
   return setupSqliteServer({
-    key: "e", label: "(e) durable floor: group commit, raw prepared statements, no validation (SQLite)", name: "durable floor", js: b.floorJs, env: {},
+    key: "e",
+    label: "(e) durable floor: group commit, raw prepared statements, no validation (SQLite)",
+    name: "durable floor",
+    js: b.floorJs,
+    env: {},
   });
 }
 
@@ -407,15 +470,32 @@ async function setupSqliteServer(o: { key: string; label: string; name: string; 
   const port = await freePort();
   const dbFile = path.join(dir, "bench.sqlite");
   const secret = `secret_${o.key}`;
-  const child = startChild(o.name, [o.js], {
-    PORT: String(port), DB_FILE: dbFile, WEBHOOK_SECRET: secret, LINKED_CHAT_ID: String(chatOf(0)), PLUGIN_ID: "1", ...o.env,
-  }, ROOT);
+  const child = startChild(
+    o.name,
+    [o.js],
+    {
+      PORT: String(port),
+      DB_FILE: dbFile,
+      WEBHOOK_SECRET: secret,
+      LINKED_CHAT_ID: String(chatOf(0)),
+      PLUGIN_ID: "1",
+      ...o.env,
+    },
+    ROOT,
+  );
   const stop = trackChild(child);
   const baseUrl = `http://127.0.0.1:${port}`;
   await waitForOk(child, `${baseUrl}/healthz`);
   const ids = new IdSource();
   return {
-    key: o.key, label: o.label, child, baseUrl, ids, slices: [], rss: sampleRss(child.pid), dbPids: () => [],
+    key: o.key,
+    label: o.label,
+    child,
+    baseUrl,
+    ids,
+    slices: [],
+    rss: sampleRss(child.pid),
+    dbPids: () => [],
     routes: [{ path: "/plugins/telegram/webhook/1/", secret, template: textUpdateTemplate(chatOf(0)) }],
     async finish() {
       await stop();
@@ -434,7 +514,9 @@ async function setupSqliteServer(o: { key: string; label: string; name: string; 
  * work on a shared machine then falls on all of them alike, so the ratios stay fair.
  */
 async function ingest(b: Build, fake: FakeBotApi, baseline?: Baseline): Promise<{ results: IngestResult[]; ab?: AbResult }> {
-  log(`1. ingest: starting (a) bare Fastify, (b) Joe SQLite, (c) Joe PostgreSQL, (d) naive grammY, (e) the durable floor${baseline ? `, (b0)/(c0) Joe of the baseline ${baseline.ref}` : ""}`);
+  log(
+    `1. ingest: starting (a) bare Fastify, (b) Joe SQLite, (c) Joe PostgreSQL, (d) naive grammY, (e) the durable floor${baseline ? `, (b0)/(c0) Joe of the baseline ${baseline.ref}` : ""}`,
+  );
   const results: IngestResult[] = [];
   const servers: IngestServer[] = [];
   const current: JoeCode = { cliMain: b.cliMain, lib: CURRENT_LIB };
@@ -457,8 +539,14 @@ async function ingest(b: Build, fake: FakeBotApi, baseline?: Baseline): Promise<
   servers.push(await setupFloor(b));
   const pids = servers.map((s) => s.child.pid);
   const opts = (s: IngestServer, seconds: number) => ({
-    baseUrl: s.baseUrl, routes: s.routes, ids: s.ids, seconds, connections: CFG.connections,
-    serverPid: s.child.pid, siblingPids: pids.filter((p) => p !== s.child.pid), dbPids: () => s.dbPids(),
+    baseUrl: s.baseUrl,
+    routes: s.routes,
+    ids: s.ids,
+    seconds,
+    connections: CFG.connections,
+    serverPid: s.child.pid,
+    siblingPids: pids.filter((p) => p !== s.child.pid),
+    dbPids: () => s.dbPids(),
   });
   if (CFG.warmup > 0) {
     log(`  warm-up: ${CFG.warmup} s each`);
@@ -470,7 +558,8 @@ async function ingest(b: Build, fake: FakeBotApi, baseline?: Baseline): Promise<
   // follows the other as often (a slice's predecessor leaves work behind: confirmations, checkpoints).
   const swapped = servers.map((_, i) => i);
   for (const k of ["b", "c"]) {
-    const x = servers.findIndex((s) => s.key === k), y = servers.findIndex((s) => s.key === `${k}0`);
+    const x = servers.findIndex((s) => s.key === k),
+      y = servers.findIndex((s) => s.key === `${k}0`);
     if (x >= 0 && y >= 0) [swapped[x], swapped[y]] = [y, x];
   }
   for (let r = 0; r < rounds; r++) {
@@ -485,7 +574,9 @@ async function ingest(b: Build, fake: FakeBotApi, baseline?: Baseline): Promise<
     const load = summarise(s.slices, { baseUrl: s.baseUrl, connections: CFG.connections, bodyBytes: s.routes[0]!.template.approxBytes });
     const peakRssMb = memoryOf(s.child.pid)?.peakMb;
     const sampledRssMb = s.rss.stop();
-    log(`  ${s.label}: ${fmt(load.rps, 0)} req/s (${fmt(cpuPerRequestUs(load), 0)} µs CPU each), p50 ${fmt(load.latency.p50, 0)} ms, p99 ${fmt(load.latency.p99, 0)} ms, non-2xx ${load.non2xx}, errors ${load.errors}; CPU server ${fmt(load.serverCpuPct, 0)} %${load.dbCpuPct > 0 ? ` + PostgreSQL ${fmt(load.dbCpuPct, 0)} %` : ""}, client ${fmt(load.clientCpuPct, 0)} %, idle siblings ${fmt(load.siblingsCpuPct, 0)} %, others ${fmt(load.othersCpuPct, 0)} %; peak RSS ${fmt(peakRssMb)} MB`);
+    log(
+      `  ${s.label}: ${fmt(load.rps, 0)} req/s (${fmt(cpuPerRequestUs(load), 0)} µs CPU each), p50 ${fmt(load.latency.p50, 0)} ms, p99 ${fmt(load.latency.p99, 0)} ms, non-2xx ${load.non2xx}, errors ${load.errors}; CPU server ${fmt(load.serverCpuPct, 0)} %${load.dbCpuPct > 0 ? ` + PostgreSQL ${fmt(load.dbCpuPct, 0)} %` : ""}, client ${fmt(load.clientCpuPct, 0)} %, idle siblings ${fmt(load.siblingsCpuPct, 0)} %, others ${fmt(load.othersCpuPct, 0)} %; peak RSS ${fmt(peakRssMb)} MB`,
+    );
     results.push({ key: s.key, label: s.label, load, peakRssMb, sampledRssMb });
   }
   for (const s of servers) {
@@ -493,11 +584,16 @@ async function ingest(b: Build, fake: FakeBotApi, baseline?: Baseline): Promise<
     const res = results.find((x) => x.key === s.key)!;
     Object.assign(res, extra);
     const i = extra.integrity;
-    if (i) log(`  integrity ${s.key}: ${i.answered2xx} answered 2xx, ${i.tasks} tasks, ${i.missing} 2xx without a task, ${i.duplicates} duplicate message_ids, ${i.inFlightAtStop} committed while cut by a slice's end → ${i.ok ? "OK" : "FAILED"}`);
+    if (i)
+      log(
+        `  integrity ${s.key}: ${i.answered2xx} answered 2xx, ${i.tasks} tasks, ${i.missing} 2xx without a task, ${i.duplicates} duplicate message_ids, ${i.inFlightAtStop} committed while cut by a slice's end → ${i.ok ? "OK" : "FAILED"}`,
+      );
   }
   const ab = baseline ? abOf(baseline, servers, results) : undefined;
   for (const d of ab?.dbs ?? []) {
-    log(`  A/B ${d.db}: current/baseline ${fmt(d.currentOverBaseline, 2)}× req/s (per round median ${fmt(d.perRound.median, 2)}×, ${fmt(d.perRound.min, 2)}–${fmt(d.perRound.max, 2)}), CPU per update ${fmt(d.cpuCurrentOverBaseline, 2)}×; Joe/floor ${fmt(d.current.overFloor, 2)}× vs ${fmt(d.baseline.overFloor, 2)}×, Joe/bare ${fmt(d.current.overBare, 2)}× vs ${fmt(d.baseline.overBare, 2)}×`);
+    log(
+      `  A/B ${d.db}: current/baseline ${fmt(d.currentOverBaseline, 2)}× req/s (per round median ${fmt(d.perRound.median, 2)}×, ${fmt(d.perRound.min, 2)}–${fmt(d.perRound.max, 2)}), CPU per update ${fmt(d.cpuCurrentOverBaseline, 2)}×; Joe/floor ${fmt(d.current.overFloor, 2)}× vs ${fmt(d.baseline.overFloor, 2)}×, Joe/bare ${fmt(d.current.overBare, 2)}× vs ${fmt(d.baseline.overBare, 2)}×`,
+    );
   }
   return { results: results.sort((x, y) => x.key.localeCompare(y.key)), ab };
 }
@@ -547,25 +643,40 @@ function abOf(baseline: Baseline, servers: IngestServer[], results: IngestResult
   const slicesOf = (k: string) => servers.find((s) => s.key === k)?.slices ?? [];
   const sliceRps = (s: Slice) => s.raw["2xx"] / s.raw.duration;
   const perRound = (x: string, y: string) => {
-    const xs = slicesOf(x), ys = slicesOf(y);
+    const xs = slicesOf(x),
+      ys = slicesOf(y);
     return Array.from({ length: Math.min(xs.length, ys.length) }, (_, i) => sliceRps(xs[i]!) / sliceRps(ys[i]!));
   };
-  const a = byKey("a")?.load, e = byKey("e")?.load;
+  const a = byKey("a")?.load,
+    e = byKey("e")?.load;
   const side = (k: string): AbSide | undefined => {
     const x = byKey(k);
     if (!x?.load) return undefined;
     return {
-      key: k, rps: x.load.rps, overFloor: e ? x.load.rps / e.rps : NaN, overBare: a ? x.load.rps / a.rps : NaN,
-      cpuPerRequestUs: cpuPerRequestUs(x.load), p99Ms: x.load.latency.p99, othersCpuPct: x.load.othersCpuPct, integrityOk: x.integrity?.ok,
+      key: k,
+      rps: x.load.rps,
+      overFloor: e ? x.load.rps / e.rps : NaN,
+      overBare: a ? x.load.rps / a.rps : NaN,
+      cpuPerRequestUs: cpuPerRequestUs(x.load),
+      p99Ms: x.load.latency.p99,
+      othersCpuPct: x.load.othersCpuPct,
+      integrityOk: x.integrity?.ok,
     };
   };
   const dbs: AbDb[] = [];
-  for (const [db, k] of [["sqlite", "b"], ["postgres", "c"]] as const) {
-    const cur = side(k), base = side(`${k}0`);
+  for (const [db, k] of [
+    ["sqlite", "b"],
+    ["postgres", "c"],
+  ] as const) {
+    const cur = side(k),
+      base = side(`${k}0`);
     if (!cur || !base) continue;
     dbs.push({
-      db, current: cur, baseline: base,
-      currentOverBaseline: cur.rps / base.rps, cpuCurrentOverBaseline: cur.cpuPerRequestUs / base.cpuPerRequestUs,
+      db,
+      current: cur,
+      baseline: base,
+      currentOverBaseline: cur.rps / base.rps,
+      cpuCurrentOverBaseline: cur.cpuPerRequestUs / base.cpuPerRequestUs,
       perRound: spread(perRound(k, `${k}0`)),
       overFloorPerRound: { current: spread(perRound(k, "e")), baseline: spread(perRound(`${k}0`, "e")) },
     });
@@ -620,7 +731,11 @@ async function profileJoe(b: Build, fake: FakeBotApi): Promise<ProfileEntry> {
   const joe = await startServe({ db, fernetKey, apiRoot: fake.url, cliMain: b.cliMain, cwd: ROOT, nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${profDir}`] });
   const stop = trackChild(joe.child);
   for (const [i, bot] of bots.entries()) await linkChat(fake, joe.baseUrl, bot, chatOf(i));
-  const routes: Route[] = bots.map((bot, i) => ({ path: `/plugins/telegram/webhook/${bot.pluginId}/`, secret: bot.secret, template: textUpdateTemplate(chatOf(i)) }));
+  const routes: Route[] = bots.map((bot, i) => ({
+    path: `/plugins/telegram/webhook/${bot.pluginId}/`,
+    secret: bot.secret,
+    template: textUpdateTemplate(chatOf(i)),
+  }));
   const load = await runLoad({ baseUrl: joe.baseUrl, routes, ids: new IdSource(), seconds: CFG.profileSeconds, connections: CFG.connections });
   log(`  (under the profiler: ${fmt(load.rps, 0)} req/s, p99 ${fmt(load.latency.p99, 2)} ms)`);
   await stop();
@@ -676,10 +791,32 @@ async function outbox(b: Build, kind: "sqlite" | "postgres", opts: { perChat?: n
   const minimumS = Math.max(Math.ceil(perBot / TG_PER_BOT_PER_S) - 1, (perChat - 1) / TG_PER_CHAT_PER_S);
   const minimumRateS = Math.max(perBot / TG_PER_BOT_PER_S, perChat / TG_PER_CHAT_PER_S);
   const empty: OutboxResult = {
-    db: kind, messages: total, delivered: 0, complete: false, firstToLastS: NaN, spawnToLastS: NaN, minimumS, minimumRateS,
-    ratio: NaN, duplicates: 0, orderViolations: 0, sendCalls: 0, status429: 0, perChat429: 0, perBot429: 0, pct429: NaN, otherErrors: 0, dbStatus: {}, othersCpuPct: NaN, ratePerS: NaN, workerCpuPct: NaN, deadlineS: opts.deadlineS ?? CFG.outboxDeadlineS,
+    db: kind,
+    messages: total,
+    delivered: 0,
+    complete: false,
+    firstToLastS: NaN,
+    spawnToLastS: NaN,
+    minimumS,
+    minimumRateS,
+    ratio: NaN,
+    duplicates: 0,
+    orderViolations: 0,
+    sendCalls: 0,
+    status429: 0,
+    perChat429: 0,
+    perBot429: 0,
+    pct429: NaN,
+    otherErrors: 0,
+    dbStatus: {},
+    othersCpuPct: NaN,
+    ratePerS: NaN,
+    workerCpuPct: NaN,
+    deadlineS: opts.deadlineS ?? CFG.outboxDeadlineS,
   };
-  log(`${opts.profileDir ? "profile: worker with --cpu-prof," : "2."} outbox on ${kind}: ${total} messages, ${CFG.outboxBots} bots × ${CFG.outboxChats} chats × ${perChat}`);
+  log(
+    `${opts.profileDir ? "profile: worker with --cpu-prof," : "2."} outbox on ${kind}: ${total} messages, ${CFG.outboxBots} bots × ${CFG.outboxChats} chats × ${perChat}`,
+  );
   const db = kind === "sqlite" ? sqliteDb() : await postgresDb();
   if ("unavailable" in db) return { ...empty, skipped: `PostgreSQL unreachable: ${db.unavailable}` };
   const dropDb = trackDb(db);
@@ -696,20 +833,35 @@ async function outbox(b: Build, kind: "sqlite" | "postgres", opts: { perChat?: n
       for (let c = 0; c < CFG.outboxChats; c++) {
         for (let bi = 0; bi < CFG.outboxBots; bi++) {
           rows.push({
-            plugin_id: bots[bi]!.pluginId, chat_id: chatId(bi, c), kind: "confirmation", text: `✅ Recibido. Encolando... [B${bi}-C${c}-M${m}]`,
-            reply_to_message_id: null, task_id: null, status: "pending", next_attempt_at: now, created_at: now,
+            plugin_id: bots[bi]!.pluginId,
+            chat_id: chatId(bi, c),
+            kind: "confirmation",
+            text: `✅ Recibido. Encolando... [B${bi}-C${c}-M${m}]`,
+            reply_to_message_id: null,
+            task_id: null,
+            status: "pending",
+            next_attempt_at: now,
+            created_at: now,
           });
         }
       }
     }
     await k.transaction().execute(async (trx) => {
-      for (let i = 0; i < rows.length; i += 500) await trx.insertInto("outgoing_messages").values(rows.slice(i, i + 500)).execute();
+      for (let i = 0; i < rows.length; i += 500)
+        await trx
+          .insertInto("outgoing_messages")
+          .values(rows.slice(i, i + 500))
+          .execute();
     });
   });
   await waitQuiet("outbox");
   const spawnAt = Date.now();
   const worker = startWorkerProcess({
-    db, fernetKey, apiRoot: fake.url, cliMain: b.cliMain, cwd: ROOT,
+    db,
+    fernetKey,
+    apiRoot: fake.url,
+    cliMain: b.cliMain,
+    cwd: ROOT,
     nodeArgs: opts.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${opts.profileDir}`] : [],
   });
   const stop = trackChild(worker);
@@ -761,7 +913,12 @@ async function outbox(b: Build, kind: "sqlite" | "postgres", opts: { perChat?: n
   }
   const otherErrors = sends.filter((c) => c.status !== 429 && c.status !== 200).length;
   const dbStatus = await withStore(db, async ({ db: k }) => {
-    const rows = await k.selectFrom("outgoing_messages").select(["status"]).select((eb) => eb.fn.countAll<number>().as("n")).groupBy("status").execute();
+    const rows = await k
+      .selectFrom("outgoing_messages")
+      .select(["status"])
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .groupBy("status")
+      .execute();
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
   });
   await closeFake();
@@ -770,13 +927,31 @@ async function outbox(b: Build, kind: "sqlite" | "postgres", opts: { perChat?: n
   const ratePerS = seen.size / firstToLastS;
   const complete = seen.size === total;
   const r: OutboxResult = {
-    ...empty, delivered: seen.size, complete, firstToLastS, spawnToLastS: (lastSent - spawnAt) / 1000,
-    ratio: (complete ? firstToLastS : total / ratePerS) / minimumS, ratePerS, ...(complete ? {} : { projectedS: total / ratePerS }), duplicates, orderViolations, sendCalls: sends.length, status429, perChat429, perBot429,
-    pct429: sends.length ? (status429 / sends.length) * 100 : NaN, otherErrors, dbStatus, othersCpuPct,
+    ...empty,
+    delivered: seen.size,
+    complete,
+    firstToLastS,
+    spawnToLastS: (lastSent - spawnAt) / 1000,
+    ratio: (complete ? firstToLastS : total / ratePerS) / minimumS,
+    ratePerS,
+    ...(complete ? {} : { projectedS: total / ratePerS }),
+    duplicates,
+    orderViolations,
+    sendCalls: sends.length,
+    status429,
+    perChat429,
+    perBot429,
+    pct429: sends.length ? (status429 / sends.length) * 100 : NaN,
+    otherErrors,
+    dbStatus,
+    othersCpuPct,
     workerCpuPct: (workerCpuS / workerWallS) * 100,
   };
-  if (!complete) log(`  only ${r.delivered}/${total} delivered within the ${r.deadlineS} s limit (${fmt(ratePerS, 1)} msg/s): all would take ~${fmt(r.projectedS, 0)} s`);
-  log(`  ${r.delivered}/${total} delivered in ${fmt(firstToLastS, 2)} s (min ${fmt(minimumS, 2)} s → ${fmt(r.ratio, 3)}×${complete ? "" : ", projected"}), spawn→last ${fmt(r.spawnToLastS, 2)} s, ${duplicates} duplicates, ${orderViolations} out of order, ${status429} × 429 (${fmt(r.pct429, 2)} %: ${perChat429} per-chat, ${perBot429} per-bot limit)`);
+  if (!complete)
+    log(`  only ${r.delivered}/${total} delivered within the ${r.deadlineS} s limit (${fmt(ratePerS, 1)} msg/s): all would take ~${fmt(r.projectedS, 0)} s`);
+  log(
+    `  ${r.delivered}/${total} delivered in ${fmt(firstToLastS, 2)} s (min ${fmt(minimumS, 2)} s → ${fmt(r.ratio, 3)}×${complete ? "" : ", projected"}), spawn→last ${fmt(r.spawnToLastS, 2)} s, ${duplicates} duplicates, ${orderViolations} out of order, ${status429} × 429 (${fmt(r.pct429, 2)} %: ${perChat429} per-chat, ${perBot429} per-bot limit)`,
+  );
   return r;
 }
 
@@ -789,7 +964,10 @@ interface LatencyResult {
   skipped?: string;
   n: number;
   /** webhook 200 received → sendMessage arriving at the fake, ms. */
-  p50: number; p90: number; p99: number; max: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
   /** webhook POST sent → sendMessage arriving, ms. */
   e2eP50: number;
   /** webhook POST → 200, ms. */
@@ -842,8 +1020,16 @@ async function latency(b: Build, kind: "sqlite" | "postgres"): Promise<LatencyRe
   await closeFake();
   await dropDb();
   const r: LatencyResult = {
-    db: kind, n: lat.length, p50: percentile(lat, 50), p90: percentile(lat, 90), p99: percentile(lat, 99), max: Math.max(...lat),
-    e2eP50: percentile(e2e, 50), webhookP50: percentile(hook, 50), status429, othersCpuPct,
+    db: kind,
+    n: lat.length,
+    p50: percentile(lat, 50),
+    p90: percentile(lat, 90),
+    p99: percentile(lat, 99),
+    max: Math.max(...lat),
+    e2eP50: percentile(e2e, 50),
+    webhookP50: percentile(hook, 50),
+    status429,
+    othersCpuPct,
   };
   log(`  200 → sendMessage: p50 ${r.p50} ms, p90 ${r.p90} ms, p99 ${r.p99} ms, max ${r.max} ms (webhook p50 ${r.webhookP50} ms)`);
   return r;
@@ -853,7 +1039,12 @@ async function latency(b: Build, kind: "sqlite" | "postgres"): Promise<LatencyRe
 // 4. Cold start
 // ---------------------------------------------------------------------------------------------
 
-interface ColdStart { runsMs: number[]; medianMs: number; idleRssMb: number[]; othersCpuPctBefore: number[] }
+interface ColdStart {
+  runsMs: number[];
+  medianMs: number;
+  idleRssMb: number[];
+  othersCpuPctBefore: number[];
+}
 
 async function coldStart(b: Build): Promise<ColdStart> {
   log(`4. cold start of compiled \`serve\` (fresh SQLite data dir), ${CFG.coldRuns} runs`);
@@ -905,18 +1096,25 @@ interface Results {
 function gitInfo(): { commit: string; dirty: string[] } {
   const git = (args: string[]) => {
     try {
-      return execFileSync("git", args, { cwd: ROOT, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+      return execFileSync("git", args, { cwd: ROOT, stdio: ["ignore", "pipe", "ignore"] })
+        .toString()
+        .trim();
     } catch {
       return "";
     }
   };
   const commit = git(["log", "-1", "--format=%h %s"]) || "unknown (not a git checkout)";
-  const dirty = git(["status", "--porcelain", "--", "src"]).split("\n").filter(Boolean).map((l) => l.slice(3));
+  const dirty = git(["status", "--porcelain", "--", "src"])
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => l.slice(3));
   return { commit, dirty };
 }
 
 function commandLine(): string {
-  const envs = Object.entries(process.env).filter(([k]) => k.startsWith("BENCH_")).map(([k, v]) => `${k}=${v}`);
+  const envs = Object.entries(process.env)
+    .filter(([k]) => k.startsWith("BENCH_"))
+    .map(([k, v]) => `${k}=${v}`);
   const ev = process.env.npm_lifecycle_event;
   const cmd = ev ? `npm run ${ev}` : `node --import tsx bench/run.ts${process.argv.slice(2).length ? " " + process.argv.slice(2).join(" ") : ""}`;
   return [...envs, cmd].join(" ");
@@ -930,33 +1128,62 @@ function table(head: string[], rows: Row[]): string {
 
 function targets(r: Results): Row[] {
   const get = (k: string) => r.ingest.find((x) => x.key === k && x.load);
-  const a = get("a"), b = get("b"), c = get("c"), d = get("d"), e = get("e");
+  const a = get("a"),
+    b = get("b"),
+    c = get("c"),
+    d = get("d"),
+    e = get("e");
   const ratio = (x?: IngestResult, y?: IngestResult) => (x?.load && y?.load ? x.load.rps / y.load.rps : NaN);
   const rows: Row[] = [];
   const add = (name: string, measured: string, met: boolean | undefined) =>
     rows.push([name, measured, met === undefined ? "not measured" : met ? "**met**" : "**NOT met**"]);
   const measuredIf = (v: number, s: string) => (Number.isFinite(v) ? s : "–");
-  const ba = ratio(b, a), ca = ratio(c, a), bd = ratio(b, d), cd = ratio(c, d);
-  const ea = ratio(e, a), be = ratio(b, e);
-  add("Ingest SQLite ≥ 0.5× bare", measuredIf(ba, `${fmt(ba, 2)}×${Number.isFinite(ea) ? ` (the durable floor (e) reaches ${fmt(ea, 2)}×; Joe = ${fmt(be, 2)}× the floor)` : ""}`), Number.isFinite(ba) ? ba >= 0.5 : undefined);
+  const ba = ratio(b, a),
+    ca = ratio(c, a),
+    bd = ratio(b, d),
+    cd = ratio(c, d);
+  const ea = ratio(e, a),
+    be = ratio(b, e);
+  add(
+    "Ingest SQLite ≥ 0.5× bare",
+    measuredIf(ba, `${fmt(ba, 2)}×${Number.isFinite(ea) ? ` (the durable floor (e) reaches ${fmt(ea, 2)}×; Joe = ${fmt(be, 2)}× the floor)` : ""}`),
+    Number.isFinite(ba) ? ba >= 0.5 : undefined,
+  );
   add("Ingest SQLite p99 ≤ 10 ms (c=40)", b?.load ? `${fmt(b.load.latency.p99, 0)} ms` : "–", b?.load ? b.load.latency.p99 <= 10 : undefined);
   add("Ingest PostgreSQL ≥ 0.35× bare", measuredIf(ca, `${fmt(ca, 2)}×`), Number.isFinite(ca) ? ca >= 0.35 : undefined);
   add("Ingest SQLite ahead of naive grammY (b/d > 1)", measuredIf(bd, `${fmt(bd, 2)}×`), Number.isFinite(bd) ? bd > 1 : undefined);
   add("Ingest PostgreSQL ahead of naive grammY (c/d > 1)", measuredIf(cd, `${fmt(cd, 2)}×`), Number.isFinite(cd) ? cd > 1 : undefined);
   for (const x of [b, c, get("b0"), get("c0")]) {
-    if (x?.integrity) add(`Every 2xx has exactly one task ${x.key.startsWith("b") ? "(SQLite)" : "(PostgreSQL)"}${x.key.endsWith("0") ? ", baseline" : ""}`, `${x.integrity.answered2xx} 2xx, ${x.integrity.missing} missing, ${x.integrity.duplicates} duplicated`, x.integrity.ok);
+    if (x?.integrity)
+      add(
+        `Every 2xx has exactly one task ${x.key.startsWith("b") ? "(SQLite)" : "(PostgreSQL)"}${x.key.endsWith("0") ? ", baseline" : ""}`,
+        `${x.integrity.answered2xx} 2xx, ${x.integrity.missing} missing, ${x.integrity.duplicates} duplicated`,
+        x.integrity.ok,
+      );
   }
   for (const o of r.outbox.filter((o) => !o.skipped)) {
-    add(`Outbox ≤ 1.1× limits' minimum (${o.db})`, o.complete
-      ? `${fmt(o.firstToLastS, 2)} s / ${fmt(o.minimumS, 1)} s = ${fmt(o.ratio, 2)}×`
-      : `only ${o.delivered}/${o.messages} sent in ${o.deadlineS} s (${fmt(o.ratePerS, 0)} msg/s): ~${fmt(o.projectedS, 0)} s for all = ~${fmt(o.ratio, 1)}×`, o.complete && o.ratio <= 1.1);
+    add(
+      `Outbox ≤ 1.1× limits' minimum (${o.db})`,
+      o.complete
+        ? `${fmt(o.firstToLastS, 2)} s / ${fmt(o.minimumS, 1)} s = ${fmt(o.ratio, 2)}×`
+        : `only ${o.delivered}/${o.messages} sent in ${o.deadlineS} s (${fmt(o.ratePerS, 0)} msg/s): ~${fmt(o.projectedS, 0)} s for all = ~${fmt(o.ratio, 1)}×`,
+      o.complete && o.ratio <= 1.1,
+    );
     add(`Outbox 0 duplicates (${o.db})`, String(o.duplicates), o.duplicates === 0);
     add(`Outbox ≤ 1 % of sends answered 429 (${o.db})`, `${o.status429} of ${o.sendCalls} (${fmt(o.pct429, 2)} %)`, o.pct429 <= 1);
   }
   for (const l of r.latency.filter((l) => !l.skipped)) add(`Confirmation latency p50 ≤ 20 ms (${l.db})`, `${fmt(l.p50, 0)} ms`, l.p50 <= 20);
-  add("Peak RSS ≤ 150 MB (Joe SQLite during 1b)", b?.peakRssMb !== undefined ? `${fmt(b.peakRssMb, 2)} MB` : "–", b?.peakRssMb !== undefined ? b.peakRssMb <= 150 : undefined);
+  add(
+    "Peak RSS ≤ 150 MB (Joe SQLite during 1b)",
+    b?.peakRssMb !== undefined ? `${fmt(b.peakRssMb, 2)} MB` : "–",
+    b?.peakRssMb !== undefined ? b.peakRssMb <= 150 : undefined,
+  );
   if (c?.peakRssMb !== undefined) add("Peak RSS ≤ 150 MB (Joe PostgreSQL during 1c)", `${fmt(c.peakRssMb, 2)} MB`, c.peakRssMb <= 150);
-  add("Cold start ≤ 1 s (compiled serve, median)", r.coldStart ? `${fmt(r.coldStart.medianMs, 0)} ms` : "–", r.coldStart ? r.coldStart.medianMs <= 1000 : undefined);
+  add(
+    "Cold start ≤ 1 s (compiled serve, median)",
+    r.coldStart ? `${fmt(r.coldStart.medianMs, 0)} ms` : "–",
+    r.coldStart ? r.coldStart.medianMs <= 1000 : undefined,
+  );
   return rows;
 }
 
@@ -968,22 +1195,32 @@ function cpuPerRequestUs(l: LoadSummary): number {
 /** Plain statements read off this run's numbers: where each target's time or CPU goes. */
 function bottleneckHints(r: Results): string[] {
   const hints: string[] = [];
-  const top = (p: ProfileEntry | undefined, n = 3) => p && !("error" in p.summary)
-    ? p.summary.functions.filter((f) => !f.fn.startsWith("(")).slice(0, n).map((f) => `\`${f.fn}\` ${fmt(f.pct, 0)} %`).join(", ")
-    : undefined;
+  const top = (p: ProfileEntry | undefined, n = 3) =>
+    p && !("error" in p.summary)
+      ? p.summary.functions
+          .filter((f) => !f.fn.startsWith("("))
+          .slice(0, n)
+          .map((f) => `\`${f.fn}\` ${fmt(f.pct, 0)} %`)
+          .join(", ")
+      : undefined;
   const a = r.ingest.find((x) => x.key === "a")?.load;
   if (a && a.clientCpuPct + a.serverCpuPct > 150) {
-    hints.push(`(a) is bounded by the machine, not by Fastify: server ${fmt(a.serverCpuPct, 0)} % + client ${fmt(a.clientCpuPct, 0)} % of ${r.machine.nproc * 100} %. Every ratio to (a) is therefore a ratio to "what 2 cores can do with autocannon on one of them".`);
+    hints.push(
+      `(a) is bounded by the machine, not by Fastify: server ${fmt(a.serverCpuPct, 0)} % + client ${fmt(a.clientCpuPct, 0)} % of ${r.machine.nproc * 100} %. Every ratio to (a) is therefore a ratio to "what 2 cores can do with autocannon on one of them".`,
+    );
   }
   for (const key of ["b", "c"] as const) {
     const x = r.ingest.find((i) => i.key === key)?.load;
     if (!x) continue;
     const name = key === "b" ? "Joe on SQLite" : "Joe on PostgreSQL";
     const serve = key === "b" ? r.profiles.find((p) => p.title.includes("`serve`")) : undefined;
-    const busy = x.serverCpuPct >= 75
-      ? `its one Node thread is busy ${fmt(x.serverCpuPct, 0)} % of the time, so it is (close to) CPU-bound and throughput ≈ 1 / CPU per update`
-      : `its Node thread is busy only ${fmt(x.serverCpuPct, 0)} % of the time: the rest it waits (round trips to the database, commits)`;
-    hints.push(`${name}: ${fmt(cpuPerRequestUs(x), 0)} µs of CPU per update${x.dbCpuPct > 0 ? ` (Node ${fmt((x.serverCpuPct / 100 / x.rps) * 1e6, 0)} µs + PostgreSQL ${fmt((x.dbCpuPct / 100 / x.rps) * 1e6, 0)} µs)` : ""}; ${busy}${a ? `. Reaching the target ${key === "b" ? "0.5" : "0.35"}× (a) here means ≤ ${fmt(1e6 / ((key === "b" ? 0.5 : 0.35) * a.rps), 0)} µs per update${x.dbCpuPct > 0 ? " (Node and PostgreSQL together, both sharing the 2 cores with the client)" : " with the client sharing the machine"}` : ""}${top(serve) ? `. Largest self times in the profile: ${top(serve)} (\`executeQuery\` is SQL run synchronously by better-sqlite3, commits' fsync included)` : ""}.`);
+    const busy =
+      x.serverCpuPct >= 75
+        ? `its one Node thread is busy ${fmt(x.serverCpuPct, 0)} % of the time, so it is (close to) CPU-bound and throughput ≈ 1 / CPU per update`
+        : `its Node thread is busy only ${fmt(x.serverCpuPct, 0)} % of the time: the rest it waits (round trips to the database, commits)`;
+    hints.push(
+      `${name}: ${fmt(cpuPerRequestUs(x), 0)} µs of CPU per update${x.dbCpuPct > 0 ? ` (Node ${fmt((x.serverCpuPct / 100 / x.rps) * 1e6, 0)} µs + PostgreSQL ${fmt((x.dbCpuPct / 100 / x.rps) * 1e6, 0)} µs)` : ""}; ${busy}${a ? `. Reaching the target ${key === "b" ? "0.5" : "0.35"}× (a) here means ≤ ${fmt(1e6 / ((key === "b" ? 0.5 : 0.35) * a.rps), 0)} µs per update${x.dbCpuPct > 0 ? " (Node and PostgreSQL together, both sharing the 2 cores with the client)" : " with the client sharing the machine"}` : ""}${top(serve) ? `. Largest self times in the profile: ${top(serve)} (\`executeQuery\` is SQL run synchronously by better-sqlite3, commits' fsync included)` : ""}.`,
+    );
   }
   for (const o of r.outbox) {
     if (o.skipped) continue;
@@ -991,10 +1228,14 @@ function bottleneckHints(r: Results): string[] {
       const worker = r.profiles.find((p) => p.title.includes("`worker`"));
       const sqlShare = worker && !("error" in worker.summary) ? worker.summary.functions.find((f) => f.fn === "executeQuery")?.pct : undefined;
       const cpuBound = o.workerCpuPct >= 80;
-      hints.push(`Outbox on ${o.db}: ${fmt(o.ratePerS, 0)} msg/s against the ${r.config.outboxBots * 30} msg/s the limits allow (${r.config.outboxBots} bots × 30); Joe's own per-bot pace (29/s) alone makes the floor ${fmt(Math.ceil(o.messages / r.config.outboxBots / 29) - 1, 0)} s = ${fmt((Math.ceil(o.messages / r.config.outboxBots / 29) - 1) / o.minimumS, 3)}× the minimum. The worker used ${fmt(o.workerCpuPct, 0)} % of a core${cpuBound ? `: CPU-bound${o.db === "sqlite" && sqlShare !== undefined ? `, ${fmt(sqlShare, 0)} % of it \`executeQuery\` in the profile (SQL run synchronously on the event loop)` : ""}` : `: not CPU-bound, so the time goes to pacing (1 s per chat counted from the end of the previous send, the per-bot limiter) and to 429 retries`}.`);
+      hints.push(
+        `Outbox on ${o.db}: ${fmt(o.ratePerS, 0)} msg/s against the ${r.config.outboxBots * 30} msg/s the limits allow (${r.config.outboxBots} bots × 30); Joe's own per-bot pace (29/s) alone makes the floor ${fmt(Math.ceil(o.messages / r.config.outboxBots / 29) - 1, 0)} s = ${fmt((Math.ceil(o.messages / r.config.outboxBots / 29) - 1) / o.minimumS, 3)}× the minimum. The worker used ${fmt(o.workerCpuPct, 0)} % of a core${cpuBound ? `: CPU-bound${o.db === "sqlite" && sqlShare !== undefined ? `, ${fmt(sqlShare, 0)} % of it \`executeQuery\` in the profile (SQL run synchronously on the event loop)` : ""}` : `: not CPU-bound, so the time goes to pacing (1 s per chat counted from the end of the previous send, the per-bot limiter) and to 429 retries`}.`,
+      );
     }
     if (o.pct429 > 1) {
-      hints.push(`Outbox on ${o.db}: ${o.status429} sends answered 429 (${fmt(o.pct429, 1)} %), ${o.perBot429} of them on the per-bot limit and ${o.perChat429} on the per-chat limit. Each costs its message retry_after (≥ 1 s).`);
+      hints.push(
+        `Outbox on ${o.db}: ${o.status429} sends answered 429 (${fmt(o.pct429, 1)} %), ${o.perBot429} of them on the per-bot limit and ${o.perChat429} on the per-chat limit. Each costs its message retry_after (≥ 1 s).`,
+      );
     }
   }
   return hints;
@@ -1007,13 +1248,51 @@ function abMarkdown(ab: AbResult): string[] {
   const rng = (s: { median: number; min: number; max: number }) => `${x(s.median)} (${fmt(s.min, 2)}–${fmt(s.max, 2)})`;
   const ok = (v?: boolean) => (v === undefined ? "–" : v ? "OK" : "**FAILED**");
   const db = (d: AbDb) => (d.db === "sqlite" ? "SQLite" : "PostgreSQL");
-  out.push(table(["database", "Joe / floor (e): current", "baseline", "Joe / bare (a): current", "baseline", "req/s current / baseline", "per round: median (min–max)", "CPU µs per update: current", "baseline", "current / baseline", "p99 ms current / baseline", "others' CPU %: current / baseline", "integrity current / baseline"],
-    ab.dbs.map((d) => [db(d), x(d.current.overFloor), x(d.baseline.overFloor), x(d.current.overBare), x(d.baseline.overBare), x(d.currentOverBaseline), `${rng(d.perRound)}, n = ${d.perRound.n}`,
-      fmt(d.current.cpuPerRequestUs, 0), fmt(d.baseline.cpuPerRequestUs, 0), x(d.cpuCurrentOverBaseline), `${fmt(d.current.p99Ms, 0)} / ${fmt(d.baseline.p99Ms, 0)}`,
-      `${fmt(d.current.othersCpuPct, 0)} / ${fmt(d.baseline.othersCpuPct, 0)}`, `${ok(d.current.integrityOk)} / ${ok(d.baseline.integrityOk)}`])), "");
-  out.push(table(["database", "Joe / floor per round, current: median (min–max)", "baseline"],
-    ab.dbs.map((d) => [db(d), rng(d.overFloorPerRound.current), rng(d.overFloorPerRound.baseline)])), "");
-  out.push("Both Joes ran side by side with (a)–(e), taking turns in the same rounds of slices; the floor and bare servers are the same for both, so \"Joe / floor\" and \"Joe / bare\" compare directly. \"Per round\" divides the two servers' req/s within each round (their slices were close in time): its spread shows how much of the difference is noise, as does \"CPU µs per update\", which moves much less with noise than req/s. The baseline's database was migrated and filled by the baseline's own code.");
+  out.push(
+    table(
+      [
+        "database",
+        "Joe / floor (e): current",
+        "baseline",
+        "Joe / bare (a): current",
+        "baseline",
+        "req/s current / baseline",
+        "per round: median (min–max)",
+        "CPU µs per update: current",
+        "baseline",
+        "current / baseline",
+        "p99 ms current / baseline",
+        "others' CPU %: current / baseline",
+        "integrity current / baseline",
+      ],
+      ab.dbs.map((d) => [
+        db(d),
+        x(d.current.overFloor),
+        x(d.baseline.overFloor),
+        x(d.current.overBare),
+        x(d.baseline.overBare),
+        x(d.currentOverBaseline),
+        `${rng(d.perRound)}, n = ${d.perRound.n}`,
+        fmt(d.current.cpuPerRequestUs, 0),
+        fmt(d.baseline.cpuPerRequestUs, 0),
+        x(d.cpuCurrentOverBaseline),
+        `${fmt(d.current.p99Ms, 0)} / ${fmt(d.baseline.p99Ms, 0)}`,
+        `${fmt(d.current.othersCpuPct, 0)} / ${fmt(d.baseline.othersCpuPct, 0)}`,
+        `${ok(d.current.integrityOk)} / ${ok(d.baseline.integrityOk)}`,
+      ]),
+    ),
+    "",
+  );
+  out.push(
+    table(
+      ["database", "Joe / floor per round, current: median (min–max)", "baseline"],
+      ab.dbs.map((d) => [db(d), rng(d.overFloorPerRound.current), rng(d.overFloorPerRound.baseline)]),
+    ),
+    "",
+  );
+  out.push(
+    'Both Joes ran side by side with (a)–(e), taking turns in the same rounds of slices; the floor and bare servers are the same for both, so "Joe / floor" and "Joe / bare" compare directly. "Per round" divides the two servers\' req/s within each round (their slices were close in time): its spread shows how much of the difference is noise, as does "CPU µs per update", which moves much less with noise than req/s. The baseline\'s database was migrated and filled by the baseline\'s own code.',
+  );
   return out;
 }
 
@@ -1023,12 +1302,25 @@ function markdown(r: Results): string {
   out.push("# Benchmark results (issue 5)", "");
   out.push(`- Date: ${r.date}`);
   out.push(`- Command: \`${r.command}\``);
-  out.push(`- Code measured: commit ${r.git.commit}${r.git.dirty.length ? `, plus uncommitted changes in ${r.git.dirty.join(", ")}` : " (src/ clean)"}; compiled fresh at the start of the run.`);
-  if (r.ab) out.push(`- Baseline (A/B, ingest only): \`${r.ab.ref}\` = commit ${r.ab.sha.slice(0, 7)} ${r.ab.subject}; its src/ compiled the same way, run as (b0) and (c0) in the same rotation.`);
-  out.push(`- Machine: \`nproc\` = ${m.nproc} (${m.cpu}), ${fmt(m.memGb, 0)} GB RAM, ${m.platform}, Node ${m.node}. A durable 4 KB write (write + fdatasync) in the databases' directory takes ${fmt(m.fsyncMs, 2)} ms (median): a fast disk, which flatters one-transaction-per-update designs such as (d); where a sync costs 2–10 ms, (d) falls to a few hundred req/s while group commit pays it once per batch.`);
-  out.push(`- Noise: before the run, load average ${m.noiseBefore.loadavg}, other processes used ${fmt(m.noiseBefore.othersPct, 0)} % of a core${m.noiseBefore.busy.length ? ` (${m.noiseBefore.busy.join(", ")})` : ""}; after, load average ${m.noiseAfter?.loadavg ?? "–"}, others ${fmt(m.noiseAfter?.othersPct, 0)} %${m.noiseAfter?.busy.length ? ` (${m.noiseAfter.busy.join(", ")})` : ""}. Each section waited (up to ${CFG.waitQuietS} s) for others to use < ${CFG.quietPct} % of a core; the CPU others used during each measurement is in the tables ("others' CPU %"). The machine is shared: expect ±10–20 % between runs, more where others' CPU is high.`);
-  out.push(`- With ${m.nproc} cores, the load generator (autocannon, in the bench process) and the server (a child process) compete for CPU. That is the same for all the servers, so ratios are comparable; absolute req/s are lower than on a machine where the client runs elsewhere.`);
-  out.push(`- Load: ${r.config.connections} connections, pipelining 1, ${r.config.warmup} s warm-up (not counted) then ${r.config.seconds} s measured per server. The servers run side by side and take turns in ${r.config.sliceSeconds} s slices (order rotating each round), so noise from other work on the machine falls on all of them alike; the slices are merged (latency histograms included); every request a ${r.config.bodyBytes}-byte Telegram text update (${r.config.textChars} characters of text, entities, from/chat) with a unique update_id and message_id${r.config.plugins > 1 ? `, rotating over ${r.config.plugins} linked plugins` : ", to one linked plugin/chat"}. Servers run compiled (fresh \`tsc\` into bench/.tmp), LOG_LEVEL=warn, Joe with its workers (confirmations are sent to the fake Bot API during the run).`);
+  out.push(
+    `- Code measured: commit ${r.git.commit}${r.git.dirty.length ? `, plus uncommitted changes in ${r.git.dirty.join(", ")}` : " (src/ clean)"}; compiled fresh at the start of the run.`,
+  );
+  if (r.ab)
+    out.push(
+      `- Baseline (A/B, ingest only): \`${r.ab.ref}\` = commit ${r.ab.sha.slice(0, 7)} ${r.ab.subject}; its src/ compiled the same way, run as (b0) and (c0) in the same rotation.`,
+    );
+  out.push(
+    `- Machine: \`nproc\` = ${m.nproc} (${m.cpu}), ${fmt(m.memGb, 0)} GB RAM, ${m.platform}, Node ${m.node}. A durable 4 KB write (write + fdatasync) in the databases' directory takes ${fmt(m.fsyncMs, 2)} ms (median): a fast disk, which flatters one-transaction-per-update designs such as (d); where a sync costs 2–10 ms, (d) falls to a few hundred req/s while group commit pays it once per batch.`,
+  );
+  out.push(
+    `- Noise: before the run, load average ${m.noiseBefore.loadavg}, other processes used ${fmt(m.noiseBefore.othersPct, 0)} % of a core${m.noiseBefore.busy.length ? ` (${m.noiseBefore.busy.join(", ")})` : ""}; after, load average ${m.noiseAfter?.loadavg ?? "–"}, others ${fmt(m.noiseAfter?.othersPct, 0)} %${m.noiseAfter?.busy.length ? ` (${m.noiseAfter.busy.join(", ")})` : ""}. Each section waited (up to ${CFG.waitQuietS} s) for others to use < ${CFG.quietPct} % of a core; the CPU others used during each measurement is in the tables ("others' CPU %"). The machine is shared: expect ±10–20 % between runs, more where others' CPU is high.`,
+  );
+  out.push(
+    `- With ${m.nproc} cores, the load generator (autocannon, in the bench process) and the server (a child process) compete for CPU. That is the same for all the servers, so ratios are comparable; absolute req/s are lower than on a machine where the client runs elsewhere.`,
+  );
+  out.push(
+    `- Load: ${r.config.connections} connections, pipelining 1, ${r.config.warmup} s warm-up (not counted) then ${r.config.seconds} s measured per server. The servers run side by side and take turns in ${r.config.sliceSeconds} s slices (order rotating each round), so noise from other work on the machine falls on all of them alike; the slices are merged (latency histograms included); every request a ${r.config.bodyBytes}-byte Telegram text update (${r.config.textChars} characters of text, entities, from/chat) with a unique update_id and message_id${r.config.plugins > 1 ? `, rotating over ${r.config.plugins} linked plugins` : ", to one linked plugin/chat"}. Servers run compiled (fresh \`tsc\` into bench/.tmp), LOG_LEVEL=warn, Joe with its workers (confirmations are sent to the fake Bot API during the run).`,
+  );
   for (const n of r.buildNotes) out.push(`- Build note: ${n}`);
   out.push(`- Total bench time: ${fmt(r.durationS, 0)} s.`, "");
 
@@ -1040,31 +1332,159 @@ function markdown(r: Results): string {
 
   if (r.ab) out.push(...abMarkdown(r.ab), "");
   out.push("## 1. Ingest (concurrency " + r.config.connections + ")", "");
-  const rows: Row[] = r.ingest.map((x) => x.load
-    ? [x.label, fmt(x.load.rps, 0), fmt(x.load.latency.p50, 0), fmt(x.load.latency.p90, 0), fmt(x.load.latency.p99, 0), fmt(x.load.latency.max, 0),
-      x.load.ok2xx, x.load.non2xx, `${x.load.errors} / ${x.load.timeouts}`, fmt(cpuPerRequestUs(x.load), 0), x.load.dbCpuPct > 0 ? `${fmt(x.load.serverCpuPct, 0)} + ${fmt(x.load.dbCpuPct, 0)} PG` : fmt(x.load.serverCpuPct, 0), fmt(x.load.clientCpuPct, 0), fmt(x.load.siblingsCpuPct, 0), fmt(x.load.othersCpuPct, 0), fmt(x.peakRssMb)]
-    : [x.label, `skipped: ${x.skipped}`, "", "", "", "", "", "", "", "", "", "", "", "", ""]);
-  out.push(table(["server", "req/s (2xx)", "p50 ms", "p90 ms", "p99 ms", "max ms", "2xx", "non-2xx", "errors / timeouts", "server CPU µs per request", "server CPU %", "client CPU %", "idle siblings' CPU %", "others' CPU %", "peak RSS MB"], rows), "");
+  const rows: Row[] = r.ingest.map((x) =>
+    x.load
+      ? [
+          x.label,
+          fmt(x.load.rps, 0),
+          fmt(x.load.latency.p50, 0),
+          fmt(x.load.latency.p90, 0),
+          fmt(x.load.latency.p99, 0),
+          fmt(x.load.latency.max, 0),
+          x.load.ok2xx,
+          x.load.non2xx,
+          `${x.load.errors} / ${x.load.timeouts}`,
+          fmt(cpuPerRequestUs(x.load), 0),
+          x.load.dbCpuPct > 0 ? `${fmt(x.load.serverCpuPct, 0)} + ${fmt(x.load.dbCpuPct, 0)} PG` : fmt(x.load.serverCpuPct, 0),
+          fmt(x.load.clientCpuPct, 0),
+          fmt(x.load.siblingsCpuPct, 0),
+          fmt(x.load.othersCpuPct, 0),
+          fmt(x.peakRssMb),
+        ]
+      : [x.label, `skipped: ${x.skipped}`, "", "", "", "", "", "", "", "", "", "", "", "", ""],
+  );
+  out.push(
+    table(
+      [
+        "server",
+        "req/s (2xx)",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "2xx",
+        "non-2xx",
+        "errors / timeouts",
+        "server CPU µs per request",
+        "server CPU %",
+        "client CPU %",
+        "idle siblings' CPU %",
+        "others' CPU %",
+        "peak RSS MB",
+      ],
+      rows,
+    ),
+    "",
+  );
   const by = (k: string) => r.ingest.find((x) => x.key === k)?.load?.rps;
   const ratio = (x?: number, y?: number) => (x !== undefined && y !== undefined ? `${fmt(x / y, 2)}×` : "–");
-  out.push(table(["ratio", "value"], [["b/a (SQLite / bare)", ratio(by("b"), by("a"))], ["c/a (PostgreSQL / bare)", ratio(by("c"), by("a"))], ["b/d (SQLite / naive grammY)", ratio(by("b"), by("d"))], ["c/d (PostgreSQL / naive grammY)", ratio(by("c"), by("d"))], ["e/a (durable floor / bare)", ratio(by("e"), by("a"))], ["b/e (SQLite / durable floor)", ratio(by("b"), by("e"))]]), "");
-  out.push("CPU % is of one core (200 % = both cores), over the server's own slices: \"server\" is the server process (for PostgreSQL plus the database backends serving it), \"client\" is the bench process (autocannon and the fake Bot API), \"idle siblings'\" the other servers waiting for their turn (Joe's senders keep sending the backlog of confirmations at 1/s), \"others'\" everything else on the machine (other people's work on this shared machine: noise). \"Server CPU µs per request\" (server, plus PostgreSQL's backends, CPU time ÷ 2xx answers) is the cost of one update, and moves much less with noise than req/s. Latency is autocannon's (whole milliseconds), from request written to response read.", "");
+  out.push(
+    table(
+      ["ratio", "value"],
+      [
+        ["b/a (SQLite / bare)", ratio(by("b"), by("a"))],
+        ["c/a (PostgreSQL / bare)", ratio(by("c"), by("a"))],
+        ["b/d (SQLite / naive grammY)", ratio(by("b"), by("d"))],
+        ["c/d (PostgreSQL / naive grammY)", ratio(by("c"), by("d"))],
+        ["e/a (durable floor / bare)", ratio(by("e"), by("a"))],
+        ["b/e (SQLite / durable floor)", ratio(by("b"), by("e"))],
+      ],
+    ),
+    "",
+  );
+  out.push(
+    'CPU % is of one core (200 % = both cores), over the server\'s own slices: "server" is the server process (for PostgreSQL plus the database backends serving it), "client" is the bench process (autocannon and the fake Bot API), "idle siblings\'" the other servers waiting for their turn (Joe\'s senders keep sending the backlog of confirmations at 1/s), "others\'" everything else on the machine (other people\'s work on this shared machine: noise). "Server CPU µs per request" (server, plus PostgreSQL\'s backends, CPU time ÷ 2xx answers) is the cost of one update, and moves much less with noise than req/s. Latency is autocannon\'s (whole milliseconds), from request written to response read.',
+    "",
+  );
   out.push("### Integrity after the load", "");
-  out.push(table(["server", "answered 2xx", "tasks in DB", "2xx without a task", "duplicate message_ids", "tasks whose answer was cut by a slice's end", "verdict"],
-    r.ingest.filter((x) => x.integrity).map((x) => [x.label, x.integrity!.answered2xx, x.integrity!.tasks, x.integrity!.missing, x.integrity!.duplicates, x.integrity!.inFlightAtStop, x.integrity!.ok ? "OK: every 2xx has exactly one task" : "**FAILED**"])), "");
-  out.push("\"Cut by a slice's end\": requests in flight when autocannon closed its connections at the end of a slice (≤ 40 per slice); the server committed them but the answer was never read. They are not a violation (no 2xx was seen), and they show that a request whose client went away is still written exactly once.", "");
+  out.push(
+    table(
+      ["server", "answered 2xx", "tasks in DB", "2xx without a task", "duplicate message_ids", "tasks whose answer was cut by a slice's end", "verdict"],
+      r.ingest
+        .filter((x) => x.integrity)
+        .map((x) => [
+          x.label,
+          x.integrity!.answered2xx,
+          x.integrity!.tasks,
+          x.integrity!.missing,
+          x.integrity!.duplicates,
+          x.integrity!.inFlightAtStop,
+          x.integrity!.ok ? "OK: every 2xx has exactly one task" : "**FAILED**",
+        ]),
+    ),
+    "",
+  );
+  out.push(
+    '"Cut by a slice\'s end": requests in flight when autocannon closed its connections at the end of a slice (≤ 40 per slice); the server committed them but the answer was never read. They are not a violation (no 2xx was seen), and they show that a request whose client went away is still written exactly once.',
+    "",
+  );
   const cs = r.ingest.filter((x) => x.confirmationsSentDuringRun !== undefined);
-  if (cs.length) out.push(`Confirmations delivered to the fake Bot API during the run (one linked chat is paced to 1 message/s, so the rest stay queued): ${cs.map((x) => `${x.key}: ${x.confirmationsSentDuringRun}`).join(", ")}.`, "");
-
+  if (cs.length)
+    out.push(
+      `Confirmations delivered to the fake Bot API during the run (one linked chat is paced to 1 message/s, so the rest stay queued): ${cs.map((x) => `${x.key}: ${x.confirmationsSentDuringRun}`).join(", ")}.`,
+      "",
+    );
 
   out.push("## 2. Outbox", "");
-  out.push(`${r.config.outboxBots} bots × ${r.config.outboxChats} private chats × ${r.config.outboxPerChat} messages, inserted as pending outgoing_messages rows, sent by Joe's \`worker\` (child process) to the fake Bot API enforcing Telegram's limits (1 msg/s per private chat, 30 msg/s per bot, sliding windows, 429 with retry_after beyond). Time is from the first sendMessage arriving to the last message accepted. The limits' minimum for that span is max(⌈msgs per bot / 30⌉ − 1, msgs per chat − 1) s (${fmt(r.outbox[0]?.minimumS, 1)} s); a rate-based reading (msgs per bot / 30) gives ${fmt(r.outbox[0]?.minimumRateS, 2)} s.`, "");
-  out.push(table(["database", "delivered", "first → last s", "msg/s", "minimum s", "ratio", "spawn → last s", "duplicates", "out of order", "sendMessage calls", "429s (chat / bot limit)", "429 %", "other errors", "rows by status", "worker CPU %", "others' CPU %"],
-    r.outbox.map((o) => o.skipped ? [o.db, `skipped: ${o.skipped}`, "", "", "", "", "", "", "", "", "", "", "", "", "", ""]
-      : [o.db, `${o.delivered}/${o.messages}${o.complete ? "" : ` (time limit ${o.deadlineS} s)`}`, fmt(o.firstToLastS, 2), fmt(o.ratePerS, 0), fmt(o.minimumS, 1), `${fmt(o.ratio, 2)}×${o.complete ? "" : " (projected)"}`, fmt(o.spawnToLastS, 2), o.duplicates, o.orderViolations, o.sendCalls, `${o.status429} (${o.perChat429} / ${o.perBot429})`, fmt(o.pct429, 2), o.otherErrors, Object.entries(o.dbStatus).map(([k, v]) => `${k}: ${v}`).join(", "), fmt(o.workerCpuPct, 0), fmt(o.othersCpuPct, 0)])), "");
+  out.push(
+    `${r.config.outboxBots} bots × ${r.config.outboxChats} private chats × ${r.config.outboxPerChat} messages, inserted as pending outgoing_messages rows, sent by Joe's \`worker\` (child process) to the fake Bot API enforcing Telegram's limits (1 msg/s per private chat, 30 msg/s per bot, sliding windows, 429 with retry_after beyond). Time is from the first sendMessage arriving to the last message accepted. The limits' minimum for that span is max(⌈msgs per bot / 30⌉ − 1, msgs per chat − 1) s (${fmt(r.outbox[0]?.minimumS, 1)} s); a rate-based reading (msgs per bot / 30) gives ${fmt(r.outbox[0]?.minimumRateS, 2)} s.`,
+    "",
+  );
+  out.push(
+    table(
+      [
+        "database",
+        "delivered",
+        "first → last s",
+        "msg/s",
+        "minimum s",
+        "ratio",
+        "spawn → last s",
+        "duplicates",
+        "out of order",
+        "sendMessage calls",
+        "429s (chat / bot limit)",
+        "429 %",
+        "other errors",
+        "rows by status",
+        "worker CPU %",
+        "others' CPU %",
+      ],
+      r.outbox.map((o) =>
+        o.skipped
+          ? [o.db, `skipped: ${o.skipped}`, "", "", "", "", "", "", "", "", "", "", "", "", "", ""]
+          : [
+              o.db,
+              `${o.delivered}/${o.messages}${o.complete ? "" : ` (time limit ${o.deadlineS} s)`}`,
+              fmt(o.firstToLastS, 2),
+              fmt(o.ratePerS, 0),
+              fmt(o.minimumS, 1),
+              `${fmt(o.ratio, 2)}×${o.complete ? "" : " (projected)"}`,
+              fmt(o.spawnToLastS, 2),
+              o.duplicates,
+              o.orderViolations,
+              o.sendCalls,
+              `${o.status429} (${o.perChat429} / ${o.perBot429})`,
+              fmt(o.pct429, 2),
+              o.otherErrors,
+              Object.entries(o.dbStatus)
+                .map(([k, v]) => `${k}: ${v}`)
+                .join(", "),
+              fmt(o.workerCpuPct, 0),
+              fmt(o.othersCpuPct, 0),
+            ],
+      ),
+    ),
+    "",
+  );
 
   if (r.profiles.length) {
-    out.push("## CPU profiles", "", "Separate short runs with `node --cpu-prof` on the child (not the measured runs above). Self time per area and per function, as % of the busy (non-idle) time.", "");
+    out.push(
+      "## CPU profiles",
+      "",
+      "Separate short runs with `node --cpu-prof` on the child (not the measured runs above). Self time per area and per function, as % of the busy (non-idle) time.",
+      "",
+    );
     for (const p of r.profiles) {
       out.push(`### ${p.title}`, "", p.note, "");
       if ("error" in p.summary) {
@@ -1072,26 +1492,76 @@ function markdown(r: Results): string {
         continue;
       }
       out.push(`Busy ${fmt(p.summary.busyMs, 0)} ms of ${fmt(p.summary.totalMs, 0)} ms profiled.`, "");
-      out.push(table(["area", "ms", "%"], p.summary.areas.map((a) => [a.area, fmt(a.ms, 0), fmt(a.pct)])), "");
-      out.push(table(["function", "where", "ms", "%"], p.summary.functions.map((f) => [`\`${f.fn}\``, f.where, fmt(f.ms, 0), fmt(f.pct)])), "");
+      out.push(
+        table(
+          ["area", "ms", "%"],
+          p.summary.areas.map((a) => [a.area, fmt(a.ms, 0), fmt(a.pct)]),
+        ),
+        "",
+      );
+      out.push(
+        table(
+          ["function", "where", "ms", "%"],
+          p.summary.functions.map((f) => [`\`${f.fn}\``, f.where, fmt(f.ms, 0), fmt(f.pct)]),
+        ),
+        "",
+      );
     }
   }
 
   out.push("## 3. Confirmation latency, unloaded", "");
-  out.push(`One update at a time (a new one every ${r.config.latencyGapMs} ms), rotating over ${r.config.latencyBots} plugins each linked to its own chat, so each chat gets a message every ${fmt((r.config.latencyGapMs * r.config.latencyBots) / 1000, 1)} s, well clear of the 1 msg/s pacing. Measured from the webhook's 200 (received by the bench) to the sendMessage arriving at the fake Bot API (both clocks are this process's Date.now(), ms resolution).`, "");
-  out.push(table(["database", "n", "p50 ms", "p90 ms", "p99 ms", "max ms", "POST → sendMessage p50 ms", "webhook POST → 200 p50 ms", "429s", "others' CPU %"],
-    r.latency.map((l) => l.skipped ? [l.db, `skipped: ${l.skipped}`, "", "", "", "", "", "", "", ""] : [l.db, l.n, fmt(l.p50, 0), fmt(l.p90, 0), fmt(l.p99, 0), fmt(l.max, 0), fmt(l.e2eP50, 0), fmt(l.webhookP50, 0), l.status429, fmt(l.othersCpuPct, 0)])), "");
+  out.push(
+    `One update at a time (a new one every ${r.config.latencyGapMs} ms), rotating over ${r.config.latencyBots} plugins each linked to its own chat, so each chat gets a message every ${fmt((r.config.latencyGapMs * r.config.latencyBots) / 1000, 1)} s, well clear of the 1 msg/s pacing. Measured from the webhook's 200 (received by the bench) to the sendMessage arriving at the fake Bot API (both clocks are this process's Date.now(), ms resolution).`,
+    "",
+  );
+  out.push(
+    table(
+      ["database", "n", "p50 ms", "p90 ms", "p99 ms", "max ms", "POST → sendMessage p50 ms", "webhook POST → 200 p50 ms", "429s", "others' CPU %"],
+      r.latency.map((l) =>
+        l.skipped
+          ? [l.db, `skipped: ${l.skipped}`, "", "", "", "", "", "", "", ""]
+          : [
+              l.db,
+              l.n,
+              fmt(l.p50, 0),
+              fmt(l.p90, 0),
+              fmt(l.p99, 0),
+              fmt(l.max, 0),
+              fmt(l.e2eP50, 0),
+              fmt(l.webhookP50, 0),
+              l.status429,
+              fmt(l.othersCpuPct, 0),
+            ],
+      ),
+    ),
+    "",
+  );
 
   out.push("## 4. Memory and cold start", "");
   const b = r.ingest.find((x) => x.key === "b");
   const c = r.ingest.find((x) => x.key === "c");
-  out.push(table(["measure", "value"], [
-    ["Peak RSS of Joe (SQLite) during 1b, VmHWM", b?.peakRssMb !== undefined ? `${fmt(b.peakRssMb)} MB (largest VmRSS sample every 200 ms: ${fmt(b.sampledRssMb)} MB)` : "–"],
-    ["Peak RSS of Joe (PostgreSQL) during 1c, VmHWM", c?.peakRssMb !== undefined ? `${fmt(c.peakRssMb)} MB (sampled: ${fmt(c.sampledRssMb)} MB)` : "–"],
-    ["Cold start, compiled `serve`, fresh data dir (spawn → first 200 on /healthz)", r.coldStart ? `median ${fmt(r.coldStart.medianMs, 0)} ms; runs: ${r.coldStart.runsMs.map((x) => fmt(x, 0)).join(", ")} ms` : "–"],
-    ["RSS right after start (idle)", r.coldStart ? `${r.coldStart.idleRssMb.map((x) => fmt(x, 0)).join(", ")} MB` : "–"],
-    ["Others' CPU in the second before each cold start", r.coldStart ? `${r.coldStart.othersCpuPctBefore.map((x) => fmt(x, 0)).join(", ")} % of a core` : "–"],
-  ]), "");
+  out.push(
+    table(
+      ["measure", "value"],
+      [
+        [
+          "Peak RSS of Joe (SQLite) during 1b, VmHWM",
+          b?.peakRssMb !== undefined ? `${fmt(b.peakRssMb)} MB (largest VmRSS sample every 200 ms: ${fmt(b.sampledRssMb)} MB)` : "–",
+        ],
+        ["Peak RSS of Joe (PostgreSQL) during 1c, VmHWM", c?.peakRssMb !== undefined ? `${fmt(c.peakRssMb)} MB (sampled: ${fmt(c.sampledRssMb)} MB)` : "–"],
+        [
+          "Cold start, compiled `serve`, fresh data dir (spawn → first 200 on /healthz)",
+          r.coldStart ? `median ${fmt(r.coldStart.medianMs, 0)} ms; runs: ${r.coldStart.runsMs.map((x) => fmt(x, 0)).join(", ")} ms` : "–",
+        ],
+        ["RSS right after start (idle)", r.coldStart ? `${r.coldStart.idleRssMb.map((x) => fmt(x, 0)).join(", ")} MB` : "–"],
+        [
+          "Others' CPU in the second before each cold start",
+          r.coldStart ? `${r.coldStart.othersCpuPctBefore.map((x) => fmt(x, 0)).join(", ")} % of a core` : "–",
+        ],
+      ],
+    ),
+    "",
+  );
   out.push("Raw numbers: `bench/results.json`.", "");
   return out.join("\n");
 }
@@ -1126,12 +1596,21 @@ async function main(): Promise<void> {
     command: commandLine(),
     git: gitInfo(),
     machine: {
-      nproc: os.availableParallelism(), cpu: os.cpus()[0]?.model ?? "?", memGb: os.totalmem() / 2 ** 30, node: process.version,
-      platform: `${os.type()} ${os.release()}`, fsyncMs: fsyncMs(), noiseBefore,
+      nproc: os.availableParallelism(),
+      cpu: os.cpus()[0]?.model ?? "?",
+      memGb: os.totalmem() / 2 ** 30,
+      node: process.version,
+      platform: `${os.type()} ${os.release()}`,
+      fsyncMs: fsyncMs(),
+      noiseBefore,
     },
     config: { ...CFG, bodyBytes: template.approxBytes, textChars: UPDATE_TEXT_CHARS },
     buildNotes: b.notes,
-    ingest: [], outbox: [], latency: [], profiles: [], durationS: 0,
+    ingest: [],
+    outbox: [],
+    latency: [],
+    profiles: [],
+    durationS: 0,
   };
 
   const fake = await startFakeBotApi();

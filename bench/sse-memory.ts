@@ -19,12 +19,21 @@ global.gc?.();
 const before = mb();
 const url = new URL(`${s.baseUrl}/api/v1/events/stream`);
 let received = 0;
-const reqs = Array.from({ length: 100 }, () => new Promise<http.ClientRequest>((resolve) => {
-  const req = http.get({ host: url.hostname, port: url.port, path: url.pathname, headers: { authorization: `Bearer ${token}`, accept: "text/event-stream" } }, (res) => {
-    res.on("data", (d: Buffer) => { received += (d.toString().match(/^event:/gm) ?? []).length; });
-    resolve(req);
-  });
-}));
+const reqs = Array.from(
+  { length: 100 },
+  () =>
+    new Promise<http.ClientRequest>((resolve) => {
+      const req = http.get(
+        { host: url.hostname, port: url.port, path: url.pathname, headers: { authorization: `Bearer ${token}`, accept: "text/event-stream" } },
+        (res) => {
+          res.on("data", (d: Buffer) => {
+            received += (d.toString().match(/^event:/gm) ?? []).length;
+          });
+          resolve(req);
+        },
+      );
+    }),
+);
 const open = await Promise.all(reqs);
 for (let i = 0; i < 50; i++) await s.sendText(bot, 777, `evento ${i}`);
 const deadline = Date.now() + 30_000;
@@ -34,4 +43,12 @@ for (const r of open) r.destroy();
 await new Promise((r) => setTimeout(r, 1000));
 const after = mb();
 await s.stop();
-console.log(JSON.stringify({ command: "node --import tsx bench/sse-memory.ts", clients: 100, events_each: 50, events_received: received, rss_mb: { before, with_100_streams: during, after_close: after } }));
+console.log(
+  JSON.stringify({
+    command: "node --import tsx bench/sse-memory.ts",
+    clients: 100,
+    events_each: 50,
+    events_received: received,
+    rss_mb: { before, with_100_streams: during, after_close: after },
+  }),
+);

@@ -52,7 +52,9 @@ function childrenPeakMb(): number {
       if (ppid !== process.pid) continue;
       const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
       if (m) peak = Math.max(peak, Number(m[1]) / 1024);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return peak;
 }
@@ -76,7 +78,14 @@ for (const size of ["tiny", "base"] as const) {
       chars = t.text.length;
     }
     const best = Math.min(...times);
-    rows.push({ model: size, audio_s: seconds, runs_s: times.map((x) => +x.toFixed(2)), rtf_best: +(best / seconds).toFixed(3), chars, peak_mb: Math.round(childrenPeakMb()) });
+    rows.push({
+      model: size,
+      audio_s: seconds,
+      runs_s: times.map((x) => +x.toFixed(2)),
+      rtf_best: +(best / seconds).toFixed(3),
+      chars,
+      peak_mb: Math.round(childrenPeakMb()),
+    });
     console.error(JSON.stringify(rows.at(-1)));
   }
   await provider.close?.();
@@ -90,13 +99,15 @@ await stack.link(bot, 9999);
 async function latencies(ms: number): Promise<number[]> {
   const out: number[] = [];
   const end = Date.now() + ms;
-  await Promise.all(Array.from({ length: 4 }, async () => {
-    while (Date.now() < end) {
-      const t0 = performance.now();
-      const r = await stack.sendText(bot, 9999, "bench message");
-      if (r.status === 200) out.push(performance.now() - t0);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (Date.now() < end) {
+        const t0 = performance.now();
+        const r = await stack.sendText(bot, 9999, "bench message");
+        if (r.status === 200) out.push(performance.now() - t0);
+      }
+    }),
+  );
   return out.sort((a, b) => a - b);
 }
 const pct = (a: number[], p: number) => +a[Math.min(a.length - 1, Math.floor(a.length * p))]!.toFixed(1);
@@ -105,15 +116,21 @@ writeRandomWhisperModel(baseFile, WHISPER_SIZES.base!);
 const busy = localWhisperProvider({ modelPath: baseFile, threads, logger: createLogger("silent"), timeoutBaseMs: 600_000, params: { temperature_inc: 0 } });
 await busy.transcribe({ ogg: new Uint8Array(), audio: tile(note, 1), signal: new AbortController().signal });
 const latency: Record<string, unknown> = {};
-for (let round = 0; round < 2; round++) { // A/B twice, alternating
+for (let round = 0; round < 2; round++) {
+  // A/B twice, alternating
   const idle = await latencies(5000);
   let running = true;
-  const job = (async () => { while (running) await busy.transcribe({ ogg: new Uint8Array(), audio: tile(note, 30), signal: new AbortController().signal }); })();
+  const job = (async () => {
+    while (running) await busy.transcribe({ ogg: new Uint8Array(), audio: tile(note, 30), signal: new AbortController().signal });
+  })();
   await new Promise((r) => setTimeout(r, 500));
   const withStt = await latencies(5000);
   running = false;
   await job;
-  latency[`round${round + 1}`] = { idle: { n: idle.length, p50: pct(idle, 0.5), p99: pct(idle, 0.99) }, transcribing: { n: withStt.length, p50: pct(withStt, 0.5), p99: pct(withStt, 0.99) } };
+  latency[`round${round + 1}`] = {
+    idle: { n: idle.length, p50: pct(idle, 0.5), p99: pct(idle, 0.99) },
+    transcribing: { n: withStt.length, p50: pct(withStt, 0.5), p99: pct(withStt, 0.99) },
+  };
   console.error(JSON.stringify(latency[`round${round + 1}`]));
 }
 await busy.close?.();
@@ -121,8 +138,21 @@ await stack.stop();
 fs.rmSync(tmp, { recursive: true, force: true });
 
 let commit = "";
-try { commit = execSync("git rev-parse --short HEAD", { cwd: here }).toString().trim(); } catch { /* not a checkout */ }
-const result = { command: "node --import tsx bench/stt.ts", commit, at: new Date().toISOString(), cpus: os.cpus().length, loadavg: os.loadavg().map((x) => +x.toFixed(1)), threads, rows, latency };
+try {
+  commit = execSync("git rev-parse --short HEAD", { cwd: here }).toString().trim();
+} catch {
+  /* not a checkout */
+}
+const result = {
+  command: "node --import tsx bench/stt.ts",
+  commit,
+  at: new Date().toISOString(),
+  cpus: os.cpus().length,
+  loadavg: os.loadavg().map((x) => +x.toFixed(1)),
+  threads,
+  rows,
+  latency,
+};
 fs.mkdirSync(path.join(here, ".tmp"), { recursive: true });
 fs.writeFileSync(path.join(here, ".tmp/stt-results.json"), JSON.stringify(result, null, 2));
 console.log(`| model | note | runs (s) | best RTF | child peak RSS |\n|---|---|---|---|---|`);

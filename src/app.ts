@@ -7,7 +7,6 @@ import { registerWebhook } from "./webhook/route.ts";
 import { PluginDirectory } from "./plugins/directory.ts";
 import { GroupCommitter } from "./webhook/group-commit.ts";
 import { classifyError, sendError } from "./http/errors.ts";
-import { sql } from "kysely";
 import { registerApi, type ApiOptions } from "./api/register.ts";
 import { serverTimeoutOptions, DEFAULT_TIMEOUTS, type HttpTimeouts } from "./http/timeouts.ts";
 import { registerShutdownGate } from "./http/shutdown.ts";
@@ -61,16 +60,23 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; committer: Grou
   const health = deps.health ?? new WriteHealth();
   const plugins = deps.plugins ?? new PluginDirectory(deps.db, deps.seam);
   const feed = deps.feed ?? new FeedNotifier();
-  const committer = deps.committer ?? new GroupCommitter(deps.db, deps.seam, {
-    onQueued: deps.onQueued, onCommitted: () => feed.notify(),
-    writer: health.track((jobs, now) => writeBatch(deps.db, deps.seam, jobs, now), deps.seam),
-  });
+  const committer =
+    deps.committer ??
+    new GroupCommitter(deps.db, deps.seam, {
+      onQueued: deps.onQueued,
+      onCommitted: () => feed.notify(),
+      writer: health.track((jobs, now) => writeBatch(deps.db, deps.seam, jobs, now), deps.seam),
+    });
 
   app.setErrorHandler((err, req, reply) => {
     const { code, description, log } = classifyError(err, (e) => deps.seam.errors.isUnavailable(e));
-    if (log) req.log.error({ err }, code === "STORAGE_UNAVAILABLE"
-      ? "storage unavailable: answering 503 so Telegram delivers again"
-      : "internal error: answering 500 so Telegram delivers again");
+    if (log)
+      req.log.error(
+        { err },
+        code === "STORAGE_UNAVAILABLE"
+          ? "storage unavailable: answering 503 so Telegram delivers again"
+          : "internal error: answering 500 so Telegram delivers again",
+      );
     sendError(reply, code, description);
   });
   app.setNotFoundHandler((_req, reply) => {

@@ -74,9 +74,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration (${names})`);
   }
   const c = parsed.data;
-  if (c.STT_URL && /^[a-z]+:\/\/[^/]*@/i.test(c.STT_URL)) throw new ConfigError("invalid configuration (STT_URL: put no user or password in the URL; give the key in STT_API_KEY)");
-  if (c.STT_PROVIDER === "openai" && !c.STT_URL) throw new ConfigError("invalid configuration (STT_URL: required when STT_PROVIDER=openai, e.g. https://api.openai.com/v1)");
-  if (c.STT_PROVIDER === "local" && !c.WHISPER_MODEL) throw new ConfigError("invalid configuration (WHISPER_MODEL: required when STT_PROVIDER=local: the path of a ggml whisper model, e.g. from `npx joe-telegram stt fetch-model base`)");
+  if (c.STT_URL && /^[a-z]+:\/\/[^/]*@/i.test(c.STT_URL))
+    throw new ConfigError("invalid configuration (STT_URL: put no user or password in the URL; give the key in STT_API_KEY)");
+  if (c.STT_PROVIDER === "openai" && !c.STT_URL)
+    throw new ConfigError("invalid configuration (STT_URL: required when STT_PROVIDER=openai, e.g. https://api.openai.com/v1)");
+  if (c.STT_PROVIDER === "local" && !c.WHISPER_MODEL)
+    throw new ConfigError(
+      "invalid configuration (WHISPER_MODEL: required when STT_PROVIDER=local: the path of a ggml whisper model, e.g. from `npx joe-telegram stt fetch-model base`)",
+    );
   const dataDir = path.resolve(c.DATA_DIR ?? path.join(PROJECT_ROOT, "data"));
   const databaseUrl = c.DATABASE_URL ?? `sqlite:${path.join(dataDir, "joe-telegram.sqlite")}`;
   return { ...c, DATA_DIR: dataDir, databaseUrl, production: c.NODE_ENV === "production" };

@@ -17,7 +17,10 @@ export const ERRORS = {
   NO_PUBLIC_URL: { status: 400, message: "no webhook base URL: pass --url or set PUBLIC_URL" },
   KEY_MISMATCH: { status: 500, message: "a stored token cannot be decrypted with FERNET_KEYS" },
   CONFIG: { status: 500, message: "configuration error" },
-  UNAUTHORIZED: { status: 401, message: "missing or invalid API token: send Authorization: Bearer <token> (create one with `npx joe-telegram user token create <username>`)" },
+  UNAUTHORIZED: {
+    status: 401,
+    message: "missing or invalid API token: send Authorization: Bearer <token> (create one with `npx joe-telegram user token create <username>`)",
+  },
   SHUTTING_DOWN: { status: 503, message: "the server is shutting down, please retry (another instance or in a moment)" },
   UNSUPPORTED_ENCODING: { status: 415, message: "unsupported Content-Encoding: send the update uncompressed (identity) or gzip" },
   REQUEST_TIMEOUT: { status: 408, message: "the request did not arrive in time" },
@@ -34,7 +37,10 @@ export const ERRORS = {
   TOKEN_MISMATCH: { status: 400, message: "the token belongs to another bot" },
   // The web dashboard (src/dashboard/).
   SIGN_IN_REQUIRED: { status: 401, message: "sign in first: run `npx joe-telegram user login-link <username>` and open the link it prints" },
-  LOGIN_LINK_INVALID: { status: 400, message: "this sign-in link is unknown, already used or expired: run `npx joe-telegram user login-link <username>` for a new one" },
+  LOGIN_LINK_INVALID: {
+    status: 400,
+    message: "this sign-in link is unknown, already used or expired: run `npx joe-telegram user login-link <username>` for a new one",
+  },
   CSRF_INVALID: { status: 403, message: "the form is out of date or came from another site: reload the page and try again" },
   BOT_ALREADY_ADDED: { status: 409, message: "this bot is already added" },
   BOT_TOKEN_REFUSED: { status: 400, message: "Telegram does not accept this token: copy it again from @BotFather (/mybots → API Token)" },
@@ -54,7 +60,11 @@ export class JoeError extends Error {
 }
 
 /** The error body of the webhook, the API, the dashboard's JSON and the CLI's `--json`: Telegram's own shape. */
-export interface ErrorBody { ok: false; error_code: ErrorCode; description: string }
+export interface ErrorBody {
+  ok: false;
+  error_code: ErrorCode;
+  description: string;
+}
 
 /** `description` defaults to the table's message for the code. */
 export function errorBody(code: ErrorCode, description: string = ERRORS[code].message): ErrorBody {

@@ -5,10 +5,27 @@ import { pino, destination, type Logger } from "pino";
 export type { Logger };
 
 export const REDACT_PATHS = [
-  "token", "*.token", "bot_token", "*.bot_token", "token_cifrado", "*.token_cifrado",
-  "secret", "*.secret", "webhook_secret", "*.webhook_secret", "*.*.webhook_secret", "secret_token", "*.secret_token",
-  "key", "*.key", "keys", "*.keys", "FERNET_KEYS", "*.FERNET_KEYS",
-  "req.headers[\"x-telegram-bot-api-secret-token\"]", "headers[\"x-telegram-bot-api-secret-token\"]",
+  "token",
+  "*.token",
+  "bot_token",
+  "*.bot_token",
+  "token_cifrado",
+  "*.token_cifrado",
+  "secret",
+  "*.secret",
+  "webhook_secret",
+  "*.webhook_secret",
+  "*.*.webhook_secret",
+  "secret_token",
+  "*.secret_token",
+  "key",
+  "*.key",
+  "keys",
+  "*.keys",
+  "FERNET_KEYS",
+  "*.FERNET_KEYS",
+  'req.headers["x-telegram-bot-api-secret-token"]',
+  'headers["x-telegram-bot-api-secret-token"]',
 ];
 
 const TOKEN_RE = /\d{5,}:[A-Za-z0-9_-]{20,}/g;

@@ -56,8 +56,11 @@ export interface Running {
 
 export function startSender(rt: Runtime): OutboxSender {
   const sender = new OutboxSender({
-    db: rt.store.db, seam: rt.store.seam, fernet: rt.keys.fernet,
-    apiRoot: rt.config.TELEGRAM_API_ROOT, logger: rt.logger.child({ component: "outbox" }),
+    db: rt.store.db,
+    seam: rt.store.seam,
+    fernet: rt.keys.fernet,
+    apiRoot: rt.config.TELEGRAM_API_ROOT,
+    logger: rt.logger.child({ component: "outbox" }),
     sendTimeoutMs: rt.config.SEND_TIMEOUT_SECONDS * 1000,
   });
   sender.start();
@@ -82,10 +85,16 @@ export async function prepareStt(rt: Runtime): Promise<SttProvider | null> {
 export function startStt(rt: Runtime, provider: SttProvider | null): SttWorker | undefined {
   if (!provider) return undefined;
   const worker = new SttWorker({
-    db: rt.store.db, seam: rt.store.seam, fernet: rt.keys.fernet, apiRoot: rt.config.TELEGRAM_API_ROOT,
-    logger: rt.logger.child({ component: "stt" }), provider,
-    concurrency: rt.config.STT_CONCURRENCY, maxAttempts: rt.config.STT_MAX_ATTEMPTS,
-    retryBaseMs: rt.config.STT_RETRY_BASE_SECONDS * 1000, leaseMs: rt.config.STT_LEASE_SECONDS * 1000,
+    db: rt.store.db,
+    seam: rt.store.seam,
+    fernet: rt.keys.fernet,
+    apiRoot: rt.config.TELEGRAM_API_ROOT,
+    logger: rt.logger.child({ component: "stt" }),
+    provider,
+    concurrency: rt.config.STT_CONCURRENCY,
+    maxAttempts: rt.config.STT_MAX_ATTEMPTS,
+    retryBaseMs: rt.config.STT_RETRY_BASE_SECONDS * 1000,
+    leaseMs: rt.config.STT_LEASE_SECONDS * 1000,
   });
   worker.start();
   return worker;
@@ -97,10 +106,18 @@ export async function startServer(rt: Runtime, opts: { workers: boolean; plugins
   let sender: OutboxSender | undefined;
   const timeouts = timeoutsFrom(rt.config);
   const feed = startFeed(rt);
-  const { app, committer, plugins } = buildApp({ db: rt.store.db, seam: rt.store.seam, logger: rt.logger, onQueued: () => sender?.wake(), timeouts, plugins: opts.plugins,
-    feed: feed.notifier, fernet: rt.keys.fernet,
+  const { app, committer, plugins } = buildApp({
+    db: rt.store.db,
+    seam: rt.store.seam,
+    logger: rt.logger,
+    onQueued: () => sender?.wake(),
+    timeouts,
+    plugins: opts.plugins,
+    feed: feed.notifier,
+    fernet: rt.keys.fernet,
     api: { fernet: rt.keys.fernet, telegramApiRoot: rt.config.TELEGRAM_API_ROOT, rateLimitPerMinute: rt.config.API_RATE_LIMIT_PER_MINUTE },
-    dashboard: { fernet: rt.keys.fernet, apiRoot: rt.config.TELEGRAM_API_ROOT, publicUrl: rt.config.PUBLIC_URL } });
+    dashboard: { fernet: rt.keys.fernet, apiRoot: rt.config.TELEGRAM_API_ROOT, publicUrl: rt.config.PUBLIC_URL },
+  });
   let url: string;
   try {
     url = await app.listen({ port: rt.config.PORT, host: rt.config.HOST });
@@ -119,10 +136,17 @@ export async function startServer(rt: Runtime, opts: { workers: boolean; plugins
   // Bots without a webhook are long-polled here (feeding the same committer as the webhook).
   const polling = opts.workers ? startPolling(rt, committer, plugins) : undefined;
   const stt = startStt(rt, sttProvider);
-  rt.logger.info({ url, database: describeUrl(rt.config.databaseUrl), dialect: rt.store.seam.name, workers: opts.workers, key_source: rt.keys.origin }, "joe-telegram: listening");
+  rt.logger.info(
+    { url, database: describeUrl(rt.config.databaseUrl), dialect: rt.store.seam.name, workers: opts.workers, key_source: rt.keys.origin },
+    "joe-telegram: listening",
+  );
   await nextSteps(rt, { url, polling: polling !== undefined }).catch((err) => rt.logger.warn({ err }, "joe-telegram: cannot tell what to do next"));
   return {
-    app, sender, feed, polling, url,
+    app,
+    sender,
+    feed,
+    polling,
+    url,
     async stop() {
       await polling?.stop(); // aborts the long polls; a write in progress finishes first
       // Stops accepting; requests in flight get the grace period, then every connection is closed.
@@ -140,11 +164,20 @@ export async function startServer(rt: Runtime, opts: { workers: boolean; plugins
 
 export function startPolling(rt: Runtime, committer: GroupCommitter, plugins: PluginDirectory): PollingManager {
   const c = rt.config;
-  const polling = new PollingManager({
-    db: rt.store.db, seam: rt.store.seam, committer, plugins, fernet: rt.keys.fernet, apiRoot: c.TELEGRAM_API_ROOT,
-    logger: rt.logger.child({ component: "polling" }), timeoutSeconds: c.POLL_TIMEOUT_SECONDS,
-    longBackoffMs: c.POLL_CONFLICT_BACKOFF_SECONDS * 1000,
-  }, { leaseMs: c.POLL_LEASE_SECONDS * 1000, scanMs: Math.max(1000, Math.floor(c.POLL_LEASE_SECONDS * 1000 / 3)) });
+  const polling = new PollingManager(
+    {
+      db: rt.store.db,
+      seam: rt.store.seam,
+      committer,
+      plugins,
+      fernet: rt.keys.fernet,
+      apiRoot: c.TELEGRAM_API_ROOT,
+      logger: rt.logger.child({ component: "polling" }),
+      timeoutSeconds: c.POLL_TIMEOUT_SECONDS,
+      longBackoffMs: c.POLL_CONFLICT_BACKOFF_SECONDS * 1000,
+    },
+    { leaseMs: c.POLL_LEASE_SECONDS * 1000, scanMs: Math.max(1000, Math.floor((c.POLL_LEASE_SECONDS * 1000) / 3)) },
+  );
   polling.start();
   return polling;
 }
@@ -169,7 +202,8 @@ export async function startWorker(rt: Runtime): Promise<Running> {
   const stt = startStt(rt, sttProvider);
   rt.logger.info({ database: describeUrl(rt.config.databaseUrl), dialect: rt.store.seam.name }, "joe-telegram: worker started");
   return {
-    sender, feed,
+    sender,
+    feed,
     async stop() {
       maintenance.stop();
       await stt?.stop();
@@ -198,10 +232,15 @@ export function stopOnSignals(running: Running | Promise<Running>, logger: Logge
       logger.error({ limit_ms: hardLimitMs }, "joe-telegram: shutdown did not finish in time, exiting");
       process.exit(1);
     }, hardLimitMs).unref();
-    Promise.resolve(running).then((r) => r.stop()).then(() => process.exit(0), (err) => {
-      logger.error({ err }, "joe-telegram: error while shutting down");
-      process.exit(1);
-    });
+    Promise.resolve(running)
+      .then((r) => r.stop())
+      .then(
+        () => process.exit(0),
+        (err) => {
+          logger.error({ err }, "joe-telegram: error while shutting down");
+          process.exit(1);
+        },
+      );
   };
   process.once("SIGTERM", () => onSignal("SIGTERM"));
   process.once("SIGINT", () => onSignal("SIGINT"));

@@ -47,7 +47,13 @@ export async function bulkTasks(db: BenchDb, n: number): Promise<void> {
   });
 }
 
-export interface ApiBench { db: BenchDb; running: Running; baseUrl: string; token: string; stop(): Promise<void> }
+export interface ApiBench {
+  db: BenchDb;
+  running: Running;
+  baseUrl: string;
+  token: string;
+  stop(): Promise<void>;
+}
 
 export async function startApiBench(kind: string, prepare: (db: BenchDb) => Promise<void>): Promise<ApiBench> {
   const db = await benchDb(kind);
@@ -55,11 +61,38 @@ export async function startApiBench(kind: string, prepare: (db: BenchDb) => Prom
   await createBots(db, fernetKey, 2);
   await prepare(db);
   const token = await withStore(db, async ({ db: k }) => (await createApiToken(k, 1, "bench")).token);
-  const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: db.dataDir, DATABASE_URL: db.url, FERNET_KEYS: fernetKey,
-    TELEGRAM_API_ROOT: "http://127.0.0.1:9", LOG_LEVEL: "warn", API_RATE_LIMIT_PER_MINUTE: "100000000" });
-  const rt = await openRuntime({ config, logger: createLogger("warn", new Writable({ write(_c, _e, cb) { cb(); } })) });
+  const config = loadConfig({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    DATA_DIR: db.dataDir,
+    DATABASE_URL: db.url,
+    FERNET_KEYS: fernetKey,
+    TELEGRAM_API_ROOT: "http://127.0.0.1:9",
+    LOG_LEVEL: "warn",
+    API_RATE_LIMIT_PER_MINUTE: "100000000",
+  });
+  const rt = await openRuntime({
+    config,
+    logger: createLogger(
+      "warn",
+      new Writable({
+        write(_c, _e, cb) {
+          cb();
+        },
+      }),
+    ),
+  });
   const running = await startServer(rt, { workers: false });
-  return { db, running, baseUrl: running.url!.replace("localhost", "127.0.0.1"), token, async stop() { await running.stop(); await db.drop(); } };
+  return {
+    db,
+    running,
+    baseUrl: running.url!.replace("localhost", "127.0.0.1"),
+    token,
+    async stop() {
+      await running.stop();
+      await db.drop();
+    },
+  };
 }
 
 export function percentile(sorted: number[], p: number): number {

@@ -51,7 +51,10 @@ export async function postgresDb(): Promise<BenchDb | { unavailable: string }> {
   u.pathname = `/${name}`;
   const dataDir = tempDir("bench-pg");
   return {
-    kind: "postgres", name, url: u.toString(), dataDir,
+    kind: "postgres",
+    name,
+    url: u.toString(),
+    dataDir,
     async drop() {
       fs.rmSync(dataDir, { recursive: true, force: true });
       const c = new pg.Client({ connectionString: PG_URL });
@@ -85,11 +88,18 @@ export const CURRENT_LIB: JoeLib = { openStore, migrate, MultiFernet, createUser
 export async function loadJoeLib(dist: string): Promise<JoeLib> {
   const imp = (rel: string) => import(pathToFileURL(path.join(dist, rel)).href) as Promise<Record<string, unknown>>;
   const [connect, migrations, fernet, users, plugins] = await Promise.all([
-    imp("db/connect.js"), imp("db/migrations.js"), imp("crypto/fernet.js"), imp("users/store.js"), imp("plugins/store.js"),
+    imp("db/connect.js"),
+    imp("db/migrations.js"),
+    imp("crypto/fernet.js"),
+    imp("users/store.js"),
+    imp("plugins/store.js"),
   ]);
   const lib = {
-    openStore: connect.openStore, migrate: migrations.migrate, MultiFernet: fernet.MultiFernet,
-    createUser: users.createUser, createPlugin: plugins.createPlugin,
+    openStore: connect.openStore,
+    migrate: migrations.migrate,
+    MultiFernet: fernet.MultiFernet,
+    createUser: users.createUser,
+    createPlugin: plugins.createPlugin,
   };
   for (const [k, v] of Object.entries(lib)) if (typeof v !== "function") throw new Error(`${dist}: no function ${k} where the bench expects it`);
   return lib as JoeLib;
@@ -115,27 +125,33 @@ export interface BenchBot {
 let botSeq = 0;
 export function benchToken(): string {
   const digits = String(1_000_000_000 + Math.floor(Math.random() * 8_000_000_000));
-  const tail = Buffer.from(Array.from({ length: 27 }, () => Math.floor(Math.random() * 256))).toString("base64url").slice(0, 35);
+  const tail = Buffer.from(Array.from({ length: 27 }, () => Math.floor(Math.random() * 256)))
+    .toString("base64url")
+    .slice(0, 35);
   return `${digits}:${tail}`;
 }
 
 /** Migrate, then create `n` users with one plugin each (real encrypted tokens), bots known to the fake. */
 export async function createBots(db: BenchDb, fernetKey: string, n: number, fake?: FakeBotApi, lib: JoeLib = CURRENT_LIB): Promise<BenchBot[]> {
-  return withStore(db, async ({ db: k, seam }) => {
-    await lib.migrate(k, seam);
-    const fernet = new lib.MultiFernet([fernetKey]);
-    const bots: BenchBot[] = [];
-    for (let i = 0; i < n; i++) {
-      const seq = ++botSeq;
-      const token = benchToken();
-      const username = `joe_bench${seq}_bot`;
-      fake?.addBot({ token, username });
-      const user = await lib.createUser(k, seam, `bench${seq}_${Date.now().toString(36)}`);
-      const { plugin, webhookSecret } = await lib.createPlugin(k, seam, fernet, { usuarioId: user.id, identificador: `@${username}`, token });
-      bots.push({ pluginId: plugin.id, token, username, secret: webhookSecret, codigo: plugin.codigo_verificacion });
-    }
-    return bots;
-  }, lib);
+  return withStore(
+    db,
+    async ({ db: k, seam }) => {
+      await lib.migrate(k, seam);
+      const fernet = new lib.MultiFernet([fernetKey]);
+      const bots: BenchBot[] = [];
+      for (let i = 0; i < n; i++) {
+        const seq = ++botSeq;
+        const token = benchToken();
+        const username = `joe_bench${seq}_bot`;
+        fake?.addBot({ token, username });
+        const user = await lib.createUser(k, seam, `bench${seq}_${Date.now().toString(36)}`);
+        const { plugin, webhookSecret } = await lib.createPlugin(k, seam, fernet, { usuarioId: user.id, identificador: `@${username}`, token });
+        bots.push({ pluginId: plugin.id, token, username, secret: webhookSecret, codigo: plugin.codigo_verificacion });
+      }
+      return bots;
+    },
+    lib,
+  );
 }
 
 export interface JoeProcess {
@@ -159,8 +175,14 @@ export interface JoeEnv {
 
 function joeEnv(e: JoeEnv, port?: number): Record<string, string> {
   return {
-    DATA_DIR: e.db.dataDir, DATABASE_URL: e.db.url, FERNET_KEYS: e.fernetKey, TELEGRAM_API_ROOT: e.apiRoot,
-    LOG_LEVEL: "warn", HOST: "127.0.0.1", NODE_ENV: "production", ...(port !== undefined ? { PORT: String(port) } : {}),
+    DATA_DIR: e.db.dataDir,
+    DATABASE_URL: e.db.url,
+    FERNET_KEYS: e.fernetKey,
+    TELEGRAM_API_ROOT: e.apiRoot,
+    LOG_LEVEL: "warn",
+    HOST: "127.0.0.1",
+    NODE_ENV: "production",
+    ...(port !== undefined ? { PORT: String(port) } : {}),
     ...e.env,
   };
 }

@@ -101,20 +101,22 @@ export async function runSlice(o: LoadOptions): Promise<Slice> {
     duration: o.seconds,
     timeout: 10,
     skipAggregateResult: true,
-    requests: [{
-      method: "POST",
-      setupRequest(req, ctx) {
-        const id = o.ids.take();
-        ctx.mid = id;
-        const route = routes[rr++ % routes.length]!;
-        const headers: Record<string, string> = { "content-type": "application/json" };
-        if (route.secret) headers["x-telegram-bot-api-secret-token"] = route.secret;
-        return { ...req, path: route.path, headers, body: route.template.body(id, id) };
+    requests: [
+      {
+        method: "POST",
+        setupRequest(req, ctx) {
+          const id = o.ids.take();
+          ctx.mid = id;
+          const route = routes[rr++ % routes.length]!;
+          const headers: Record<string, string> = { "content-type": "application/json" };
+          if (route.secret) headers["x-telegram-bot-api-secret-token"] = route.secret;
+          return { ...req, path: route.path, headers, body: route.template.body(id, id) };
+        },
+        onResponse(status, _body, ctx) {
+          if (status >= 200 && status < 300) o.ids.ok.add(ctx.mid as number);
+        },
       },
-      onResponse(status, _body, ctx) {
-        if (status >= 200 && status < 300) o.ids.ok.add(ctx.mid as number);
-      },
-    }],
+    ],
   });
   const wallS = (performance.now() - t0) / 1000;
   const client = process.cpuUsage(client0);
@@ -124,13 +126,20 @@ export async function runSlice(o: LoadOptions): Promise<Slice> {
     serverCpuS: o.serverPid ? cpuSecondsOf(o.serverPid) - server0 : NaN,
     clientCpuS: (client.user + client.system) / 1e6,
     siblingsCpuS: cpuOf(siblings) - siblings0,
-    dbCpuS: sum(dbPids().map((p) => cpuSecondsOf(p) - (db0.get(p) ?? 0)).filter(Number.isFinite)),
+    dbCpuS: sum(
+      dbPids()
+        .map((p) => cpuSecondsOf(p) - (db0.get(p) ?? 0))
+        .filter(Number.isFinite),
+    ),
     machineBusyS: machineBusySeconds() - machine0,
   };
 }
 
 export function summarise(slices: Slice[], o: { baseUrl: string; connections: number; bodyBytes: number }): LoadSummary {
-  const r = autocannon.aggregateResult(slices.map((s) => s.raw), { url: o.baseUrl, connections: o.connections, pipelining: 1 });
+  const r = autocannon.aggregateResult(
+    slices.map((s) => s.raw),
+    { url: o.baseUrl, connections: o.connections, pipelining: 1 },
+  );
   const seconds = sum(slices.map((s) => s.raw.duration));
   const wall = sum(slices.map((s) => s.wallS));
   const statusCodes: Record<string, number> = {};

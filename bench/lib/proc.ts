@@ -37,7 +37,11 @@ export function startChild(name: string, args: string[], env: Record<string, str
   let done = false;
   void exited.then(() => (done = true));
   return {
-    name, proc, pid: proc.pid!, spawnedAt, exited,
+    name,
+    proc,
+    pid: proc.pid!,
+    spawnedAt,
+    exited,
     output: () => buf,
     async stop(ms = 10_000) {
       if (done) return exited;

@@ -49,7 +49,13 @@ const insertOutgoing = db.prepare(`insert into outgoing_messages
   (plugin_id, chat_id, kind, text, reply_to_message_id, task_id, status, next_attempt_at, created_at)
   values (?, ?, 'confirmation', ?, ?, ?, 'pending', ?, ?)`);
 
-interface Item { updateId: number; chatId: number; messageId: number; text: string; done: () => void }
+interface Item {
+  updateId: number;
+  chatId: number;
+  messageId: number;
+  text: string;
+  done: () => void;
+}
 let seq = Number((db.prepare("select coalesce(max(id), 0) as m from tasks").get() as { m: number }).m);
 const writeBatch = db.transaction((items: Item[]) => {
   const now = Date.now();
@@ -85,7 +91,13 @@ app.post("/plugins/telegram/webhook/:pluginId/", (req, reply) => {
   if (typeof u?.update_id !== "number" || typeof m?.message_id !== "number" || m?.chat?.id !== linkedChat || typeof m?.text !== "string") {
     return void reply.code(200).send({ ok: true });
   }
-  queue.push({ updateId: u.update_id, chatId: m.chat.id, messageId: m.message_id, text: m.text, done: () => void reply.type("application/json").send('{"ok":true}') });
+  queue.push({
+    updateId: u.update_id,
+    chatId: m.chat.id,
+    messageId: m.message_id,
+    text: m.text,
+    done: () => void reply.type("application/json").send('{"ok":true}'),
+  });
   if (!scheduled) {
     scheduled = true;
     setImmediate(flush);
@@ -94,6 +106,10 @@ app.post("/plugins/telegram/webhook/:pluginId/", (req, reply) => {
 
 await app.listen({ port: Number(process.env.PORT ?? 0), host: "127.0.0.1" });
 process.stdout.write("ready\n");
-const stop = () => void app.close().then(() => { db.close(); process.exit(0); });
+const stop = () =>
+  void app.close().then(() => {
+    db.close();
+    process.exit(0);
+  });
 process.once("SIGTERM", stop);
 process.once("SIGINT", stop);

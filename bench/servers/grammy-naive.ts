@@ -55,9 +55,15 @@ const saveTask = db.transaction((chatId: number, messageId: number, text: string
 
 const bot = new Bot(token, {
   botInfo: {
-    id: Number(token.split(":")[0]), is_bot: true, first_name: "Bench Bot", username: "bench_naive_bot",
-    can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false,
-    can_connect_to_business: false, has_main_web_app: false,
+    id: Number(token.split(":")[0]),
+    is_bot: true,
+    first_name: "Bench Bot",
+    username: "bench_naive_bot",
+    can_join_groups: true,
+    can_read_all_group_messages: false,
+    supports_inline_queries: false,
+    can_connect_to_business: false,
+    has_main_web_app: false,
   } as never,
   client: { apiRoot: process.env.TELEGRAM_API_ROOT ?? "https://api.telegram.org" },
 });
@@ -72,9 +78,10 @@ app.post("/plugins/telegram/webhook/:pluginId/", webhookCallback(bot, "fastify",
 
 await app.listen({ port: Number(process.env.PORT ?? 0), host: "127.0.0.1" });
 process.stdout.write("ready\n");
-const stop = () => void app.close().then(() => {
-  db.close();
-  process.exit(0);
-});
+const stop = () =>
+  void app.close().then(() => {
+    db.close();
+    process.exit(0);
+  });
 process.once("SIGTERM", stop);
 process.once("SIGINT", stop);

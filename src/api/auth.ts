@@ -8,7 +8,9 @@ import { JoeError } from "../errors.ts";
 import { principalForToken, type ApiPrincipal } from "./tokens.ts";
 
 declare module "fastify" {
-  interface FastifyRequest { principal?: ApiPrincipal }
+  interface FastifyRequest {
+    principal?: ApiPrincipal;
+  }
 }
 
 const CACHE_MS = 5_000;
@@ -16,7 +18,10 @@ const CACHE_MAX = 10_000;
 
 export class TokenCache {
   private readonly entries = new Map<string, { p: ApiPrincipal | null; until: number }>();
-  constructor(private readonly db: Db, private readonly ttlMs = CACHE_MS) {}
+  constructor(
+    private readonly db: Db,
+    private readonly ttlMs = CACHE_MS,
+  ) {}
 
   async principal(token: string, now = Date.now()): Promise<ApiPrincipal | null> {
     const hit = this.entries.get(token);

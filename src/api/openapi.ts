@@ -12,7 +12,11 @@ export function registerOpenApi(app: FastifyInstance): void {
   app.register(swagger, {
     openapi: {
       openapi: "3.0.3",
-      info: { title: "Joe Telegram plugin service API", version: "1", description: "Tasks captured by your Telegram bots, for your workers. Errors: {ok:false, error_code, description}." },
+      info: {
+        title: "Joe Telegram plugin service API",
+        version: "1",
+        description: "Tasks captured by your Telegram bots, for your workers. Errors: {ok:false, error_code, description}.",
+      },
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "npx joe-telegram user token create <username>" } } },
       security: [{ bearer: [] }],
     },

@@ -40,14 +40,17 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   const tokens = deps.tokens ?? new TokenCache(deps.db);
   // Before the scope, so the document records every route added in it.
   registerOpenApi(app);
-  app.register(async (scope) => {
-    requireToken(scope, tokens);
-    // Validation, error shape and rate limit for every route below (must come before them).
-    await applyContract(scope, { rateLimitPerMinute: deps.rateLimitPerMinute });
-    scope.get("/me", { schema: { summary: "The token's user", tags: ["auth"] } }, async (req) => ({ usuario_id: req.principal!.usuarioId }));
-    registerTaskRoutes(scope, deps);
-    registerPluginRoutes(scope, deps);
-    registerFeedRoutes(scope, { ...deps, feed: deps.feed ?? new FeedNotifier() });
-    registerSubscriptionRoutes(scope, deps);
-  }, { prefix: API_PREFIX });
+  app.register(
+    async (scope) => {
+      requireToken(scope, tokens);
+      // Validation, error shape and rate limit for every route below (must come before them).
+      await applyContract(scope, { rateLimitPerMinute: deps.rateLimitPerMinute });
+      scope.get("/me", { schema: { summary: "The token's user", tags: ["auth"] } }, async (req) => ({ usuario_id: req.principal!.usuarioId }));
+      registerTaskRoutes(scope, deps);
+      registerPluginRoutes(scope, deps);
+      registerFeedRoutes(scope, { ...deps, feed: deps.feed ?? new FeedNotifier() });
+      registerSubscriptionRoutes(scope, deps);
+    },
+    { prefix: API_PREFIX },
+  );
 }

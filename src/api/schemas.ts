@@ -29,7 +29,8 @@ export const taskSchema = {
     titulo: { type: "string" },
     estado: estadoSchema,
     metadatos_extra: {
-      type: "object", additionalProperties: true,
+      type: "object",
+      additionalProperties: true,
       description: "chat_id, message_id, plugin_id, owner_id, texto_original, pendiente_stt, resultado, error, …",
     },
     created_at: { type: "string", format: "date-time" },
@@ -46,7 +47,7 @@ export const pluginSchema = {
     usuario_id: { type: "integer" },
     servicio: { type: "string" },
     identificador: { type: "string", description: "the bot's username, e.g. @joe_bot" },
-    metadatos: { type: "object", additionalProperties: true, description: "webhook_secret is shown as \"[set]\", never its value" },
+    metadatos: { type: "object", additionalProperties: true, description: 'webhook_secret is shown as "[set]", never its value' },
     codigo_verificacion: { type: "string" },
     verificado: { type: "boolean" },
     chat_id_verificado: { type: "integer", nullable: true },

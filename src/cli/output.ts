@@ -4,7 +4,9 @@ import { JoeError, ERRORS, errorBody, type ErrorCode } from "../errors.ts";
 import { ConfigError } from "../config.ts";
 import { scrub } from "../log.ts";
 
-export interface OutputOptions { json?: boolean }
+export interface OutputOptions {
+  json?: boolean;
+}
 
 export function print(opts: OutputOptions, data: unknown, human: () => string): void {
   process.stdout.write(opts.json ? JSON.stringify(data, null, 2) + "\n" : human() + "\n");

@@ -21,14 +21,7 @@
  *
  * Error messages never contain the key, the token or the plaintext.
  */
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHash,
-  createHmac,
-  randomBytes,
-  timingSafeEqual,
-} from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 
 export class FernetError extends Error {
   override name = "FernetError";
@@ -142,12 +135,7 @@ interface Decrypted {
  */
 function decryptParts(key: KeyParts, token: unknown, ttl: number | undefined, now: number): Decrypted {
   const data = b64urlDecode(token);
-  if (
-    data === null ||
-    data.length < MIN_TOKEN_BYTES ||
-    data[0] !== VERSION ||
-    (data.length - HEADER_BYTES - HMAC_BYTES) % BLOCK_BYTES !== 0
-  ) {
+  if (data === null || data.length < MIN_TOKEN_BYTES || data[0] !== VERSION || (data.length - HEADER_BYTES - HMAC_BYTES) % BLOCK_BYTES !== 0) {
     throw new FernetError(INVALID_TOKEN);
   }
 
@@ -186,22 +174,14 @@ function checkTtl(ttlSeconds: number | undefined): number | undefined {
   return ttlSeconds;
 }
 
-export function encrypt(
-  key: string,
-  plaintext: string | Uint8Array,
-  opts?: { iv?: Uint8Array; now?: number /* unix seconds */ },
-): string {
+export function encrypt(key: string, plaintext: string | Uint8Array, opts?: { iv?: Uint8Array; now?: number /* unix seconds */ }): string {
   const parts = requireKey(key);
   const now = currentSeconds(opts?.now);
   const iv = opts?.iv ?? randomBytes(IV_BYTES);
   return encryptParts(parts, toBytes(plaintext), BigInt(now), iv);
 }
 
-export function decrypt(
-  key: string,
-  token: string,
-  opts?: { ttlSeconds?: number; now?: number /* unix seconds */ },
-): Buffer {
+export function decrypt(key: string, token: string, opts?: { ttlSeconds?: number; now?: number /* unix seconds */ }): Buffer {
   const parts = requireKey(key);
   const ttl = checkTtl(opts?.ttlSeconds);
   const now = currentSeconds(opts?.now);
@@ -234,11 +214,7 @@ export class MultiFernet {
       return parts;
     });
     const primary = this.#keys[0]!;
-    this.#fingerprint = createHash("sha256")
-      .update(primary.signing)
-      .update(primary.encryption)
-      .digest("hex")
-      .slice(0, 8);
+    this.#fingerprint = createHash("sha256").update(primary.signing).update(primary.encryption).digest("hex").slice(0, 8);
   }
 
   encrypt(plaintext: string): string {

@@ -14,7 +14,10 @@ export interface KeySource {
 
 export function loadKeys(opts: { fernetKeys?: string; dataDir: string; production: boolean; warn: (msg: string) => void }): KeySource {
   if (opts.fernetKeys && opts.fernetKeys.trim() !== "") {
-    const keys = opts.fernetKeys.split(",").map((k) => k.trim()).filter((k) => k !== "");
+    const keys = opts.fernetKeys
+      .split(",")
+      .map((k) => k.trim())
+      .filter((k) => k !== "");
     keys.forEach((k, i) => {
       if (!isValidKey(k)) throw new ConfigError(`FERNET_KEYS entry ${i + 1} is not a valid Fernet key (32 bytes, url-safe base64)`);
     });
@@ -36,6 +39,8 @@ export function loadKeys(opts: { fernetKeys?: string; dataDir: string; productio
     if ((e as NodeJS.ErrnoException).code === "EEXIST") return loadKeys(opts);
     throw e;
   }
-  opts.warn(`FERNET_KEYS is not set: generated a development key in ${file} (mode 0600). Set FERNET_KEYS in production and keep a copy of the key: tokens cannot be decrypted without it.`);
+  opts.warn(
+    `FERNET_KEYS is not set: generated a development key in ${file} (mode 0600). Set FERNET_KEYS in production and keep a copy of the key: tokens cannot be decrypted without it.`,
+  );
   return { fernet: new MultiFernet([key]), origin: "generated", file };
 }

@@ -24,7 +24,8 @@ export function loginUrl(base: string, token: string): string {
 export async function createLoginLink(db: Db, usuarioId: number, now = Date.now()): Promise<{ token: string; expiresAt: number }> {
   const token = newSecret();
   const expiresAt = now + LOGIN_LINK_TTL_MS;
-  await db.insertInto("dashboard_login_links")
+  await db
+    .insertInto("dashboard_login_links")
     .values({ token_hash: hashSecret(token), usuario_id: usuarioId, expires_at: expiresAt, used_at: null, created_at: now })
     .execute();
   return { token, expiresAt };
@@ -32,8 +33,7 @@ export async function createLoginLink(db: Db, usuarioId: number, now = Date.now(
 
 /** Whether a link could still be redeemed (shown before the user presses "Sign in"). */
 export async function loginLinkUsable(db: Db, token: string, now = Date.now()): Promise<boolean> {
-  const row = await db.selectFrom("dashboard_login_links").select(["expires_at", "used_at"])
-    .where("token_hash", "=", hashSecret(token)).executeTakeFirst();
+  const row = await db.selectFrom("dashboard_login_links").select(["expires_at", "used_at"]).where("token_hash", "=", hashSecret(token)).executeTakeFirst();
   return !!row && row.used_at === null && Number(row.expires_at) > now;
 }
 
@@ -44,26 +44,37 @@ export async function loginLinkUsable(db: Db, token: string, now = Date.now()): 
  */
 export async function redeemLoginLink(db: Db, token: string, now = Date.now()): Promise<{ sessionToken: string; usuarioId: number; expiresAt: number } | null> {
   return db.transaction().execute(async (trx) => {
-    const used = await trx.updateTable("dashboard_login_links").set({ used_at: now })
-      .where("token_hash", "=", hashSecret(token)).where("used_at", "is", null).where("expires_at", ">", now)
-      .returning("usuario_id").executeTakeFirst();
+    const used = await trx
+      .updateTable("dashboard_login_links")
+      .set({ used_at: now })
+      .where("token_hash", "=", hashSecret(token))
+      .where("used_at", "is", null)
+      .where("expires_at", ">", now)
+      .returning("usuario_id")
+      .executeTakeFirst();
     if (!used) return null;
     const sessionToken = newSecret();
     const expiresAt = now + SESSION_TTL_MS;
-    await trx.insertInto("dashboard_sessions")
+    await trx
+      .insertInto("dashboard_sessions")
       .values({ token_hash: hashSecret(sessionToken), usuario_id: used.usuario_id, expires_at: expiresAt, created_at: now })
       .execute();
     return { sessionToken, usuarioId: Number(used.usuario_id), expiresAt };
   });
 }
 
-export interface SessionUser { usuarioId: number; username: string }
+export interface SessionUser {
+  usuarioId: number;
+  username: string;
+}
 
 export async function sessionUser(db: Db, sessionToken: string, now = Date.now()): Promise<SessionUser | null> {
-  const row = await db.selectFrom("dashboard_sessions")
+  const row = await db
+    .selectFrom("dashboard_sessions")
     .innerJoin("users", "users.id", "dashboard_sessions.usuario_id")
     .select(["users.id", "users.username", "dashboard_sessions.expires_at"])
-    .where("dashboard_sessions.token_hash", "=", hashSecret(sessionToken)).executeTakeFirst();
+    .where("dashboard_sessions.token_hash", "=", hashSecret(sessionToken))
+    .executeTakeFirst();
   if (!row || Number(row.expires_at) <= now) return null;
   return { usuarioId: Number(row.id), username: row.username };
 }
@@ -74,6 +85,9 @@ export async function endSession(db: Db, sessionToken: string): Promise<void> {
 
 /** Housekeeping: links and sessions past their expiry are of no use to anyone. */
 export async function deleteExpired(db: Db, now = Date.now()): Promise<void> {
-  await db.deleteFrom("dashboard_login_links").where("expires_at", "<=", now - LOGIN_LINK_TTL_MS).execute();
+  await db
+    .deleteFrom("dashboard_login_links")
+    .where("expires_at", "<=", now - LOGIN_LINK_TTL_MS)
+    .execute();
   await db.deleteFrom("dashboard_sessions").where("expires_at", "<=", now).execute();
 }

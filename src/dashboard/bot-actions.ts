@@ -52,8 +52,11 @@ export async function addBotByToken(deps: BotDeps, usuarioId: number, rawToken: 
   // The same bot twice (same token, or a new token of the same bot, or the same username) would
   // have two plugins fight over one webhook: refused. Tokens are encrypted with a random IV, so
   // the bot id (the token's number) is compared after decrypting; a few rows per server.
-  const rows = await deps.db.selectFrom("plugin_configs").select(["id", "usuario_id", "identificador", "token_cifrado"])
-    .where("servicio", "=", "telegram").execute();
+  const rows = await deps.db
+    .selectFrom("plugin_configs")
+    .select(["id", "usuario_id", "identificador", "token_cifrado"])
+    .where("servicio", "=", "telegram")
+    .execute();
   for (const r of rows) {
     let sameBot = r.identificador.toLowerCase() === identificador.toLowerCase();
     if (!sameBot) {
@@ -64,9 +67,10 @@ export async function addBotByToken(deps: BotDeps, usuarioId: number, rawToken: 
       }
     }
     if (sameBot) {
-      throw new JoeError("BOT_ALREADY_ADDED", Number(r.usuario_id) === usuarioId
-        ? `${identificador} is already one of your bots`
-        : `${identificador} is registered on this server by another user`);
+      throw new JoeError(
+        "BOT_ALREADY_ADDED",
+        Number(r.usuario_id) === usuarioId ? `${identificador} is already one of your bots` : `${identificador} is registered on this server by another user`,
+      );
     }
   }
   const { plugin } = await createPlugin(deps.db, deps.seam, deps.fernet, { usuarioId, identificador, token });
@@ -75,8 +79,11 @@ export async function addBotByToken(deps: BotDeps, usuarioId: number, rawToken: 
   // create` / `webhook set` do (ALLOWED_UPDATES, the command menu, the delivery mode recorded);
   // if Telegram refuses, the bot stays added and its page shows why.
   try {
-    await setWebhookVia({ db: deps.db, seam: deps.seam, callBot: (row, fn) => call(deps, decryptToken(row, deps.fernet), fn) },
-      plugin.id, deps.publicUrl.replace(/\/+$/, ""));
+    await setWebhookVia(
+      { db: deps.db, seam: deps.seam, callBot: (row, fn) => call(deps, decryptToken(row, deps.fernet), fn) },
+      plugin.id,
+      deps.publicUrl.replace(/\/+$/, ""),
+    );
     return { pluginId: plugin.id };
   } catch (err) {
     deps.logger.warn({ plugin_id: plugin.id, err }, "dashboard: setWebhook for a new bot failed");
@@ -126,7 +133,8 @@ export async function botHealth(deps: BotDeps, row: PluginRow): Promise<BotHealt
     return {
       mode: info.url ? "webhook" : "polling",
       webhook: { url: info.url ?? "", ours, pending: info.pending_update_count, lastError },
-      polling, error: null,
+      polling,
+      error: null,
     };
   } catch (err) {
     return { mode: metaMode === "webhook" || meta.webhook_url ? "webhook" : "polling", webhook: null, polling, error: (err as Error).message };
@@ -138,12 +146,23 @@ export async function unlinkBot(deps: BotDeps, row: PluginRow, now = Date.now())
   for (let attempt = 0; ; attempt++) {
     try {
       await deps.db.transaction().execute(async (trx) => {
-        await trx.updateTable("plugin_configs").set({
-          codigo_verificacion: newVerificationCode(), verificado: 0, chat_id_verificado: null, intentos_fallidos: 0,
-          bloqueado_en: null, updated_at: new Date(now).toISOString(),
-        }).where("id", "=", row.id).execute();
-        await trx.updateTable("chat_state").set({ failed_starts: 0, failed_window_started_at: null, last_warned_at: null })
-          .where("plugin_id", "=", row.id).execute();
+        await trx
+          .updateTable("plugin_configs")
+          .set({
+            codigo_verificacion: newVerificationCode(),
+            verificado: 0,
+            chat_id_verificado: null,
+            intentos_fallidos: 0,
+            bloqueado_en: null,
+            updated_at: new Date(now).toISOString(),
+          })
+          .where("id", "=", row.id)
+          .execute();
+        await trx
+          .updateTable("chat_state")
+          .set({ failed_starts: 0, failed_window_started_at: null, last_warned_at: null })
+          .where("plugin_id", "=", row.id)
+          .execute();
         await appendEvent(trx, { type: "plugin.unlinked", usuario_id: Number(row.usuario_id), plugin_id: Number(row.id), at: now });
       });
       return;
@@ -178,8 +197,12 @@ export async function deleteBot(deps: BotDeps, row: PluginRow, now = Date.now())
 
 /** A failed message back to pending (attempts reset), so the sender tries it again. False if it was not failed. */
 export async function retryMessage(db: Db, pluginId: number, messageId: number, now = Date.now()): Promise<boolean> {
-  const r = await db.updateTable("outgoing_messages")
+  const r = await db
+    .updateTable("outgoing_messages")
     .set({ status: "pending", attempts: 0, next_attempt_at: now, claimed_until: null })
-    .where("id", "=", messageId).where("plugin_id", "=", pluginId).where("status", "=", "failed").executeTakeFirst();
+    .where("id", "=", messageId)
+    .where("plugin_id", "=", pluginId)
+    .where("status", "=", "failed")
+    .executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
 }

@@ -14,9 +14,14 @@ export function dashboardBase(publicUrl: string | undefined, port: number | stri
   return (publicUrl ?? `http://localhost:${port}`).replace(/\/+$/, "");
 }
 
-export async function firstRunSignIn(
-  deps: { db: Db; seam: DialectSeam; logger: Logger; publicUrl?: string; port: number | string; print?: (line: string) => void },
-): Promise<string | null> {
+export async function firstRunSignIn(deps: {
+  db: Db;
+  seam: DialectSeam;
+  logger: Logger;
+  publicUrl?: string;
+  port: number | string;
+  print?: (line: string) => void;
+}): Promise<string | null> {
   const anyUser = await deps.db.selectFrom("users").select("id").limit(1).executeTakeFirst();
   if (anyUser) return null;
   let user: Awaited<ReturnType<typeof createUser>>;

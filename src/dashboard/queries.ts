@@ -41,9 +41,18 @@ function likePattern(q: string): string {
 
 /** The user's tasks, newest first; `afterId` gives only those newer than a task already shown. */
 export async function listUserTasks(
-  db: Db, seam: DialectSeam, usuarioId: number, f: TaskFilters, opts: { afterId?: number; limit?: number; ids?: number[] } = {},
+  db: Db,
+  seam: DialectSeam,
+  usuarioId: number,
+  f: TaskFilters,
+  opts: { afterId?: number; limit?: number; ids?: number[] } = {},
 ): Promise<PublicTask[]> {
-  let q = db.selectFrom("tasks").selectAll().where("usuario_id", "=", usuarioId).orderBy("id", "desc").limit(opts.limit ?? 50);
+  let q = db
+    .selectFrom("tasks")
+    .selectAll()
+    .where("usuario_id", "=", usuarioId)
+    .orderBy("id", "desc")
+    .limit(opts.limit ?? 50);
   if (f.estado) q = q.where("estado", "=", f.estado);
   if (f.tipo) q = q.where("tipo", "=", f.tipo);
   if (f.pluginId !== undefined) q = q.where("plugin_id", "=", f.pluginId);
@@ -51,24 +60,33 @@ export async function listUserTasks(
   if (opts.ids) q = q.where("id", "in", opts.ids.length ? opts.ids : [-1]);
   if (f.q) {
     const pattern = likePattern(f.q);
-    q = q.where((eb) => eb.or([
-      sql<SqlBool>`lower(titulo) like ${pattern} escape '\\'`,
-      sql<SqlBool>`lower(coalesce(${textoOriginal(seam)}, '')) like ${pattern} escape '\\'`,
-    ]));
+    q = q.where((eb) =>
+      eb.or([sql<SqlBool>`lower(titulo) like ${pattern} escape '\\'`, sql<SqlBool>`lower(coalesce(${textoOriginal(seam)}, '')) like ${pattern} escape '\\'`]),
+    );
   }
   return (await q.execute()).map((r) => toPublicTask(r, seam));
 }
 
 /** The newest event id (0 when there is none): where the live view starts watching. */
 export async function lastEventId(db: Db, usuarioId: number): Promise<number> {
-  const row = await db.selectFrom("events").select((eb) => eb.fn.max("id").as("m")).where("usuario_id", "=", usuarioId).executeTakeFirst();
+  const row = await db
+    .selectFrom("events")
+    .select((eb) => eb.fn.max("id").as("m"))
+    .where("usuario_id", "=", usuarioId)
+    .executeTakeFirst();
   return Number(row?.m ?? 0);
 }
 
 /** Tasks touched by events after `afterEventId` (state changes made by workers, the API, this dashboard). */
 export async function tasksChangedSince(db: Db, usuarioId: number, afterEventId: number): Promise<{ taskIds: number[]; lastEventId: number }> {
-  const rows = await db.selectFrom("events").select(["id", "task_id"])
-    .where("usuario_id", "=", usuarioId).where("id", ">", afterEventId).orderBy("id").limit(500).execute();
+  const rows = await db
+    .selectFrom("events")
+    .select(["id", "task_id"])
+    .where("usuario_id", "=", usuarioId)
+    .where("id", ">", afterEventId)
+    .orderBy("id")
+    .limit(500)
+    .execute();
   const taskIds = [...new Set(rows.flatMap((r) => (r.task_id === null ? [] : [Number(r.task_id)])))];
   return { taskIds, lastEventId: rows.length ? Number(rows[rows.length - 1]!.id) : afterEventId };
 }
@@ -89,17 +107,32 @@ export async function listUserBots(db: Db, usuarioId: number): Promise<PluginRow
 }
 
 export async function findUserBot(db: Db, usuarioId: number, pluginId: number): Promise<PluginRow | null> {
-  const row = await db.selectFrom("plugin_configs").selectAll()
-    .where("id", "=", pluginId).where("usuario_id", "=", usuarioId).where("servicio", "=", "telegram").executeTakeFirst();
+  const row = await db
+    .selectFrom("plugin_configs")
+    .selectAll()
+    .where("id", "=", pluginId)
+    .where("usuario_id", "=", usuarioId)
+    .where("servicio", "=", "telegram")
+    .executeTakeFirst();
   return row ?? null;
 }
 
 export async function failedMessages(db: Db, pluginId: number): Promise<OutgoingRow[]> {
-  return db.selectFrom("outgoing_messages").selectAll().where("plugin_id", "=", pluginId).where("status", "=", "failed")
-    .orderBy("id", "desc").limit(50).execute();
+  return db
+    .selectFrom("outgoing_messages")
+    .selectAll()
+    .where("plugin_id", "=", pluginId)
+    .where("status", "=", "failed")
+    .orderBy("id", "desc")
+    .limit(50)
+    .execute();
 }
 
 export async function countTasksOfBot(db: Db, pluginId: number): Promise<number> {
-  const row = await db.selectFrom("tasks").select((eb) => eb.fn.countAll().as("n")).where("plugin_id", "=", pluginId).executeTakeFirst();
+  const row = await db
+    .selectFrom("tasks")
+    .select((eb) => eb.fn.countAll().as("n"))
+    .where("plugin_id", "=", pluginId)
+    .executeTakeFirst();
   return Number(row?.n ?? 0);
 }

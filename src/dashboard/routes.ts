@@ -20,8 +20,16 @@ import { classifyError, sendError } from "../http/errors.ts";
 import { deepLink } from "../plugins/store.ts";
 import { deleteExpired, endSession, loginLinkUsable, redeemLoginLink, sessionUser, SESSION_TTL_MS, type SessionUser } from "./auth-store.ts";
 import {
-  countTasksOfBot, failedMessages, findUserBot, findUserTask, lastEventId, listUserBots, listUserTasks,
-  parseFilters, taskMessages, tasksChangedSince,
+  countTasksOfBot,
+  failedMessages,
+  findUserBot,
+  findUserTask,
+  lastEventId,
+  listUserBots,
+  listUserTasks,
+  parseFilters,
+  taskMessages,
+  tasksChangedSince,
 } from "./queries.ts";
 import { actionsFor, applyTaskAction, type TaskAction } from "./task-actions.ts";
 import { addBotByToken, botHealth, deleteBot, retryMessage, unlinkBot, type BotDeps } from "./bot-actions.ts";
@@ -49,8 +57,12 @@ const WATER_CSS = path.join(path.dirname(createRequire(import.meta.url).resolve(
 
 /** Short notices after an action (a fixed set, so a link cannot put words on the page). */
 const NOTICES: Record<string, string> = {
-  cancelled: "Task cancelled.", done: "Task marked done.", unlinked: "Bot unlinked: link it again with the new code below.",
-  deleted: "Bot deleted.", retried: "Message queued to be sent again.", added: "Bot added. Now link it to your chat.",
+  cancelled: "Task cancelled.",
+  done: "Task marked done.",
+  unlinked: "Bot unlinked: link it again with the new code below.",
+  deleted: "Bot deleted.",
+  retried: "Message queued to be sent again.",
+  added: "Bot added. Now link it to your chat.",
   signed_in: "Signed in.",
 };
 
@@ -93,8 +105,7 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
     await scope.register(fastifyStatic, { root: [OWN_ASSETS, WATER_CSS], prefix: "/assets/", maxAge: "1h", index: false, list: false });
     scope.decorateRequest("dashUser", null);
 
-    const viewer = (req: FastifyRequest, reply: FastifyReply): Viewer =>
-      ({ username: req.dashUser!.username, csrf: reply.generateCsrf() });
+    const viewer = (req: FastifyRequest, reply: FastifyReply): Viewer => ({ username: req.dashUser!.username, csrf: reply.generateCsrf() });
 
     scope.setErrorHandler((err, req, reply) => {
       const { code, description: message, log } = classifyError(err, (e) => deps.seam.errors.isUnavailable(e));
@@ -138,7 +149,11 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
       // Housekeeping where it is cheap and rare: each sign-in clears expired links and sessions.
       deleteExpired(deps.db).catch((err) => req.log.warn({ err }, "dashboard: could not delete expired sessions"));
       reply.setCookie(SESSION_COOKIE, session.sessionToken, {
-        path: "/", httpOnly: true, sameSite: "lax", secure, maxAge: Math.floor(SESSION_TTL_MS / 1000),
+        path: "/",
+        httpOnly: true,
+        sameSite: "lax",
+        secure,
+        maxAge: Math.floor(SESSION_TTL_MS / 1000),
       });
       return reply.redirect("/?m=signed_in", 303);
     });
@@ -210,7 +225,7 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
         const added = await addBotByToken(botDeps, u.usuarioId, typeof token === "string" ? token : "");
         return reply.redirect(`/bots/${added.pluginId}?m=added`, 303);
       } catch (err) {
-        if (!(err instanceof JoeError) || err.status >= 500 && err.code !== "BOT_API") throw err;
+        if (!(err instanceof JoeError) || (err.status >= 500 && err.code !== "BOT_API")) throw err;
         // The form again with what went wrong (the token is not put back into the page).
         return send(reply, botsPage(viewer(req, reply), await listUserBots(deps.db, u.usuarioId), { error: err.message }), err.status);
       }
@@ -227,7 +242,9 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
       const link = deepLink(bot.identificador, bot.codigo_verificacion);
       const [qrSvg, health, failed, taskCount] = await Promise.all([
         QRCode.toString(link, { type: "svg", margin: 1, errorCorrectionLevel: "M" }),
-        botHealth(botDeps, bot), failedMessages(deps.db, Number(bot.id)), countTasksOfBot(deps.db, Number(bot.id)),
+        botHealth(botDeps, bot),
+        failedMessages(deps.db, Number(bot.id)),
+        countTasksOfBot(deps.db, Number(bot.id)),
       ]);
       return send(reply, botPage(viewer(req, reply), { bot, deepLink: link, qrSvg, health, failed, taskCount }, notice(req)));
     });
@@ -236,7 +253,11 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
       const bot = await botOf(req);
       if (!bot) throw new JoeError("NOT_FOUND");
       reply.header("cache-control", "no-store");
-      return { id: Number(bot.id), verificado: Boolean(bot.verificado), chat_id_verificado: bot.chat_id_verificado === null ? null : Number(bot.chat_id_verificado) };
+      return {
+        id: Number(bot.id),
+        verificado: Boolean(bot.verificado),
+        chat_id_verificado: bot.chat_id_verificado === null ? null : Number(bot.chat_id_verificado),
+      };
     });
 
     scope.post("/bots/:id/unlink", authForm, async (req, reply) => {

@@ -25,11 +25,19 @@ export function actionsFor(estado: string): TaskAction[] {
 /** Returns false when the task is not the user's (→ 404); throws TASK_TRANSITION_REFUSED when its state forbids it. */
 export async function applyTaskAction(db: Db, usuarioId: number, taskId: number, action: TaskAction, now = Date.now()): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
-    const task = await trx.selectFrom("tasks").select(["id", "plugin_id", "estado"])
-      .where("id", "=", taskId).where("usuario_id", "=", usuarioId).executeTakeFirst();
+    const task = await trx
+      .selectFrom("tasks")
+      .select(["id", "plugin_id", "estado"])
+      .where("id", "=", taskId)
+      .where("usuario_id", "=", usuarioId)
+      .executeTakeFirst();
     if (!task) return false;
-    const changed = await trx.updateTable("tasks").set({ estado: TARGET[action], lease_until: null, updated_at: now })
-      .where("id", "=", taskId).where("estado", "in", [...ALLOWED_FROM[action]]).executeTakeFirst();
+    const changed = await trx
+      .updateTable("tasks")
+      .set({ estado: TARGET[action], lease_until: null, updated_at: now })
+      .where("id", "=", taskId)
+      .where("estado", "in", [...ALLOWED_FROM[action]])
+      .executeTakeFirst();
     if (Number(changed.numUpdatedRows) !== 1) {
       throw new JoeError("TASK_TRANSITION_REFUSED", `it is ${task.estado}`);
     }

@@ -126,6 +126,7 @@ export interface MigrationSupport {
    * Migration 0002: tasks.codigo loses its UNIQUE constraint (PostgreSQL drops it; SQLite, which
    * cannot drop a constraint, rebuilds the table). Must be safe to run again.
    */
+  // biome-ignore lint/suspicious/noExplicitAny: called from a migration, which sees the schema of its day, not today's Database
   dropTaskCodigoUnique(db: Kysely<any>): Promise<void>;
   /** Extra DDL after the tables exist (e.g. PostgreSQL's task id sequence). */
   after?(db: Db): Promise<void>;

@@ -7,13 +7,17 @@ function initial(seam: DialectSeam): Migration {
   const t = seam.columns;
   return {
     async up(db: Kysely<any>) {
-      await db.schema.createTable("users").ifNotExists()
+      await db.schema
+        .createTable("users")
+        .ifNotExists()
         .addColumn("id", t.autoId, (c) => c.primaryKey())
         .addColumn("username", "text", (c) => c.notNull().unique())
         .addColumn("created_at", "text", (c) => c.notNull())
         .execute();
 
-      await db.schema.createTable("plugin_configs").ifNotExists()
+      await db.schema
+        .createTable("plugin_configs")
+        .ifNotExists()
         .addColumn("id", t.autoId, (c) => c.primaryKey())
         .addColumn("usuario_id", "bigint", (c) => c.notNull().references("users.id"))
         .addColumn("servicio", "text", (c) => c.notNull())
@@ -29,7 +33,9 @@ function initial(seam: DialectSeam): Migration {
         .addColumn("updated_at", "text", (c) => c.notNull())
         .execute();
 
-      await db.schema.createTable("tasks").ifNotExists()
+      await db.schema
+        .createTable("tasks")
+        .ifNotExists()
         .addColumn("id", t.assignedId, (c) => c.primaryKey())
         .addColumn("codigo", "text", (c) => c.notNull().unique())
         .addColumn("usuario_id", "bigint", (c) => c.notNull())
@@ -45,7 +51,9 @@ function initial(seam: DialectSeam): Migration {
         .addUniqueConstraint("tasks_message_unique", ["plugin_id", "chat_id", "message_id"])
         .execute();
 
-      await db.schema.createTable("processed_updates").ifNotExists()
+      await db.schema
+        .createTable("processed_updates")
+        .ifNotExists()
         .addColumn("plugin_id", "bigint", (c) => c.notNull())
         .addColumn("update_id", "bigint", (c) => c.notNull())
         .addColumn("chat_id", "bigint")
@@ -56,7 +64,9 @@ function initial(seam: DialectSeam): Migration {
         .modifyEnd(t.keyedTableSuffix)
         .execute();
 
-      await db.schema.createTable("unparsed_updates").ifNotExists()
+      await db.schema
+        .createTable("unparsed_updates")
+        .ifNotExists()
         .addColumn("id", t.autoId, (c) => c.primaryKey())
         .addColumn("plugin_id", "bigint", (c) => c.notNull())
         .addColumn("body", "text", (c) => c.notNull())
@@ -64,7 +74,9 @@ function initial(seam: DialectSeam): Migration {
         .addColumn("received_at", "bigint", (c) => c.notNull())
         .execute();
 
-      await db.schema.createTable("outgoing_messages").ifNotExists()
+      await db.schema
+        .createTable("outgoing_messages")
+        .ifNotExists()
         .addColumn("id", t.autoId, (c) => c.primaryKey())
         .addColumn("plugin_id", "bigint", (c) => c.notNull())
         .addColumn("chat_id", "bigint", (c) => c.notNull())
@@ -83,15 +95,33 @@ function initial(seam: DialectSeam): Migration {
         .execute();
       // Partial indexes over the open (pending/sending) messages only: the sender's claims stay
       // cheap however long the history of sent messages grows.
-      await db.schema.createIndex("outgoing_open_idx").ifNotExists().on("outgoing_messages")
-        .column("id").where(sql<boolean>`status in ('pending', 'sending')`).execute();
-      await db.schema.createIndex("outgoing_open_chat_idx").ifNotExists().on("outgoing_messages")
-        .columns(["plugin_id", "chat_id", "id"]).where(sql<boolean>`status in ('pending', 'sending')`).execute();
+      await db.schema
+        .createIndex("outgoing_open_idx")
+        .ifNotExists()
+        .on("outgoing_messages")
+        .column("id")
+        .where(sql<boolean>`status in ('pending', 'sending')`)
+        .execute();
+      await db.schema
+        .createIndex("outgoing_open_chat_idx")
+        .ifNotExists()
+        .on("outgoing_messages")
+        .columns(["plugin_id", "chat_id", "id"])
+        .where(sql<boolean>`status in ('pending', 'sending')`)
+        .execute();
       // At most one message in flight per chat, whatever races between workers' claims.
-      await db.schema.createIndex("outgoing_one_sending_per_chat").ifNotExists().on("outgoing_messages").unique()
-        .columns(["plugin_id", "chat_id"]).where(sql<boolean>`status = 'sending'`).execute();
+      await db.schema
+        .createIndex("outgoing_one_sending_per_chat")
+        .ifNotExists()
+        .on("outgoing_messages")
+        .unique()
+        .columns(["plugin_id", "chat_id"])
+        .where(sql<boolean>`status = 'sending'`)
+        .execute();
 
-      await db.schema.createTable("chat_state").ifNotExists()
+      await db.schema
+        .createTable("chat_state")
+        .ifNotExists()
         .addColumn("plugin_id", "bigint", (c) => c.notNull())
         .addColumn("chat_id", "bigint", (c) => c.notNull())
         .addColumn("last_warned_at", "bigint")
@@ -118,7 +148,9 @@ function events(seam: DialectSeam): Migration {
   const t = seam.columns;
   return {
     async up(db: Kysely<any>) {
-      await db.schema.createTable("events").ifNotExists()
+      await db.schema
+        .createTable("events")
+        .ifNotExists()
         .addColumn("id", t.autoId, (c) => c.primaryKey())
         .addColumn("type", "text", (c) => c.notNull())
         .addColumn("usuario_id", "bigint", (c) => c.notNull())
@@ -135,7 +167,9 @@ function events(seam: DialectSeam): Migration {
 function apiTokens(seam: DialectSeam): Migration {
   return {
     async up(db: Kysely<any>) {
-      await db.schema.createTable("api_tokens").ifNotExists()
+      await db.schema
+        .createTable("api_tokens")
+        .ifNotExists()
         .addColumn("id", seam.columns.autoId, (c) => c.primaryKey())
         .addColumn("usuario_id", "bigint", (c) => c.notNull().references("users.id"))
         .addColumn("name", "text", (c) => c.notNull())
@@ -154,7 +188,9 @@ function apiTokens(seam: DialectSeam): Migration {
 function hardeningTransport(): Migration {
   return {
     async up(db: Kysely<any>) {
-      await db.schema.createTable("health_probe").ifNotExists()
+      await db.schema
+        .createTable("health_probe")
+        .ifNotExists()
         .addColumn("id", "integer", (c) => c.primaryKey())
         .addColumn("checked_at", "bigint", (c) => c.notNull())
         .execute();
@@ -173,13 +209,20 @@ function taskLifecycle(): Migration {
     async up(db: Kysely<any>) {
       await db.schema.alterTable("tasks").addColumn("lease_until", "bigint").execute();
       await db.schema.alterTable("tasks").addColumn("claimed_by", "bigint").execute();
-      await db.schema.alterTable("tasks").addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable("tasks")
+        .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
+        .execute();
       await db.schema.alterTable("tasks").addColumn("updated_at", "bigint").execute();
       await db.schema.createIndex("tasks_user_id_idx").ifNotExists().on("tasks").columns(["usuario_id", "id"]).execute();
-      await db.schema.createIndex("tasks_queued_idx").ifNotExists().on("tasks")
-        .columns(["usuario_id", "id"]).where(sql<boolean>`estado = 'queued'`).execute();
-      await db.schema.createIndex("tasks_lease_idx").ifNotExists().on("tasks")
-        .columns(["usuario_id", "lease_until"]).where(sql<boolean>`estado = 'in_progress'`).execute();
+      await db.schema.createIndex("tasks_queued_idx").ifNotExists().on("tasks").columns(["usuario_id", "id"]).where(sql<boolean>`estado = 'queued'`).execute();
+      await db.schema
+        .createIndex("tasks_lease_idx")
+        .ifNotExists()
+        .on("tasks")
+        .columns(["usuario_id", "lease_until"])
+        .where(sql<boolean>`estado = 'in_progress'`)
+        .execute();
     },
   };
 }
@@ -196,7 +239,9 @@ function eventFeed(seam: DialectSeam): Migration {
         await sql`alter table events add column if not exists txid xid8 not null default pg_current_xact_id()`.execute(db);
         await db.schema.createIndex("events_user_txid_idx").ifNotExists().on("events").columns(["usuario_id", "txid", "id"]).execute();
       }
-      await db.schema.createTable("subscriptions").ifNotExists()
+      await db.schema
+        .createTable("subscriptions")
+        .ifNotExists()
         .addColumn("id", t.autoId, (c) => c.primaryKey())
         .addColumn("usuario_id", "bigint", (c) => c.notNull().references("users.id"))
         .addColumn("url", "text", (c) => c.notNull())
@@ -227,9 +272,13 @@ function eventFeed(seam: DialectSeam): Migration {
 function chatFeatures(): Migration {
   return {
     async up(db: Kysely<any>) {
-      await db.schema.createIndex("outgoing_sent_task_idx").ifNotExists().on("outgoing_messages")
+      await db.schema
+        .createIndex("outgoing_sent_task_idx")
+        .ifNotExists()
+        .on("outgoing_messages")
         .columns(["plugin_id", "chat_id", "telegram_message_id"])
-        .where(sql<boolean>`telegram_message_id is not null and task_id is not null`).execute();
+        .where(sql<boolean>`telegram_message_id is not null and task_id is not null`)
+        .execute();
     },
   };
 }
@@ -239,7 +288,9 @@ function chatFeatures(): Migration {
 function polling(_seam: DialectSeam): Migration {
   return {
     async up(db: Kysely<any>) {
-      await db.schema.createTable("polling_state").ifNotExists()
+      await db.schema
+        .createTable("polling_state")
+        .ifNotExists()
         .addColumn("plugin_id", "bigint", (c) => c.primaryKey())
         .addColumn("update_offset", "bigint", (c) => c.notNull().defaultTo(0))
         .addColumn("lease_owner", "text")
@@ -259,7 +310,9 @@ function dashboard(seam: DialectSeam): Migration {
   const t = seam.columns;
   return {
     async up(db: Kysely<any>) {
-      await db.schema.createTable("dashboard_login_links").ifNotExists()
+      await db.schema
+        .createTable("dashboard_login_links")
+        .ifNotExists()
         .addColumn("token_hash", "text", (c) => c.primaryKey())
         .addColumn("usuario_id", "bigint", (c) => c.notNull().references("users.id"))
         .addColumn("expires_at", "bigint", (c) => c.notNull())
@@ -267,7 +320,9 @@ function dashboard(seam: DialectSeam): Migration {
         .addColumn("created_at", "bigint", (c) => c.notNull())
         .modifyEnd(t.keyedTableSuffix)
         .execute();
-      await db.schema.createTable("dashboard_sessions").ifNotExists()
+      await db.schema
+        .createTable("dashboard_sessions")
+        .ifNotExists()
         .addColumn("token_hash", "text", (c) => c.primaryKey())
         .addColumn("usuario_id", "bigint", (c) => c.notNull().references("users.id"))
         .addColumn("expires_at", "bigint", (c) => c.notNull())
@@ -288,7 +343,9 @@ export function pendingSttPredicate(seam: DialectSeam): string {
 function sttJobs(seam: DialectSeam): Migration {
   return {
     async up(db: Kysely<any>) {
-      await db.schema.createTable("stt_jobs").ifNotExists()
+      await db.schema
+        .createTable("stt_jobs")
+        .ifNotExists()
         .addColumn("task_id", "bigint", (c) => c.primaryKey())
         .addColumn("estado", "text", (c) => c.notNull())
         .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
@@ -297,8 +354,13 @@ function sttJobs(seam: DialectSeam): Migration {
         .addColumn("last_error", "text")
         .addColumn("updated_at", "bigint", (c) => c.notNull())
         .execute();
-      await db.schema.createIndex("tasks_pending_stt_idx").ifNotExists().on("tasks").column("id")
-        .where(sql.raw<boolean>(pendingSttPredicate(seam))).execute();
+      await db.schema
+        .createIndex("tasks_pending_stt_idx")
+        .ifNotExists()
+        .on("tasks")
+        .column("id")
+        .where(sql.raw<boolean>(pendingSttPredicate(seam)))
+        .execute();
     },
   };
 }

@@ -29,6 +29,8 @@ export interface OpSpec<Args> {
 
 /** `R`: what one call gives back (a changed count, a row, or rows). */
 export class PreparedOp<Args, R> {
+  /** Only a type: what a call gives back (the writers cast the driver's answer to it). */
+  declare readonly result?: R;
   private readonly text = new Map<string, string>();
   constructor(readonly spec: OpSpec<Args>) {}
 

@@ -19,7 +19,8 @@ export interface NewEvent {
 /** Appends events inside the caller's transaction (pass the transaction, not the pool). */
 export async function appendEvents(trx: Kysely<Database>, events: NewEvent[]): Promise<void> {
   if (events.length === 0) return;
-  await trx.insertInto("events")
+  await trx
+    .insertInto("events")
     .values(events.map((e) => ({ type: e.type, usuario_id: e.usuario_id, plugin_id: e.plugin_id, task_id: e.task_id ?? null, at: e.at })))
     .execute();
 }

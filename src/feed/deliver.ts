@@ -39,7 +39,12 @@ export interface DelivererOptions {
 /** Tunables from the environment (tests shorten the backoff). */
 export function delivererEnv(env: NodeJS.ProcessEnv = process.env): Partial<DelivererOptions> {
   const n = (k: string) => (env[k] !== undefined && env[k] !== "" ? Number(env[k]) : undefined);
-  return { retryBaseMs: n("JOE_SUBSCRIPTION_RETRY_BASE_MS"), retryMaxMs: n("JOE_SUBSCRIPTION_RETRY_MAX_MS"), giveUpMs: n("JOE_SUBSCRIPTION_GIVE_UP_MS"), timeoutMs: n("JOE_SUBSCRIPTION_TIMEOUT_MS") };
+  return {
+    retryBaseMs: n("JOE_SUBSCRIPTION_RETRY_BASE_MS"),
+    retryMaxMs: n("JOE_SUBSCRIPTION_RETRY_MAX_MS"),
+    giveUpMs: n("JOE_SUBSCRIPTION_GIVE_UP_MS"),
+    timeoutMs: n("JOE_SUBSCRIPTION_TIMEOUT_MS"),
+  };
 }
 
 const BATCH = 50;
@@ -91,12 +96,17 @@ export class SubscriptionDeliverer {
         if (free > 0) {
           for (const sub of await this.claim(free)) {
             const id = Number(sub.id);
-            this.active.set(id, this.work(sub).catch((err) => {
-              this.o.logger.warn({ subscription_id: id, err: (err as Error).message }, "subscriptions: delivery round failed");
-            }).finally(() => {
-              this.active.delete(id);
-              this.kick?.(); // a slot is free: look again
-            }));
+            this.active.set(
+              id,
+              this.work(sub)
+                .catch((err) => {
+                  this.o.logger.warn({ subscription_id: id, err: (err as Error).message }, "subscriptions: delivery round failed");
+                })
+                .finally(() => {
+                  this.active.delete(id);
+                  this.kick?.(); // a slot is free: look again
+                }),
+            );
           }
         }
       } catch (err) {
@@ -113,16 +123,25 @@ export class SubscriptionDeliverer {
   private async claim(max: number): Promise<SubscriptionRow[]> {
     const { db, seam } = this.o;
     const now = this.o.now();
-    const due = await db.selectFrom("subscriptions").selectAll()
+    const due = await db
+      .selectFrom("subscriptions")
+      .selectAll()
       .where("next_attempt_at", "<=", now)
       .where((eb) => eb.or([eb("leased_until", "is", null), eb("leased_until", "<", now)]))
-      .orderBy("next_attempt_at").limit(200).execute();
+      .orderBy("next_attempt_at")
+      .limit(200)
+      .execute();
     const out: SubscriptionRow[] = [];
     for (const sub of due) {
       if (out.length >= max) break;
       if (this.active.has(Number(sub.id))) continue;
       // Reading is cheap; a lease is a write (an fsync on SQLite): only lease what has work.
-      const waiting = await readEvents(db, seam, { usuarioId: Number(sub.usuario_id), after: parseCursor(seam, sub.cursor), types: subscriptionTypes(sub, seam), limit: 1 });
+      const waiting = await readEvents(db, seam, {
+        usuarioId: Number(sub.usuario_id),
+        after: parseCursor(seam, sub.cursor),
+        types: subscriptionTypes(sub, seam),
+        limit: 1,
+      });
       if (waiting.length === 0) continue;
       const token = randomUUID();
       const free = (eb: ExpressionBuilder<Database, "subscriptions">) => eb.or([eb("leased_until", "is", null), eb("leased_until", "<", now)]);
@@ -197,20 +216,39 @@ export class SubscriptionDeliverer {
   }
 
   /** Move the cursor past one event (delivered or given up), renewing the lease; false if the lease is not ours any more. */
-  private async advance(id: number, token: string, now: number, a: { cursor: string; delivered?: boolean; givenUp?: number; error?: string }): Promise<boolean> {
-    const r = await this.o.db.updateTable("subscriptions")
+  private async advance(
+    id: number,
+    token: string,
+    now: number,
+    a: { cursor: string; delivered?: boolean; givenUp?: number; error?: string },
+  ): Promise<boolean> {
+    const r = await this.o.db
+      .updateTable("subscriptions")
       .set((eb) => ({
-        cursor: a.cursor, attempts: 0, failing_since: null, leased_until: now + this.leaseMs,
+        cursor: a.cursor,
+        attempts: 0,
+        failing_since: null,
+        leased_until: now + this.leaseMs,
         ...(a.delivered ? { delivered: eb("delivered", "+", 1), last_error: null } : {}),
         ...(a.givenUp !== undefined ? { given_up: eb("given_up", "+", 1), last_given_up_event_id: a.givenUp, last_error: a.error ?? null } : {}),
       }))
-      .where("id", "=", id).where("lease_token", "=", token).executeTakeFirst();
+      .where("id", "=", id)
+      .where("lease_token", "=", token)
+      .executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
   }
 
-  private async release(id: number, token: string, set: { attempts?: number; failing_since?: number | null; last_error?: string | null; next_attempt_at?: number }): Promise<void> {
-    await this.o.db.updateTable("subscriptions").set({ ...set, leased_until: null, lease_token: null })
-      .where("id", "=", id).where("lease_token", "=", token).execute();
+  private async release(
+    id: number,
+    token: string,
+    set: { attempts?: number; failing_since?: number | null; last_error?: string | null; next_attempt_at?: number },
+  ): Promise<void> {
+    await this.o.db
+      .updateTable("subscriptions")
+      .set({ ...set, leased_until: null, lease_token: null })
+      .where("id", "=", id)
+      .where("lease_token", "=", token)
+      .execute();
   }
 
   /** One attempt; null on a 2xx, else what went wrong (never the secret). */
@@ -219,8 +257,11 @@ export class SubscriptionDeliverer {
       const res = await fetch(url, {
         method: "POST",
         headers: {
-          "content-type": "application/json", "user-agent": "joe-telegram-webhooks",
-          "x-joe-event": type, "x-joe-delivery": String(eventId), "x-joe-signature": signBody(secret, body),
+          "content-type": "application/json",
+          "user-agent": "joe-telegram-webhooks",
+          "x-joe-event": type,
+          "x-joe-delivery": String(eventId),
+          "x-joe-signature": signBody(secret, body),
         },
         body,
         redirect: "manual",

@@ -28,13 +28,15 @@ export function startPgListener(url: string, notifier: FeedNotifier, logger: Log
     }
     sending = true;
     const c = client;
-    c.query(`notify ${CHANNEL}`).catch(() => {}).finally(() => {
-      sending = false;
-      if (pending) {
-        pending = false;
-        publish();
-      }
-    });
+    c.query(`notify ${CHANNEL}`)
+      .catch(() => {})
+      .finally(() => {
+        sending = false;
+        if (pending) {
+          pending = false;
+          publish();
+        }
+      });
   };
 
   const reconnectLater = () => {

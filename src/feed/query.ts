@@ -5,12 +5,19 @@ import { JoeError } from "../errors.ts";
 /** `types=a,b` → the list (undefined: every type); an unknown type is a 400 naming it. */
 export function parseTypes(raw: string | undefined, field = "types"): readonly string[] | undefined {
   if (raw === undefined || raw.trim() === "") return undefined;
-  return checkTypes(raw.split(",").map((t) => t.trim()).filter((t) => t !== ""), field);
+  return checkTypes(
+    raw
+      .split(",")
+      .map((t) => t.trim())
+      .filter((t) => t !== ""),
+    field,
+  );
 }
 
 export function checkTypes(types: string[], field: string): string[] {
   for (const t of types) {
-    if (!(EVENT_TYPES as readonly string[]).includes(t)) throw new JoeError("INVALID_INPUT", `${field}: unknown event type "${t.slice(0, 40)}" (known: ${EVENT_TYPES.join(", ")})`);
+    if (!(EVENT_TYPES as readonly string[]).includes(t))
+      throw new JoeError("INVALID_INPUT", `${field}: unknown event type "${t.slice(0, 40)}" (known: ${EVENT_TYPES.join(", ")})`);
   }
   return [...new Set(types)];
 }

@@ -27,7 +27,14 @@ export interface ReadQuery {
   limit: number;
 }
 
-interface EventRow { id: number; type: string; at: number; plugin_id: number; task_id: number | null; txid: string }
+interface EventRow {
+  id: number;
+  type: string;
+  at: number;
+  plugin_id: number;
+  task_id: number | null;
+  txid: string;
+}
 
 export async function readEvents(db: Db, seam: DialectSeam, q: ReadQuery): Promise<PositionedItem[]> {
   const rows = seam.capabilities.idsInCommitOrder ? await readInIdOrder(db, q) : await readBehindHorizon(db, q);
@@ -46,8 +53,11 @@ export async function readEvents(db: Db, seam: DialectSeam, q: ReadQuery): Promi
 }
 
 async function readInIdOrder(db: Db, q: ReadQuery): Promise<EventRow[]> {
-  let s = db.selectFrom("events").select(["id", "type", "at", "plugin_id", "task_id", sql<string>`'0'`.as("txid")])
-    .where("usuario_id", "=", q.usuarioId).where("id", ">", q.after.id);
+  let s = db
+    .selectFrom("events")
+    .select(["id", "type", "at", "plugin_id", "task_id", sql<string>`'0'`.as("txid")])
+    .where("usuario_id", "=", q.usuarioId)
+    .where("id", ">", q.after.id);
   if (q.types) s = s.where("type", "in", [...q.types]);
   return s.orderBy("id").limit(q.limit).execute();
 }
@@ -79,7 +89,9 @@ async function readBehindHorizon(db: Db, q: ReadQuery): Promise<EventRow[]> {
   // all committed (or rolled back) and no event can appear before them any more, so the cursor
   // never skips one.
   const h = await horizon(db);
-  let s = db.selectFrom("events").select(["id", "type", "at", "plugin_id", "task_id", sql<string>`txid::text`.as("txid")])
+  let s = db
+    .selectFrom("events")
+    .select(["id", "type", "at", "plugin_id", "task_id", sql<string>`txid::text`.as("txid")])
     .where("usuario_id", "=", q.usuarioId)
     .where(sql<boolean>`(txid, id) > (${q.after.txid}::xid8, ${q.after.id}::bigint)`)
     .where(sql<boolean>`txid < ${h}::xid8`);

@@ -24,7 +24,12 @@ const MAX_LIMIT = 500;
 /** SSE comment sent when nothing happened for this long (keeps proxies from closing the stream). */
 export const HEARTBEAT_MS = Number(process.env.JOE_SSE_HEARTBEAT_MS ?? 15_000);
 
-interface EventsQuery { after?: string; wait?: number; types?: string; limit?: number }
+interface EventsQuery {
+  after?: string;
+  wait?: number;
+  types?: string;
+  limit?: number;
+}
 
 const querySchema = {
   type: "object",
@@ -48,37 +53,56 @@ export function registerFeedRoutes(scope: FastifyInstance, deps: FeedDeps): void
     for (const end of [...streams]) end();
   });
 
-  scope.get<{ Querystring: EventsQuery }>("/events", {
-    attachValidation: true,
-    schema: {
-      summary: "The user's events after a cursor, in commit order (long-poll with wait)",
-      querystring: querySchema,
-      response: { 200: { type: "object", required: ["items", "next_cursor"], properties: { items: { type: "array", items: feedItemSchema }, next_cursor: { type: "string" } } } },
+  scope.get<{ Querystring: EventsQuery }>(
+    "/events",
+    {
+      attachValidation: true,
+      schema: {
+        summary: "The user's events after a cursor, in commit order (long-poll with wait)",
+        querystring: querySchema,
+        response: {
+          200: {
+            type: "object",
+            required: ["items", "next_cursor"],
+            properties: { items: { type: "array", items: feedItemSchema }, next_cursor: { type: "string" } },
+          },
+        },
+      },
     },
-  }, async (req) => {
-    rejectInvalid(req);
-    const after = parseCursor(deps.seam, req.query.after);
-    const types = parseTypes(req.query.types);
-    const limit = req.query.limit ?? DEFAULT_LIMIT;
-    const usuarioId = req.principal!.usuarioId;
-    const gone = new AbortController();
-    req.raw.once("close", () => gone.abort());
-    const read = () => readEvents(deps.db, deps.seam, { usuarioId, after, types, limit });
-    const items = await readWhenReady(deps.feed, read, (req.query.wait ?? 0) * 1000, gone.signal);
-    return { items: items.map((i) => i.item), next_cursor: items.length > 0 ? items[items.length - 1]!.cursor : formatCursor(deps.seam, after) };
-  });
+    async (req) => {
+      rejectInvalid(req);
+      const after = parseCursor(deps.seam, req.query.after);
+      const types = parseTypes(req.query.types);
+      const limit = req.query.limit ?? DEFAULT_LIMIT;
+      const usuarioId = req.principal!.usuarioId;
+      const gone = new AbortController();
+      req.raw.once("close", () => gone.abort());
+      const read = () => readEvents(deps.db, deps.seam, { usuarioId, after, types, limit });
+      const items = await readWhenReady(deps.feed, read, (req.query.wait ?? 0) * 1000, gone.signal);
+      return { items: items.map((i) => i.item), next_cursor: items.length > 0 ? items[items.length - 1]!.cursor : formatCursor(deps.seam, after) };
+    },
+  );
 
-  scope.get<{ Querystring: Omit<EventsQuery, "wait"> }>("/events/stream", {
-    attachValidation: true,
-    schema: {
-      summary: "The same events as Server-Sent Events (id: cursor, event: type, data: the event JSON); resumes from Last-Event-ID",
-      querystring: { type: "object", properties: { after: querySchema.properties.after, types: querySchema.properties.types } },
-      headers: { type: "object", properties: { "last-event-id": { type: "string", maxLength: 64 } } },
+  scope.get<{ Querystring: Omit<EventsQuery, "wait"> }>(
+    "/events/stream",
+    {
+      attachValidation: true,
+      schema: {
+        summary: "The same events as Server-Sent Events (id: cursor, event: type, data: the event JSON); resumes from Last-Event-ID",
+        querystring: { type: "object", properties: { after: querySchema.properties.after, types: querySchema.properties.types } },
+        headers: { type: "object", properties: { "last-event-id": { type: "string", maxLength: 64 } } },
+      },
     },
-  }, async (req, reply) => stream(req, reply, deps, streams));
+    async (req, reply) => stream(req, reply, deps, streams),
+  );
 }
 
-async function stream(req: FastifyRequest<{ Querystring: Omit<EventsQuery, "wait"> }>, reply: FastifyReply, deps: FeedDeps, streams: Set<() => void>): Promise<void> {
+async function stream(
+  req: FastifyRequest<{ Querystring: Omit<EventsQuery, "wait"> }>,
+  reply: FastifyReply,
+  deps: FeedDeps,
+  streams: Set<() => void>,
+): Promise<void> {
   rejectInvalid(req);
   const header = req.headers["last-event-id"];
   // Last-Event-ID (the browser's reconnect) wins over ?after= (the first connect).
@@ -97,7 +121,12 @@ async function stream(req: FastifyRequest<{ Querystring: Omit<EventsQuery, "wait
   res.once("close", end);
   try {
     while (!gone.signal.aborted) {
-      const items: PositionedItem[] = await readWhenReady(deps.feed, () => readEvents(deps.db, deps.seam, { usuarioId, after: position, types, limit: DEFAULT_LIMIT }), HEARTBEAT_MS, gone.signal);
+      const items: PositionedItem[] = await readWhenReady(
+        deps.feed,
+        () => readEvents(deps.db, deps.seam, { usuarioId, after: position, types, limit: DEFAULT_LIMIT }),
+        HEARTBEAT_MS,
+        gone.signal,
+      );
       if (gone.signal.aborted) break;
       if (items.length === 0) {
         res.write(": heartbeat\n\n");
@@ -107,7 +136,11 @@ async function stream(req: FastifyRequest<{ Querystring: Omit<EventsQuery, "wait
       for (const it of items) chunk += `id: ${it.cursor}\nevent: ${it.item.type}\ndata: ${JSON.stringify(it.item)}\n\n`;
       position = items[items.length - 1]!.position;
       // Respect back-pressure: a slow client holds its own stream, nobody else's.
-      if (!res.write(chunk)) await new Promise<void>((r) => { res.once("drain", r); gone.signal.addEventListener("abort", () => r(), { once: true }); });
+      if (!res.write(chunk))
+        await new Promise<void>((r) => {
+          res.once("drain", r);
+          gone.signal.addEventListener("abort", () => r(), { once: true });
+        });
     }
   } catch (err) {
     // Database unavailable or similar: end the stream; the client reconnects with Last-Event-ID.

@@ -22,8 +22,12 @@ export function startFeed(rt: Runtime): Feed {
     startDeliveries() {
       if (feed.deliverer) return;
       feed.deliverer = new SubscriptionDeliverer({
-        db: rt.store.db, seam: rt.store.seam, fernet: rt.keys.fernet, feed: notifier,
-        logger: rt.logger.child({ component: "subscriptions" }), ...delivererEnv(),
+        db: rt.store.db,
+        seam: rt.store.seam,
+        fernet: rt.keys.fernet,
+        feed: notifier,
+        logger: rt.logger.child({ component: "subscriptions" }),
+        ...delivererEnv(),
       });
       feed.deliverer.start();
     },

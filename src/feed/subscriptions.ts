@@ -37,10 +37,16 @@ export function subscriptionTypes(row: SubscriptionRow, seam: DialectSeam): stri
 
 export function toPublicSubscription(row: SubscriptionRow, seam: DialectSeam): PublicSubscription {
   return {
-    id: Number(row.id), url: row.url, events: subscriptionTypes(row, seam), created_at: row.created_at,
-    delivered: Number(row.delivered), attempts: Number(row.attempts),
-    failing_since: row.failing_since === null ? null : Number(row.failing_since), last_error: row.last_error,
-    next_attempt_at: Number(row.next_attempt_at), given_up: Number(row.given_up),
+    id: Number(row.id),
+    url: row.url,
+    events: subscriptionTypes(row, seam),
+    created_at: row.created_at,
+    delivered: Number(row.delivered),
+    attempts: Number(row.attempts),
+    failing_since: row.failing_since === null ? null : Number(row.failing_since),
+    last_error: row.last_error,
+    next_attempt_at: Number(row.next_attempt_at),
+    given_up: Number(row.given_up),
     last_given_up_event_id: row.last_given_up_event_id === null ? null : Number(row.last_given_up_event_id),
   };
 }
@@ -49,7 +55,8 @@ const MAX_URL = 2048;
 
 /** An absolute http(s) URL without credentials; anything else is a 400 saying so. */
 export function checkUrl(raw: unknown): string {
-  if (typeof raw !== "string" || raw.length === 0 || raw.length > MAX_URL) throw new JoeError("INVALID_INPUT", `url: an absolute http(s) URL of at most ${MAX_URL} characters`);
+  if (typeof raw !== "string" || raw.length === 0 || raw.length > MAX_URL)
+    throw new JoeError("INVALID_INPUT", `url: an absolute http(s) URL of at most ${MAX_URL} characters`);
   let u: URL;
   try {
     u = new URL(raw);
@@ -61,7 +68,13 @@ export function checkUrl(raw: unknown): string {
   return u.toString();
 }
 
-export async function createSubscription(db: Db, seam: DialectSeam, fernet: MultiFernet, usuarioId: number, input: { url: unknown; events: unknown }): Promise<{ subscription: PublicSubscription; secret: string }> {
+export async function createSubscription(
+  db: Db,
+  seam: DialectSeam,
+  fernet: MultiFernet,
+  usuarioId: number,
+  input: { url: unknown; events: unknown },
+): Promise<{ subscription: PublicSubscription; secret: string }> {
   const url = checkUrl(input.url);
   if (!Array.isArray(input.events) || input.events.length === 0 || input.events.some((t) => typeof t !== "string")) {
     throw new JoeError("INVALID_INPUT", "events: a non-empty array of event types");
@@ -70,11 +83,24 @@ export async function createSubscription(db: Db, seam: DialectSeam, fernet: Mult
   const secret = newSubscriptionSecret();
   // Events from now on: the cursor starts at the feed's head.
   const cursor = formatCursor(seam, await headPosition(db, seam));
-  const row = await db.insertInto("subscriptions").values({
-    usuario_id: usuarioId, url, events: JSON.stringify(events), secret_cifrado: fernet.encrypt(secret), cursor,
-    next_attempt_at: 0, leased_until: null, lease_token: null, failing_since: null, last_error: null,
-    last_given_up_event_id: null, created_at: new Date().toISOString(),
-  }).returningAll().executeTakeFirstOrThrow();
+  const row = await db
+    .insertInto("subscriptions")
+    .values({
+      usuario_id: usuarioId,
+      url,
+      events: JSON.stringify(events),
+      secret_cifrado: fernet.encrypt(secret),
+      cursor,
+      next_attempt_at: 0,
+      leased_until: null,
+      lease_token: null,
+      failing_since: null,
+      last_error: null,
+      last_given_up_event_id: null,
+      created_at: new Date().toISOString(),
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
   return { subscription: toPublicSubscription(row, seam), secret };
 }
 

@@ -14,5 +14,7 @@ export function answerClientError(err: Error & { code?: string }, socket: Socket
   const body = JSON.stringify(errorBody(code));
   const reason = STATUS_CODES[status] ?? "Error";
   // The socket may be half-closed by the client already; a failed write is nothing to report.
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

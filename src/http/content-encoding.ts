@@ -10,7 +10,7 @@ import { JoeError } from "../errors.ts";
 export function registerContentEncoding(app: FastifyInstance): void {
   app.addHook("preParsing", (req, _reply, payload, done) => {
     const header = req.headers["content-encoding"];
-    const encoding = (Array.isArray(header) ? header.join(",") : header ?? "").trim().toLowerCase();
+    const encoding = (Array.isArray(header) ? header.join(",") : (header ?? "")).trim().toLowerCase();
     if (encoding === "" || encoding === "identity") return done(null, payload);
     if (encoding !== "gzip" && encoding !== "x-gzip") {
       // Only the name of a standard encoding is echoed back, never arbitrary client bytes.
@@ -20,8 +20,12 @@ export function registerContentEncoding(app: FastifyInstance): void {
     const gunzip = zlib.createGunzip() as zlib.Gunzip & { receivedEncodedLength: number };
     gunzip.receivedEncodedLength = 0;
     // Not gzip after all, or truncated: the client's fault (400), not ours (500).
-    gunzip.on("error", (err: Error & { statusCode?: number }) => { err.statusCode = 400; });
-    payload.on("data", (chunk: Buffer) => { gunzip.receivedEncodedLength += chunk.length; });
+    gunzip.on("error", (err: Error & { statusCode?: number }) => {
+      err.statusCode = 400;
+    });
+    payload.on("data", (chunk: Buffer) => {
+      gunzip.receivedEncodedLength += chunk.length;
+    });
     payload.on("error", (err) => gunzip.destroy(err));
     payload.pipe(gunzip);
     done(null, gunzip as unknown as Readable & typeof payload);

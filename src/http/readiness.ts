@@ -19,7 +19,10 @@ import type { BatchWriter } from "../webhook/write-batch.ts";
 export class WriteHealth {
   private lastFailureAt = 0;
   private lastSuccessAt = 0;
-  constructor(readonly failureWindowMs = 15_000, private readonly now: () => number = Date.now) {}
+  constructor(
+    readonly failureWindowMs = 15_000,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   recordSuccess(): void {
     this.lastSuccessAt = this.now();
@@ -73,7 +76,9 @@ export function registerReadiness(app: FastifyInstance, deps: { db: Db; seam: Di
   app.get("/readyz", async (_req, reply) => {
     if (!last || Date.now() - last.at >= PROBE_EVERY_MS) {
       // Concurrent calls share one probe.
-      pending ??= probe().finally(() => { pending = null; });
+      pending ??= probe().finally(() => {
+        pending = null;
+      });
       last = { at: Date.now(), error: await pending };
     }
     const error = last.error ?? (deps.health.failingRecently() ? "recent webhook writes failed" : null);

@@ -38,8 +38,11 @@ const CHECK_EVERY_MS = 1_000;
 
 /** The timeouts from the environment's optional overrides (config.ts: HTTP_*_TIMEOUT_MS, SHUTDOWN_GRACE_MS). */
 export function timeoutsFrom(c: {
-  HTTP_HEADERS_TIMEOUT_MS?: number; HTTP_REQUEST_TIMEOUT_MS?: number; HTTP_KEEPALIVE_TIMEOUT_MS?: number;
-  HTTP_IDLE_TIMEOUT_MS?: number; SHUTDOWN_GRACE_MS?: number;
+  HTTP_HEADERS_TIMEOUT_MS?: number;
+  HTTP_REQUEST_TIMEOUT_MS?: number;
+  HTTP_KEEPALIVE_TIMEOUT_MS?: number;
+  HTTP_IDLE_TIMEOUT_MS?: number;
+  SHUTDOWN_GRACE_MS?: number;
 }): HttpTimeouts {
   const requestMs = c.HTTP_REQUEST_TIMEOUT_MS ?? DEFAULT_TIMEOUTS.requestMs;
   return {
@@ -58,6 +61,11 @@ export function serverTimeoutOptions(t: HttpTimeouts): { connectionTimeout: numb
     connectionTimeout: t.idleMs,
     requestTimeout: t.requestMs,
     keepAliveTimeout: t.keepAliveMs,
-    http: { headersTimeout: t.headersMs, requestTimeout: t.requestMs, keepAliveTimeout: t.keepAliveMs, connectionsCheckingInterval: Math.min(CHECK_EVERY_MS, t.headersMs) },
+    http: {
+      headersTimeout: t.headersMs,
+      requestTimeout: t.requestMs,
+      keepAliveTimeout: t.keepAliveMs,
+      connectionsCheckingInterval: Math.min(CHECK_EVERY_MS, t.headersMs),
+    },
   };
 }

@@ -8,29 +8,40 @@ export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: "joe_" });
 
 export const updatesTotal = new Counter({
-  name: "joe_updates_total", help: "Telegram updates written, by how they came and what became of them",
-  labelNames: ["source", "outcome"] as const, registers: [registry],
+  name: "joe_updates_total",
+  help: "Telegram updates written, by how they came and what became of them",
+  labelNames: ["source", "outcome"] as const,
+  registers: [registry],
 });
 export const webhookDuration = new Histogram({
-  name: "joe_webhook_duration_seconds", help: "Time to answer a webhook request (including its commit)",
-  labelNames: ["status"] as const, buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  name: "joe_webhook_duration_seconds",
+  help: "Time to answer a webhook request (including its commit)",
+  labelNames: ["status"] as const,
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
   registers: [registry],
 });
 export const verificationFailures = new Counter({
-  name: "joe_webhook_verification_failures_total", help: "Webhook requests refused for a missing or wrong secret (401)",
+  name: "joe_webhook_verification_failures_total",
+  help: "Webhook requests refused for a missing or wrong secret (401)",
   registers: [registry],
 });
 export const sendResults = new Counter({
-  name: "joe_outbox_send_results_total", help: "sendMessage attempts by result: ok, or the Bot API's error code (network for no answer)",
-  labelNames: ["result"] as const, registers: [registry],
+  name: "joe_outbox_send_results_total",
+  help: "sendMessage attempts by result: ok, or the Bot API's error code (network for no answer)",
+  labelNames: ["result"] as const,
+  registers: [registry],
 });
 export const pollingLag = new Histogram({
-  name: "joe_polling_lag_seconds", help: "From a polled message's date (Telegram's clock) to its commit",
-  buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300], registers: [registry],
+  name: "joe_polling_lag_seconds",
+  help: "From a polled message's date (Telegram's clock) to its commit",
+  buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+  registers: [registry],
 });
 export const outboxDepth = new Gauge({
-  name: "joe_outbox_depth", help: "Outgoing messages not sent yet (pending or sending), read at scrape",
-  labelNames: ["status"] as const, registers: [registry],
+  name: "joe_outbox_depth",
+  help: "Outgoing messages not sent yet (pending or sending), read at scrape",
+  labelNames: ["status"] as const,
+  registers: [registry],
 });
 
 /** One info line and one count per update outcome (no text, no secret). */

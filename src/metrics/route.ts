@@ -13,8 +13,12 @@ export function registerMetrics(app: FastifyInstance, deps: { db: Db }): void {
   });
 
   app.get("/metrics", async (_req, reply) => {
-    const rows = await deps.db.selectFrom("outgoing_messages").select(["status", (eb) => eb.fn.countAll().as("n")])
-      .where("status", "in", ["pending", "sending"]).groupBy("status").execute();
+    const rows = await deps.db
+      .selectFrom("outgoing_messages")
+      .select(["status", (eb) => eb.fn.countAll().as("n")])
+      .where("status", "in", ["pending", "sending"])
+      .groupBy("status")
+      .execute();
     outboxDepth.reset();
     outboxDepth.set({ status: "pending" }, 0);
     outboxDepth.set({ status: "sending" }, 0);

@@ -19,14 +19,18 @@ async function deliveryHint(rt: Runtime, info: { url: string; polling: boolean }
   const polled = rows.length - webhook;
   const parts: string[] = [];
   if (webhook > 0) {
-    parts.push(rt.config.PUBLIC_URL
-      ? `${webhook} bot(s) by webhook at ${rt.config.PUBLIC_URL.replace(/\/+$/, "")}/plugins/telegram/webhook/<id>/`
-      : `${webhook} bot(s) by webhook (check with \`npx joe-telegram webhook info <id>\`)`);
+    parts.push(
+      rt.config.PUBLIC_URL
+        ? `${webhook} bot(s) by webhook at ${rt.config.PUBLIC_URL.replace(/\/+$/, "")}/plugins/telegram/webhook/<id>/`
+        : `${webhook} bot(s) by webhook (check with \`npx joe-telegram webhook info <id>\`)`,
+    );
   }
   if (polled > 0) {
-    parts.push(info.polling
-      ? `${polled} bot(s) polled with getUpdates from here (no public URL needed): send your bot a message`
-      : `${polled} bot(s) in polling mode, but this process runs no workers: start \`serve\` with workers to poll them`);
+    parts.push(
+      info.polling
+        ? `${polled} bot(s) polled with getUpdates from here (no public URL needed): send your bot a message`
+        : `${polled} bot(s) in polling mode, but this process runs no workers: start \`serve\` with workers to poll them`,
+    );
   }
   return parts.join("; ");
 }

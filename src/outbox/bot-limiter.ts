@@ -10,7 +10,10 @@ export interface Slot {
 
 export class BotLimiter {
   private slots = new Map<number, Slot[]>();
-  constructor(private readonly perSecond: number, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly perSecond: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** A slot for this bot, or the milliseconds to wait before asking again. */
   tryAcquire(botId: number): Slot | number {

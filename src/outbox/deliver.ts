@@ -13,8 +13,13 @@ export async function deliverOutgoing(api: Api, db: Db, m: OutgoingRow, signal?:
   const abort = signal as unknown as Parameters<Api["sendMessage"]>[3];
   const chatId = Number(m.chat_id);
   if (m.kind === TRANSCRIPT_KIND && m.task_id !== null) {
-    const confirmation = await db.selectFrom("outgoing_messages").select(["telegram_message_id", "status"])
-      .where("task_id", "=", m.task_id).where("kind", "=", "confirmation").where("status", "=", "sent").executeTakeFirst();
+    const confirmation = await db
+      .selectFrom("outgoing_messages")
+      .select(["telegram_message_id", "status"])
+      .where("task_id", "=", m.task_id)
+      .where("kind", "=", "confirmation")
+      .where("status", "=", "sent")
+      .executeTakeFirst();
     const target = confirmation?.telegram_message_id != null ? Number(confirmation.telegram_message_id) : null;
     if (target !== null) {
       try {
@@ -28,7 +33,10 @@ export async function deliverOutgoing(api: Api, db: Db, m: OutgoingRow, signal?:
       }
     }
   }
-  return api.sendMessage(chatId, m.text, m.reply_to_message_id
-    ? { reply_parameters: { message_id: Number(m.reply_to_message_id), allow_sending_without_reply: true } }
-    : {}, abort);
+  return api.sendMessage(
+    chatId,
+    m.text,
+    m.reply_to_message_id ? { reply_parameters: { message_id: Number(m.reply_to_message_id), allow_sending_without_reply: true } } : {},
+    abort,
+  );
 }

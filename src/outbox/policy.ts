@@ -54,7 +54,7 @@ export function classifySendError(err: unknown, attempt: number): SendFailure {
     if (inner instanceof SendAttemptError && !inner.requestSent) {
       return { type: "retry", delayMs: backoffMs(attempt), reason: scrub(`network: ${inner.code} (not sent)`) };
     }
-    const what = inner instanceof SendAttemptError ? `${inner.code}: ${inner.message}` : (inner as Error | undefined)?.message ?? err.message;
+    const what = inner instanceof SendAttemptError ? `${inner.code}: ${inner.message}` : ((inner as Error | undefined)?.message ?? err.message);
     return { type: "unknown", reason: scrub(`outcome unknown, not resent: ${what} after the request was sent`) };
   }
   return { type: "retry", delayMs: backoffMs(attempt), reason: scrub(`error: ${(err as Error)?.message ?? String(err)}`) };

@@ -10,7 +10,11 @@ import { Api, type ApiClientOptions } from "grammy";
 
 /** A send that failed without an HTTP answer, saying whether the request had left this process. */
 export class SendAttemptError extends Error {
-  constructor(message: string, readonly code: string, readonly requestSent: boolean) {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly requestSent: boolean,
+  ) {
     super(message);
     this.name = "SendAttemptError";
   }
@@ -44,64 +48,65 @@ export interface SendResponse {
 
 export function createSendFetch(o: SendFetchOptions): (input: unknown, init?: FetchInit) => Promise<SendResponse> {
   const connectTimeoutMs = o.connectTimeoutMs ?? Math.min(10_000, o.timeoutMs);
-  return (input, init = {}) => new Promise<SendResponse>((resolve, reject) => {
-    if (typeof init.body !== "string") {
-      // The sender only sends JSON; grammY streams multipart (file uploads) through other methods.
-      reject(new SendAttemptError("only JSON bodies are supported", "EUNSUPPORTED", false));
-      return;
-    }
-    const body = init.body;
-    const url = new URL(String(input));
-    const tls = url.protocol === "https:";
-    let sent = false;
-    let settled = false;
-    let timer: NodeJS.Timeout | undefined;
-    const req = (tls ? https : http).request(url, {
-      method: init.method ?? "POST",
-      headers: { ...init.headers, "content-length": String(Buffer.byteLength(body)) },
-      agent: tls ? httpsAgent : httpAgent,
-    });
-    const onAbort = () => fail("EABORTED", "request aborted");
-    const cleanup = () => {
-      settled = true;
-      if (timer) clearTimeout(timer);
-      init.signal?.removeEventListener("abort", onAbort);
-    };
-    function fail(code: string, message: string): void {
-      if (settled) return;
-      cleanup();
-      req.destroy();
-      // The message never names the URL: it holds the bot token.
-      reject(new SendAttemptError(message, code, sent));
-    }
-    const arm = (ms: number, what: string) => {
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(() => fail("ETIMEDOUT", `${what} within ${ms} ms`), ms);
-    };
-    arm(connectTimeoutMs, "could not connect and send");
-    // 'finish': the whole request was handed to the operating system. From here on Telegram may
-    // have it; the answer gets the long timeout.
-    req.on("finish", () => {
-      sent = true;
-      if (!settled) arm(o.timeoutMs, "no answer");
-    });
-    req.on("error", (err: NodeJS.ErrnoException) => fail(err.code ?? "EUNKNOWN", err.code ?? "request failed"));
-    req.on("response", (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("error", (err: NodeJS.ErrnoException) => fail(err.code ?? "EUNKNOWN", "answer interrupted"));
-      res.on("aborted", () => fail("ECONNRESET", "answer interrupted"));
-      res.on("end", () => {
+  return (input, init = {}) =>
+    new Promise<SendResponse>((resolve, reject) => {
+      if (typeof init.body !== "string") {
+        // The sender only sends JSON; grammY streams multipart (file uploads) through other methods.
+        reject(new SendAttemptError("only JSON bodies are supported", "EUNSUPPORTED", false));
+        return;
+      }
+      const body = init.body;
+      const url = new URL(String(input));
+      const tls = url.protocol === "https:";
+      let sent = false;
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const req = (tls ? https : http).request(url, {
+        method: init.method ?? "POST",
+        headers: { ...init.headers, "content-length": String(Buffer.byteLength(body)) },
+        agent: tls ? httpsAgent : httpAgent,
+      });
+      const onAbort = () => fail("EABORTED", "request aborted");
+      const cleanup = () => {
+        settled = true;
+        if (timer) clearTimeout(timer);
+        init.signal?.removeEventListener("abort", onAbort);
+      };
+      function fail(code: string, message: string): void {
         if (settled) return;
         cleanup();
-        const text = Buffer.concat(chunks).toString("utf8");
-        resolve({ status: res.statusCode ?? 0, json: async () => JSON.parse(text) as unknown });
+        req.destroy();
+        // The message never names the URL: it holds the bot token.
+        reject(new SendAttemptError(message, code, sent));
+      }
+      const arm = (ms: number, what: string) => {
+        if (timer) clearTimeout(timer);
+        timer = setTimeout(() => fail("ETIMEDOUT", `${what} within ${ms} ms`), ms);
+      };
+      arm(connectTimeoutMs, "could not connect and send");
+      // 'finish': the whole request was handed to the operating system. From here on Telegram may
+      // have it; the answer gets the long timeout.
+      req.on("finish", () => {
+        sent = true;
+        if (!settled) arm(o.timeoutMs, "no answer");
       });
+      req.on("error", (err: NodeJS.ErrnoException) => fail(err.code ?? "EUNKNOWN", err.code ?? "request failed"));
+      req.on("response", (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", (err: NodeJS.ErrnoException) => fail(err.code ?? "EUNKNOWN", "answer interrupted"));
+        res.on("aborted", () => fail("ECONNRESET", "answer interrupted"));
+        res.on("end", () => {
+          if (settled) return;
+          cleanup();
+          const text = Buffer.concat(chunks).toString("utf8");
+          resolve({ status: res.statusCode ?? 0, json: async () => JSON.parse(text) as unknown });
+        });
+      });
+      if (init.signal?.aborted) return onAbort();
+      init.signal?.addEventListener("abort", onAbort);
+      req.end(body);
     });
-    if (init.signal?.aborted) return onAbort();
-    init.signal?.addEventListener("abort", onAbort);
-    req.end(body);
-  });
 }
 
 /** A grammY `Api` for one bot whose failures say whether the request was sent (see above). */

@@ -42,10 +42,13 @@ export interface SenderOptions {
 
 type FinishSet = { status: string; sent_at?: number; telegram_message_id?: number; last_error?: string; attempts?: number; next_attempt_at?: number };
 interface PendingOutcome {
-  m: OutgoingRow; set: FinishSet; chatWaitMs?: number;
+  m: OutgoingRow;
+  set: FinishSet;
+  chatWaitMs?: number;
   /** Retries of this record stop here: well before the claim ends (set when the outcome is known). */
   deadline: number;
-  resolve: () => void; reject: (e: unknown) => void;
+  resolve: () => void;
+  reject: (e: unknown) => void;
 }
 
 export class OutboxSender {
@@ -138,9 +141,10 @@ export class OutboxSender {
           claimed = head.rows;
           if (head.nextAfterId > 0) {
             const from = Math.max(afterId, head.nextAfterId);
-            const more = claimed.length < free
-              ? await this.o.seam.outbox.claim(this.o.db, { now, limit: free - claimed.length, afterId: from, window: CLAIM_WINDOW }, this.leaseMs)
-              : { rows: [], nextAfterId: from };
+            const more =
+              claimed.length < free
+                ? await this.o.seam.outbox.claim(this.o.db, { now, limit: free - claimed.length, afterId: from, window: CLAIM_WINDOW }, this.leaseMs)
+                : { rows: [], nextAfterId: from };
             claimed = claimed.concat(more.rows);
             afterId = more.nextAfterId;
           } else {
@@ -224,7 +228,8 @@ export class OutboxSender {
     const api = await this.apiFor(pluginId);
     if (api === "missing") return this.finish(m, { status: "failed", last_error: "plugin deleted" });
     // A key problem is an operator's to fix (FERNET_KEYS): keep the message and try again later.
-    if (api === "undecryptable") return this.finish(m, { status: "pending", last_error: "token cannot be decrypted with FERNET_KEYS", next_attempt_at: this.now() + 60_000 });
+    if (api === "undecryptable")
+      return this.finish(m, { status: "pending", last_error: "token cannot be decrypted with FERNET_KEYS", next_attempt_at: this.now() + 60_000 });
     const attempt = Number(m.attempts) + 1;
     let sent: { message_id: number };
     try {
@@ -248,8 +253,11 @@ export class OutboxSender {
       if (f.type === "rate_limited") this.stats.rateLimited++;
       else this.stats.retried++;
       this.o.logger.info({ message_id: m.id, plugin_id: pluginId, reason: f.reason, retry_in_ms: f.delayMs }, "outbox: send will be retried");
-      await this.finish(m, { status: "pending", last_error: f.reason, attempts: attempt, next_attempt_at: this.now() + f.delayMs },
-        f.type === "rate_limited" ? f.delayMs : undefined);
+      await this.finish(
+        m,
+        { status: "pending", last_error: f.reason, attempts: attempt, next_attempt_at: this.now() + f.delayMs },
+        f.type === "rate_limited" ? f.delayMs : undefined,
+      );
       return;
     }
     // Telegram has the message. Recording that is outside the send's error handling: a database
@@ -310,13 +318,19 @@ export class OutboxSender {
   }
 
   private async writeOutcome(trx: Tx, { m, set, chatWaitMs }: PendingOutcome): Promise<void> {
-    let q = trx.updateTable("outgoing_messages").set({ ...set, claimed_until: null }).where("id", "=", m.id);
+    let q = trx
+      .updateTable("outgoing_messages")
+      .set({ ...set, claimed_until: null })
+      .where("id", "=", m.id);
     if (m.claimed_until !== null) q = q.where("claimed_until", "=", m.claimed_until);
     await q.execute();
     if (chatWaitMs !== undefined) {
       const next_send_at = this.now() + chatWaitMs;
-      await trx.insertInto("chat_state").values({ plugin_id: m.plugin_id, chat_id: m.chat_id, next_send_at })
-        .onConflict((oc) => oc.columns(["plugin_id", "chat_id"]).doUpdateSet({ next_send_at })).execute();
+      await trx
+        .insertInto("chat_state")
+        .values({ plugin_id: m.plugin_id, chat_id: m.chat_id, next_send_at })
+        .onConflict((oc) => oc.columns(["plugin_id", "chat_id"]).doUpdateSet({ next_send_at }))
+        .execute();
     }
   }
 

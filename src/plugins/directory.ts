@@ -52,10 +52,20 @@ export interface DirectoryLimits {
 }
 
 export const DIRECTORY_LIMITS: DirectoryLimits = {
-  ttlMs: 2000, ceilingTtlMs: 1000, nearWindow: 1000, nearReadGapMs: 50, unknownTtlMs: 10_000, unknownMax: 10_000, secretRecheckMs: 1000,
+  ttlMs: 2000,
+  ceilingTtlMs: 1000,
+  nearWindow: 1000,
+  nearReadGapMs: 50,
+  unknownTtlMs: 10_000,
+  unknownMax: 10_000,
+  secretRecheckMs: 1000,
 };
 
-interface KnownEntry { gate: PluginGate; at: number; recheckedAt: number }
+interface KnownEntry {
+  gate: PluginGate;
+  at: number;
+  recheckedAt: number;
+}
 
 export class PluginDirectory {
   private readonly known = new Map<number, KnownEntry>();
@@ -69,7 +79,13 @@ export class PluginDirectory {
   private readonly reads = new Map<number, Promise<PluginGate | null>>();
   private readonly limits: DirectoryLimits;
 
-  constructor(private readonly db: Db, private readonly seam: DialectSeam, ttlMs = DIRECTORY_LIMITS.ttlMs, private readonly now: () => number = Date.now, limits: Partial<DirectoryLimits> = {}) {
+  constructor(
+    private readonly db: Db,
+    private readonly seam: DialectSeam,
+    ttlMs = DIRECTORY_LIMITS.ttlMs,
+    private readonly now: () => number = Date.now,
+    limits: Partial<DirectoryLimits> = {},
+  ) {
     this.limits = { ...DIRECTORY_LIMITS, ttlMs, ...limits };
   }
 
@@ -135,7 +151,8 @@ export class PluginDirectory {
     }
     const m = metadatosOf(row, this.seam);
     const gate: PluginGate = {
-      id: Number(row.id), servicio: row.servicio,
+      id: Number(row.id),
+      servicio: row.servicio,
       secret: typeof m.webhook_secret === "string" ? secretDigest(m.webhook_secret) : null,
       previousSecret: typeof m.webhook_secret_anterior === "string" ? secretDigest(m.webhook_secret_anterior) : null,
       previousUntil: Number(m.webhook_secret_anterior_hasta ?? 0),
@@ -164,13 +181,19 @@ export class PluginDirectory {
   /** The highest plugin id, read again when older than CEILING_TTL_MS (one query for all who ask). */
   private async highestId(t: number): Promise<number> {
     if (t - this.ceiling.at < this.limits.ceilingTtlMs) return this.ceiling.maxId;
-    if (!this.ceilingRead) this.ceilingRead = this.readCeiling().finally(() => { this.ceilingRead = null; });
+    if (!this.ceilingRead)
+      this.ceilingRead = this.readCeiling().finally(() => {
+        this.ceilingRead = null;
+      });
     return this.ceilingRead;
   }
 
   private async readCeiling(): Promise<number> {
     const at = this.now();
-    const r = await this.db.selectFrom("plugin_configs").select((eb) => eb.fn.max("id").as("max_id")).executeTakeFirst();
+    const r = await this.db
+      .selectFrom("plugin_configs")
+      .select((eb) => eb.fn.max("id").as("max_id"))
+      .executeTakeFirst();
     const maxId = Number(r?.max_id ?? 0);
     if (at >= this.ceiling.at) this.ceiling = { maxId, at };
     return maxId;

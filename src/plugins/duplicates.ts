@@ -17,7 +17,10 @@ export async function assertNotDuplicate(db: Db, fernet: MultiFernet, input: { i
   for (const r of rows) {
     if (Number(r.id) === input.exceptId) continue;
     if (username !== undefined && r.identificador.replace(/^@/, "").toLowerCase() === username) {
-      throw new JoeError("PLUGIN_EXISTS", `plugin ${r.id} is already ${r.identificador}; use it (\`plugin show ${r.id}\`) or remove it first (\`plugin delete ${r.id}\`)`);
+      throw new JoeError(
+        "PLUGIN_EXISTS",
+        `plugin ${r.id} is already ${r.identificador}; use it (\`plugin show ${r.id}\`) or remove it first (\`plugin delete ${r.id}\`)`,
+      );
     }
     let other: string;
     try {
@@ -26,7 +29,10 @@ export async function assertNotDuplicate(db: Db, fernet: MultiFernet, input: { i
       continue; // cannot be compared; `serve` refuses to start until it is fixed anyway
     }
     if (botIdOfToken(other) === botId) {
-      throw new JoeError("PLUGIN_EXISTS", `plugin ${r.id} (${r.identificador}) already uses a token of this bot; to change its token: \`plugin set-token ${r.id} --token -\``);
+      throw new JoeError(
+        "PLUGIN_EXISTS",
+        `plugin ${r.id} (${r.identificador}) already uses a token of this bot; to change its token: \`plugin set-token ${r.id} --token -\``,
+      );
     }
   }
 }

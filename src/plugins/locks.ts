@@ -12,11 +12,20 @@ export interface ChatLock {
 }
 
 export async function lockedChats(db: Db, pluginId: number, now = Date.now()): Promise<ChatLock[]> {
-  const rows = await db.selectFrom("chat_state").select(["chat_id", "failed_starts", "failed_window_started_at"])
-    .where("plugin_id", "=", pluginId).where("failed_starts", ">=", LOCKOUT.chatFailures)
-    .where("failed_window_started_at", ">", now - LOCKOUT.chatWindowMs).orderBy("chat_id").execute();
+  const rows = await db
+    .selectFrom("chat_state")
+    .select(["chat_id", "failed_starts", "failed_window_started_at"])
+    .where("plugin_id", "=", pluginId)
+    .where("failed_starts", ">=", LOCKOUT.chatFailures)
+    .where("failed_window_started_at", ">", now - LOCKOUT.chatWindowMs)
+    .orderBy("chat_id")
+    .execute();
   return rows.flatMap((r) => {
-    const chat = { lastWarnedAt: null, failedStarts: Number(r.failed_starts), failedWindowStartedAt: r.failed_window_started_at === null ? null : Number(r.failed_window_started_at) };
+    const chat = {
+      lastWarnedAt: null,
+      failedStarts: Number(r.failed_starts),
+      failedWindowStartedAt: r.failed_window_started_at === null ? null : Number(r.failed_window_started_at),
+    };
     const until = chatLockedUntil(chat, now);
     return until === null ? [] : [{ chat_id: Number(r.chat_id), intentos_fallidos: chat.failedStarts, bloqueado_hasta: new Date(until).toISOString() }];
   });

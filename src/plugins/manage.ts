@@ -24,7 +24,10 @@ export async function deletePlugin(db: Db, seam: DialectSeam, id: number, opts: 
  * `checkBot` (getMe with the new token) must answer with the plugin's username.
  */
 export async function setPluginToken(
-  db: Db, fernet: MultiFernet, id: number, token: string,
+  db: Db,
+  fernet: MultiFernet,
+  id: number,
+  token: string,
   checkBot: (token: string) => Promise<{ username?: string }>,
 ): Promise<void> {
   if (!BOT_TOKEN_RE.test(token)) throw new JoeError("INVALID_INPUT", "--token does not look like a BotFather token (digits:letters)");
@@ -44,6 +47,9 @@ export async function setPluginToken(
     throw new JoeError("TOKEN_MISMATCH", `the token is @${me.username}'s, plugin ${id} is ${row.identificador}`);
   }
   await assertNotDuplicate(db, fernet, { token, exceptId: id });
-  await db.updateTable("plugin_configs").set({ token_cifrado: fernet.encrypt(token), updated_at: new Date().toISOString() })
-    .where("id", "=", id).execute();
+  await db
+    .updateTable("plugin_configs")
+    .set({ token_cifrado: fernet.encrypt(token), updated_at: new Date().toISOString() })
+    .where("id", "=", id)
+    .execute();
 }

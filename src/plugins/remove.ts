@@ -34,7 +34,10 @@ export async function removePlugin(db: Db, seam: DialectSeam, p: RemovePluginInp
     const row = await read.executeTakeFirst();
     if (!row) throw new JoeError("PLUGIN_NOT_FOUND", String(p.id));
     const count = async (open: boolean) => {
-      let q = trx.selectFrom("tasks").select((eb) => eb.fn.countAll<number>().as("n")).where("plugin_id", "=", p.id);
+      let q = trx
+        .selectFrom("tasks")
+        .select((eb) => eb.fn.countAll<number>().as("n"))
+        .where("plugin_id", "=", p.id);
       if (open) q = q.where("estado", "in", ["queued", "in_progress"]);
       return Number((await q.executeTakeFirstOrThrow()).n);
     };
@@ -46,7 +49,10 @@ export async function removePlugin(db: Db, seam: DialectSeam, p: RemovePluginInp
     if (p.refuse === "any" && tasks > 0) {
       throw new JoeError("PLUGIN_HAS_TASKS", `plugin ${p.id} has ${tasks} task(s); pass --force to delete them with it`);
     }
-    await trx.deleteFrom("stt_jobs").where("task_id", "in", trx.selectFrom("tasks").select("id").where("plugin_id", "=", p.id)).execute();
+    await trx
+      .deleteFrom("stt_jobs")
+      .where("task_id", "in", trx.selectFrom("tasks").select("id").where("plugin_id", "=", p.id))
+      .execute();
     for (const table of ["outgoing_messages", "chat_state", "processed_updates", "unparsed_updates", "polling_state"] as const) {
       await trx.deleteFrom(table).where("plugin_id", "=", p.id).execute();
     }
@@ -65,7 +71,10 @@ export async function deletePlugin(db: Db, seam: DialectSeam, p: { id: number; u
 
 /** Another plugin of this service already serves that bot (same username, any owner). */
 export async function botAlreadyRegistered(db: Db, identificador: string): Promise<boolean> {
-  const row = await db.selectFrom("plugin_configs").select("id")
-    .where((eb) => eb(eb.fn("lower", ["identificador"]), "=", identificador.toLowerCase())).executeTakeFirst();
+  const row = await db
+    .selectFrom("plugin_configs")
+    .select("id")
+    .where((eb) => eb(eb.fn("lower", ["identificador"]), "=", identificador.toLowerCase()))
+    .executeTakeFirst();
   return row !== undefined;
 }

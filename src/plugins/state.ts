@@ -27,8 +27,13 @@ export function isLinkedChat(plugin: Pick<PluginState, "verificado" | "chatIdVer
  * the link, the code and the brute-force counters are the same.
  */
 export function sameLinkingState(a: PluginState, b: PluginState): boolean {
-  return a.verificado === b.verificado && a.chatIdVerificado === b.chatIdVerificado && a.codigoVerificacion === b.codigoVerificacion
-    && a.intentosFallidos === b.intentosFallidos && a.bloqueadoEn === b.bloqueadoEn;
+  return (
+    a.verificado === b.verificado &&
+    a.chatIdVerificado === b.chatIdVerificado &&
+    a.codigoVerificacion === b.codigoVerificacion &&
+    a.intentosFallidos === b.intentosFallidos &&
+    a.bloqueadoEn === b.bloqueadoEn
+  );
 }
 
 export interface PluginMetadatos {

@@ -75,7 +75,9 @@ async function withUniqueCode<T>(seam: DialectSeam, write: (code: string) => Pro
 }
 
 export async function createPlugin(
-  db: Db, seam: DialectSeam, fernet: MultiFernet,
+  db: Db,
+  seam: DialectSeam,
+  fernet: MultiFernet,
   input: { usuarioId: number; identificador: string; token: string; webhookSecret?: string; idioma?: "es" | "en" },
 ): Promise<{ plugin: PublicPlugin; webhookSecret: string }> {
   if (!USERNAME_RE.test(input.identificador)) throw new JoeError("INVALID_INPUT", "--identificador must be the bot's username, e.g. @joe_bot");
@@ -89,12 +91,25 @@ export async function createPlugin(
   const webhookSecret = input.webhookSecret ?? newWebhookSecret();
   const metadatos: PluginMetadatos = { webhook_secret: webhookSecret, ...(input.idioma ? { idioma: input.idioma } : {}) };
   const now = new Date().toISOString();
-  const row = await withUniqueCode(seam, (codigo) => db.insertInto("plugin_configs").values({
-    usuario_id: input.usuarioId, servicio: SERVICIO, identificador,
-    metadatos: JSON.stringify(metadatos), token_cifrado: fernet.encrypt(input.token),
-    codigo_verificacion: codigo, verificado: 0, chat_id_verificado: null, bloqueado_en: null,
-    created_at: now, updated_at: now,
-  }).returningAll().executeTakeFirstOrThrow());
+  const row = await withUniqueCode(seam, (codigo) =>
+    db
+      .insertInto("plugin_configs")
+      .values({
+        usuario_id: input.usuarioId,
+        servicio: SERVICIO,
+        identificador,
+        metadatos: JSON.stringify(metadatos),
+        token_cifrado: fernet.encrypt(input.token),
+        codigo_verificacion: codigo,
+        verificado: 0,
+        chat_id_verificado: null,
+        bloqueado_en: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow(),
+  );
   return { plugin: toPublic(row, seam), webhookSecret };
 }
 
@@ -112,29 +127,56 @@ export async function listPlugins(db: Db, seam: DialectSeam): Promise<PublicPlug
 /** Forget the linked chat and issue a new code (also clears a brute-force lockout). */
 export async function unlinkPlugin(db: Db, seam: DialectSeam, id: number): Promise<PublicPlugin> {
   const before = await getPluginRow(db, id);
-  await withUniqueCode(seam, (codigo) => db.transaction().execute(async (trx) => {
-    await trx.updateTable("plugin_configs").set({
-      codigo_verificacion: codigo, verificado: 0, chat_id_verificado: null, intentos_fallidos: 0,
-      bloqueado_en: null, updated_at: new Date().toISOString(),
-    }).where("id", "=", id).execute();
-    await trx.updateTable("chat_state").set({ failed_starts: 0, failed_window_started_at: null, last_warned_at: null })
-      .where("plugin_id", "=", id).execute();
-    await appendEvent(trx, { type: "plugin.unlinked", usuario_id: Number(before.usuario_id), plugin_id: id, at: Date.now() });
-  }));
+  await withUniqueCode(seam, (codigo) =>
+    db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable("plugin_configs")
+        .set({
+          codigo_verificacion: codigo,
+          verificado: 0,
+          chat_id_verificado: null,
+          intentos_fallidos: 0,
+          bloqueado_en: null,
+          updated_at: new Date().toISOString(),
+        })
+        .where("id", "=", id)
+        .execute();
+      await trx.updateTable("chat_state").set({ failed_starts: 0, failed_window_started_at: null, last_warned_at: null }).where("plugin_id", "=", id).execute();
+      await appendEvent(trx, { type: "plugin.unlinked", usuario_id: Number(before.usuario_id), plugin_id: id, at: Date.now() });
+    }),
+  );
   return toPublic(await getPluginRow(db, id), seam);
 }
 
 /** New webhook secret; the old one keeps working for `graceSeconds` so no update is refused in between. */
-export async function rotateWebhookSecret(db: Db, seam: DialectSeam, id: number, graceSeconds: number): Promise<{ secret: string; previousValidUntil: number; undo: () => Promise<void> }> {
+export async function rotateWebhookSecret(
+  db: Db,
+  seam: DialectSeam,
+  id: number,
+  graceSeconds: number,
+): Promise<{ secret: string; previousValidUntil: number; undo: () => Promise<void> }> {
   const row = await getPluginRow(db, id);
   const meta = metadatosOf(row, seam);
   const secret = newWebhookSecret();
   const previousValidUntil = Date.now() + graceSeconds * 1000;
-  const next: PluginMetadatos = { ...meta, webhook_secret: secret, webhook_secret_anterior: meta.webhook_secret, webhook_secret_anterior_hasta: previousValidUntil };
-  await db.updateTable("plugin_configs").set({ metadatos: JSON.stringify(next), updated_at: new Date().toISOString() }).where("id", "=", id).execute();
+  const next: PluginMetadatos = {
+    ...meta,
+    webhook_secret: secret,
+    webhook_secret_anterior: meta.webhook_secret,
+    webhook_secret_anterior_hasta: previousValidUntil,
+  };
+  await db
+    .updateTable("plugin_configs")
+    .set({ metadatos: JSON.stringify(next), updated_at: new Date().toISOString() })
+    .where("id", "=", id)
+    .execute();
   // If Telegram could not be told the new secret, the old one must stay the secret.
   const undo = async () => {
-    await db.updateTable("plugin_configs").set({ metadatos: JSON.stringify(meta) }).where("id", "=", id).execute();
+    await db
+      .updateTable("plugin_configs")
+      .set({ metadatos: JSON.stringify(meta) })
+      .where("id", "=", id)
+      .execute();
   };
   return { secret, previousValidUntil, undo };
 }

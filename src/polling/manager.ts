@@ -32,7 +32,10 @@ export class PollingManager {
   private readonly menus = new Set<number>();
   private readonly menuCalls = new Set<Promise<void>>();
 
-  constructor(private readonly deps: PollerDeps, private readonly opts: PollingOptions) {
+  constructor(
+    private readonly deps: PollerDeps,
+    private readonly opts: PollingOptions,
+  ) {
     this.logger = deps.logger;
   }
 
@@ -43,7 +46,8 @@ export class PollingManager {
 
   start(): void {
     const tick = () => {
-      this.scanning = this.scan().catch((err) => this.logger.warn({ err }, "polling: cannot list the bots to poll (will retry)"))
+      this.scanning = this.scan()
+        .catch((err) => this.logger.warn({ err }, "polling: cannot list the bots to poll (will retry)"))
         .finally(() => {
           if (!this.stopped) this.timer = setTimeout(tick, this.opts.scanMs);
         });
@@ -59,10 +63,12 @@ export class PollingManager {
     await Promise.all([...this.menuCalls]);
     const all = [...this.pollers.values()];
     this.pollers.clear();
-    await Promise.all(all.map(async (p) => {
-      await p.stop();
-      await releaseLease(this.deps.db, p.pluginId, this.owner).catch(() => {});
-    }));
+    await Promise.all(
+      all.map(async (p) => {
+        await p.stop();
+        await releaseLease(this.deps.db, p.pluginId, this.owner).catch(() => {});
+      }),
+    );
   }
 
   /**

@@ -23,11 +23,13 @@ export async function setDeliveryMode(db: Db, seam: DialectSeam, pluginId: numbe
     const row = await trx.selectFrom("plugin_configs").select(["metadatos"]).where("id", "=", pluginId).executeTakeFirst();
     if (!row) return;
     const meta = { ...metadatosOf(row, seam), modo };
-    await trx.updateTable("plugin_configs").set({ metadatos: JSON.stringify(meta), updated_at: new Date().toISOString() })
-      .where("id", "=", pluginId).execute();
+    await trx
+      .updateTable("plugin_configs")
+      .set({ metadatos: JSON.stringify(meta), updated_at: new Date().toISOString() })
+      .where("id", "=", pluginId)
+      .execute();
     if (modo === "polling") {
-      await trx.updateTable("polling_state").set({ retry_at: null, last_error: null, last_error_at: null })
-        .where("plugin_id", "=", pluginId).execute();
+      await trx.updateTable("polling_state").set({ retry_at: null, last_error: null, last_error_at: null }).where("plugin_id", "=", pluginId).execute();
     }
   });
 }

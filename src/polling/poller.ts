@@ -48,12 +48,17 @@ export class BotPoller {
   private finished = false;
   private readonly now: () => number;
 
-  constructor(readonly pluginId: number, private readonly deps: PollerDeps) {
+  constructor(
+    readonly pluginId: number,
+    private readonly deps: PollerDeps,
+  ) {
     this.now = deps.now ?? Date.now;
   }
 
   start(): void {
-    this.done = this.loop().finally(() => { this.finished = true; });
+    this.done = this.loop().finally(() => {
+      this.finished = true;
+    });
   }
 
   /** Abort the long poll in flight and wait for the loop to end (a write in progress finishes first). */
@@ -121,11 +126,13 @@ export class BotPoller {
         continue;
       }
       // Submitted together so they are written in one group commit, in update_id order.
-      writes.push(committer.submit(this.pluginId, parsed.update, gate?.state).then((r) => {
-        reportOutcome(logger, "polling", this.pluginId, parsed.update.updateId, r.outcome, r.taskCodigo);
-        const date = (u.message as { date?: number } | undefined)?.date;
-        if (typeof date === "number") observePollingLag((this.now() - date * 1000) / 1000);
-      }));
+      writes.push(
+        committer.submit(this.pluginId, parsed.update, gate?.state).then((r) => {
+          reportOutcome(logger, "polling", this.pluginId, parsed.update.updateId, r.outcome, r.taskCodigo);
+          const date = (u.message as { date?: number } | undefined)?.date;
+          if (typeof date === "number") observePollingLag((this.now() - date * 1000) / 1000);
+        }),
+      );
     }
     // Any failure throws before the offset moves: Telegram hands the batch out again, and what
     // was committed of it is recognised by its processed_updates marks.
@@ -138,7 +145,10 @@ export class BotPoller {
     }
     // Not understood: kept for inspection in the same transaction as the offset that skips them.
     await db.transaction().execute(async (trx) => {
-      await trx.insertInto("unparsed_updates").values(unparsed.map((x) => ({ plugin_id: this.pluginId, body: x.raw, error: x.error, received_at: now }))).execute();
+      await trx
+        .insertInto("unparsed_updates")
+        .values(unparsed.map((x) => ({ plugin_id: this.pluginId, body: x.raw, error: x.error, received_at: now })))
+        .execute();
       await advanceOffset(trx, this.pluginId, next, now);
     });
     for (const x of unparsed) logger.warn({ plugin_id: this.pluginId, reason: x.error }, "polling: update not understood, kept for inspection");
@@ -152,8 +162,10 @@ export class BotPoller {
       reason = scrub(`${err.error_code} ${err.description}`);
       if (err.error_code === 409) {
         delay = longBackoffMs;
-        logger.warn({ plugin_id: this.pluginId, error: reason, retry_in_s: Math.round(delay / 1000) },
-          "polling: Telegram refuses getUpdates (a webhook is set, or another program polls this bot); run `webhook delete` to poll here, or `webhook set` to use the webhook");
+        logger.warn(
+          { plugin_id: this.pluginId, error: reason, retry_in_s: Math.round(delay / 1000) },
+          "polling: Telegram refuses getUpdates (a webhook is set, or another program polls this bot); run `webhook delete` to poll here, or `webhook set` to use the webhook",
+        );
       } else if (err.error_code === 401 || err.error_code === 404) {
         delay = longBackoffMs;
         logger.warn({ plugin_id: this.pluginId, error: reason }, "polling: the bot token was refused; re-enter it with `plugin set-token`");

@@ -79,7 +79,10 @@ export class Decimator {
   result(): Float32Array {
     const r = new Float32Array(this.outLength);
     let at = 0;
-    for (const o of this.out) { r.set(o, at); at += o.length; }
+    for (const o of this.out) {
+      r.set(o, at);
+      at += o.length;
+    }
     return r;
   }
 }
@@ -130,7 +133,10 @@ export function decodeOggOpusOffThread(bytes: Uint8Array): Promise<DecodedAudio>
     // Run from the TypeScript sources (tests, tsx), the thread registers tsx itself first: loader
     // flags given to the process do not reach worker threads.
     const w = import.meta.url.endsWith(".ts")
-      ? new Worker(`import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((m) => { m.register(); return import(${JSON.stringify(THREAD.href)}); });`, { eval: true, workerData: bytes })
+      ? new Worker(
+          `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((m) => { m.register(); return import(${JSON.stringify(THREAD.href)}); });`,
+          { eval: true, workerData: bytes },
+        )
       : new Worker(THREAD, { workerData: bytes });
     let settled = false;
     w.once("message", (m: { ok: true; pcm: Float32Array; seconds: number } | { ok: false; message: string; decode: boolean }) => {
@@ -139,8 +145,18 @@ export function decodeOggOpusOffThread(bytes: Uint8Array): Promise<DecodedAudio>
       else reject(m.decode ? new AudioDecodeError(m.message) : new Error(m.message));
       void w.terminate();
     });
-    w.once("error", (err) => { if (!settled) { settled = true; reject(err); } });
-    w.once("exit", (code) => { if (!settled) { settled = true; reject(new Error(`the decoding thread exited (${code})`)); } });
+    w.once("error", (err) => {
+      if (!settled) {
+        settled = true;
+        reject(err);
+      }
+    });
+    w.once("exit", (code) => {
+      if (!settled) {
+        settled = true;
+        reject(new Error(`the decoding thread exited (${code})`));
+      }
+    });
   });
 }
 
@@ -149,9 +165,18 @@ export function wavFromPcm(pcm: Float32Array): Buffer {
   const data = Buffer.alloc(pcm.length * 2);
   for (let i = 0; i < pcm.length; i++) data.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(pcm[i]! * 32767))), i * 2);
   const header = Buffer.alloc(44);
-  header.write("RIFF", 0); header.writeUInt32LE(36 + data.length, 4); header.write("WAVE", 8);
-  header.write("fmt ", 12); header.writeUInt32LE(16, 16); header.writeUInt16LE(1, 20); header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(WHISPER_RATE, 24); header.writeUInt32LE(WHISPER_RATE * 2, 28); header.writeUInt16LE(2, 32); header.writeUInt16LE(16, 34);
-  header.write("data", 36); header.writeUInt32LE(data.length, 40);
+  header.write("RIFF", 0);
+  header.writeUInt32LE(36 + data.length, 4);
+  header.write("WAVE", 8);
+  header.write("fmt ", 12);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(WHISPER_RATE, 24);
+  header.writeUInt32LE(WHISPER_RATE * 2, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write("data", 36);
+  header.writeUInt32LE(data.length, 40);
   return Buffer.concat([header, data]);
 }

@@ -35,7 +35,7 @@ export function transcriptNotes(confirmationText: string | null, transcript: str
   const body = transcript.trim() === "" ? TEXTS.transcriptEmpty[lang] : `${TEXTS.transcriptLabel[lang]} ${transcript.trim()}`;
   const head = confirmationText ? `${confirmationText}\n\n` : "";
   const parts = splitForTelegram(body, TELEGRAM_MAX_TEXT - head.length);
-  return parts.map((p, i) => i === 0
-    ? { kind: TRANSCRIPT_KIND, text: head + p, replyTo: voiceMessageId }
-    : { kind: "transcript_more", text: p, replyTo: voiceMessageId });
+  return parts.map((p, i) =>
+    i === 0 ? { kind: TRANSCRIPT_KIND, text: head + p, replyTo: voiceMessageId } : { kind: "transcript_more", text: p, replyTo: voiceMessageId },
+  );
 }

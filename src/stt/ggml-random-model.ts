@@ -36,16 +36,40 @@ type TType = 0 | 1; // f32, f16
 export function writeRandomWhisperModel(file: string, dims: WhisperDims, seed = 1): number {
   const fd = fs.openSync(file, "w");
   let rng = seed >>> 0 || 1;
-  const rand = () => { // xorshift32, in [-1, 1)
-    rng ^= rng << 13; rng >>>= 0; rng ^= rng >>> 17; rng ^= rng << 5; rng >>>= 0;
+  const rand = () => {
+    // xorshift32, in [-1, 1)
+    rng ^= rng << 13;
+    rng >>>= 0;
+    rng ^= rng >>> 17;
+    rng ^= rng << 5;
+    rng >>>= 0;
     return rng / 2 ** 31 - 1;
   };
   let written = 0;
-  const write = (b: Buffer) => { fs.writeSync(fd, b); written += b.length; };
-  const i32s = (...v: number[]) => { const b = Buffer.alloc(4 * v.length); for (const [i, x] of v.entries()) b.writeInt32LE(x, 4 * i); write(b); };
+  const write = (b: Buffer) => {
+    fs.writeSync(fd, b);
+    written += b.length;
+  };
+  const i32s = (...v: number[]) => {
+    const b = Buffer.alloc(4 * v.length);
+    for (const [i, x] of v.entries()) b.writeInt32LE(x, 4 * i);
+    write(b);
+  };
   try {
-    i32s(MAGIC, N_VOCAB, N_AUDIO_CTX, dims.n_audio_state, dims.n_audio_head, dims.n_audio_layer,
-      N_TEXT_CTX, dims.n_text_state, dims.n_text_head, dims.n_text_layer, N_MELS, 1 /* ftype: f16 */);
+    i32s(
+      MAGIC,
+      N_VOCAB,
+      N_AUDIO_CTX,
+      dims.n_audio_state,
+      dims.n_audio_head,
+      dims.n_audio_layer,
+      N_TEXT_CTX,
+      dims.n_text_state,
+      dims.n_text_head,
+      dims.n_text_layer,
+      N_MELS,
+      1 /* ftype: f16 */,
+    );
     // Mel filter bank: small positive values (real filters are triangles; any will do for random weights).
     i32s(N_MELS, N_FFT);
     const filters = new Float32Array(N_MELS * N_FFT);
@@ -80,27 +104,38 @@ export function writeRandomWhisperModel(file: string, dims: WhisperDims, seed = 
       write(data);
     };
     const block = (prefix: string, s: number, cross: boolean) => {
-      tensor(`${prefix}.mlp_ln.weight`, [s], 0, "one"); tensor(`${prefix}.mlp_ln.bias`, [s], 0, "zero");
-      tensor(`${prefix}.mlp.0.weight`, [s, 4 * s], 1); tensor(`${prefix}.mlp.0.bias`, [4 * s], 0, "zero");
-      tensor(`${prefix}.mlp.2.weight`, [4 * s, s], 1); tensor(`${prefix}.mlp.2.bias`, [s], 0, "zero");
+      tensor(`${prefix}.mlp_ln.weight`, [s], 0, "one");
+      tensor(`${prefix}.mlp_ln.bias`, [s], 0, "zero");
+      tensor(`${prefix}.mlp.0.weight`, [s, 4 * s], 1);
+      tensor(`${prefix}.mlp.0.bias`, [4 * s], 0, "zero");
+      tensor(`${prefix}.mlp.2.weight`, [4 * s, s], 1);
+      tensor(`${prefix}.mlp.2.bias`, [s], 0, "zero");
       for (const a of cross ? ["attn", "cross_attn"] : ["attn"]) {
-        tensor(`${prefix}.${a}_ln.weight`, [s], 0, "one"); tensor(`${prefix}.${a}_ln.bias`, [s], 0, "zero");
-        tensor(`${prefix}.${a}.query.weight`, [s, s], 1); tensor(`${prefix}.${a}.query.bias`, [s], 0, "zero");
+        tensor(`${prefix}.${a}_ln.weight`, [s], 0, "one");
+        tensor(`${prefix}.${a}_ln.bias`, [s], 0, "zero");
+        tensor(`${prefix}.${a}.query.weight`, [s, s], 1);
+        tensor(`${prefix}.${a}.query.bias`, [s], 0, "zero");
         tensor(`${prefix}.${a}.key.weight`, [s, s], 1);
-        tensor(`${prefix}.${a}.value.weight`, [s, s], 1); tensor(`${prefix}.${a}.value.bias`, [s], 0, "zero");
-        tensor(`${prefix}.${a}.out.weight`, [s, s], 1); tensor(`${prefix}.${a}.out.bias`, [s], 0, "zero");
+        tensor(`${prefix}.${a}.value.weight`, [s, s], 1);
+        tensor(`${prefix}.${a}.value.bias`, [s], 0, "zero");
+        tensor(`${prefix}.${a}.out.weight`, [s, s], 1);
+        tensor(`${prefix}.${a}.out.bias`, [s], 0, "zero");
       }
     };
     const sa = dims.n_audio_state;
     tensor("encoder.positional_embedding", [sa, N_AUDIO_CTX], 0);
-    tensor("encoder.conv1.weight", [3, N_MELS, sa], 1); tensor("encoder.conv1.bias", [1, sa], 0, "zero");
-    tensor("encoder.conv2.weight", [3, sa, sa], 1); tensor("encoder.conv2.bias", [1, sa], 0, "zero");
-    tensor("encoder.ln_post.weight", [sa], 0, "one"); tensor("encoder.ln_post.bias", [sa], 0, "zero");
+    tensor("encoder.conv1.weight", [3, N_MELS, sa], 1);
+    tensor("encoder.conv1.bias", [1, sa], 0, "zero");
+    tensor("encoder.conv2.weight", [3, sa, sa], 1);
+    tensor("encoder.conv2.bias", [1, sa], 0, "zero");
+    tensor("encoder.ln_post.weight", [sa], 0, "one");
+    tensor("encoder.ln_post.bias", [sa], 0, "zero");
     for (let i = 0; i < dims.n_audio_layer; i++) block(`encoder.blocks.${i}`, sa, false);
     const st = dims.n_text_state;
     tensor("decoder.positional_embedding", [st, N_TEXT_CTX], 0);
     tensor("decoder.token_embedding.weight", [st, N_VOCAB], 1);
-    tensor("decoder.ln.weight", [st], 0, "one"); tensor("decoder.ln.bias", [st], 0, "zero");
+    tensor("decoder.ln.weight", [st], 0, "one");
+    tensor("decoder.ln.bias", [st], 0, "zero");
     for (let i = 0; i < dims.n_text_layer; i++) block(`decoder.blocks.${i}`, st, true);
   } finally {
     fs.closeSync(fd);

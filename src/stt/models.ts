@@ -22,9 +22,17 @@ export const WHISPER_MODELS: Record<string, { sha1: string; mib: number }> = {
 
 export class ModelFetchError extends Error {}
 
-export interface FetchProgress { start(total: number): void; update(done: number): void; stop(): void }
+export interface FetchProgress {
+  start(total: number): void;
+  update(done: number): void;
+  stop(): void;
+}
 
-export async function fetchModel(name: string, dir: string, o: { baseUrl?: string; progress?: FetchProgress; fetch?: typeof fetch } = {}): Promise<{ file: string; bytes: number; sha1: string }> {
+export async function fetchModel(
+  name: string,
+  dir: string,
+  o: { baseUrl?: string; progress?: FetchProgress; fetch?: typeof fetch } = {},
+): Promise<{ file: string; bytes: number; sha1: string }> {
   const known = WHISPER_MODELS[name];
   if (!known) throw new ModelFetchError(`unknown model "${name}": one of ${Object.keys(WHISPER_MODELS).join(", ")}`);
   fs.mkdirSync(dir, { recursive: true });
@@ -34,7 +42,9 @@ export async function fetchModel(name: string, dir: string, o: { baseUrl?: strin
   try {
     res = await (o.fetch ?? fetch)(url, { redirect: "follow" });
   } catch (err) {
-    throw new ModelFetchError(`cannot download ${url}: ${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message} (this needs internet access; or copy a ggml model file here yourself and set WHISPER_MODEL to it)`);
+    throw new ModelFetchError(
+      `cannot download ${url}: ${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message} (this needs internet access; or copy a ggml model file here yourself and set WHISPER_MODEL to it)`,
+    );
   }
   if (!res.ok || !res.body) throw new ModelFetchError(`downloading ${url} answered ${res.status}`);
   const total = Number(res.headers.get("content-length")) || known.mib * 1024 * 1024;

@@ -8,7 +8,12 @@ import { SttError } from "./providers/types.ts";
 export const MAX_BOT_API_DOWNLOAD = 20 * 1024 * 1024;
 
 export async function downloadTelegramFile(
-  api: Api, token: string, apiRoot: string, fileId: string, knownSize: number | null, signal: AbortSignal,
+  api: Api,
+  token: string,
+  apiRoot: string,
+  fileId: string,
+  knownSize: number | null,
+  signal: AbortSignal,
 ): Promise<Uint8Array> {
   if (knownSize !== null && knownSize > MAX_BOT_API_DOWNLOAD) throw tooBig(knownSize);
   // A link that expired between getFile and the download (or a saved one) answers 404: ask again once.
@@ -65,7 +70,10 @@ async function readBounded(res: Response): Promise<Uint8Array> {
   }
   const out = new Uint8Array(total);
   let at = 0;
-  for (const c of chunks) { out.set(c, at); at += c.byteLength; }
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
   return out;
 }
 

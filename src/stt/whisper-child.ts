@@ -38,11 +38,23 @@ process.on("disconnect", () => process.exit(0));
 async function run(m: Request): Promise<void> {
   try {
     const task = await whisper.transcribe(m.pcm, {
-      language: m.language ?? "auto", n_threads: m.threads, format: "detail", suppress_non_speech_tokens: true, ...m.params,
+      language: m.language ?? "auto",
+      n_threads: m.threads,
+      format: "detail",
+      suppress_non_speech_tokens: true,
+      ...m.params,
     });
     task.on("transcribed", (seg) => send({ type: "progress", id: m.id, fraction: Math.min(1, seg.to / 1000 / Math.max(1, m.seconds)) }));
     const segments = await task.result;
-    send({ type: "done", id: m.id, text: segments.map((s) => s.text).join("").trim(), language: segments.find((s) => s.lang)?.lang });
+    send({
+      type: "done",
+      id: m.id,
+      text: segments
+        .map((s) => s.text)
+        .join("")
+        .trim(),
+      language: segments.find((s) => s.lang)?.lang,
+    });
   } catch (err) {
     send({ type: "error", id: m.id, message: (err as Error).message });
   }

@@ -17,7 +17,12 @@ export function whisperInstalled(dir = STT_RUNTIME_DIR): boolean {
 }
 
 /** The part of smart-whisper's API we use (declared here: it is not one of the project's dependencies). */
-export interface WhisperSegment { from: number; to: number; text: string; lang?: string }
+export interface WhisperSegment {
+  from: number;
+  to: number;
+  text: string;
+  lang?: string;
+}
 export interface WhisperTask {
   result: Promise<WhisperSegment[]>;
   on(event: "transcribed", listener: (segment: WhisperSegment) => void): unknown;
@@ -34,7 +39,9 @@ export interface WhisperBinding {
 /** Loads the binding from the runtime folder; a clear error says how to install it. */
 export function loadWhisperBinding(dir = STT_RUNTIME_DIR): WhisperBinding {
   if (!whisperInstalled(dir)) {
-    throw new Error(`whisper.cpp is not installed: run \`npx joe-telegram stt install\` once (it builds whisper.cpp for this machine, ~1-2 min), or set STT_PROVIDER=openai or none`);
+    throw new Error(
+      `whisper.cpp is not installed: run \`npx joe-telegram stt install\` once (it builds whisper.cpp for this machine, ~1-2 min), or set STT_PROVIDER=openai or none`,
+    );
   }
   const require = createRequire(path.join(dir, "package.json"));
   return require(WHISPER_BINDING.name) as WhisperBinding;

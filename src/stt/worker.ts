@@ -89,7 +89,7 @@ export class SttWorker {
         }
       }
       for (const job of claimed) this.launch(job);
-      if (this.running) await this.sleep(claimed.length > 0 && claimed.length === free ? 0 : this.o.pollMs ?? 1000);
+      if (this.running) await this.sleep(claimed.length > 0 && claimed.length === free ? 0 : (this.o.pollMs ?? 1000));
     }
   }
 
@@ -97,21 +97,37 @@ export class SttWorker {
     return new Promise((resolve) => {
       const t = setTimeout(done, ms);
       const self = this;
-      function done() { clearTimeout(t); self.wakeUp = null; resolve(); }
+      function done() {
+        clearTimeout(t);
+        self.wakeUp = null;
+        resolve();
+      }
       this.wakeUp = done;
     });
   }
 
   private launch(job: ClaimedJob): void {
     const abort = new AbortController();
-    const renew = setInterval(() => {
-      renewSttLease(this.o.db, job, this.now() + this.leaseMs).then((ours) => {
-        if (!ours) abort.abort(); // another worker has it now: stop, record nothing
-      }, () => { /* database busy: the next renewal tries again */ });
-    }, Math.max(1000, Math.floor(this.leaseMs / 3)));
+    const renew = setInterval(
+      () => {
+        renewSttLease(this.o.db, job, this.now() + this.leaseMs).then(
+          (ours) => {
+            if (!ours) abort.abort(); // another worker has it now: stop, record nothing
+          },
+          () => {
+            /* database busy: the next renewal tries again */
+          },
+        );
+      },
+      Math.max(1000, Math.floor(this.leaseMs / 3)),
+    );
     const done = this.run(job, abort.signal)
       .catch((err) => this.o.logger.error({ err, task_id: job.taskId }, "stt: unexpected error"))
-      .finally(() => { clearInterval(renew); this.inflight.delete(job.taskId); this.wake(); });
+      .finally(() => {
+        clearInterval(renew);
+        this.inflight.delete(job.taskId);
+        this.wake();
+      });
     this.inflight.set(job.taskId, { job, abort, done });
   }
 
@@ -138,24 +154,45 @@ export class SttWorker {
       if (typeof meta.file_id !== "string") throw new SttError("the task has no voice file_id", false);
       const started = this.now();
       log.info({ provider: this.o.provider.name, duration_s: meta.duration }, "stt: transcribing");
-      const ogg = await downloadTelegramFile(bot.api, bot.token, this.o.apiRoot, meta.file_id, typeof meta.file_size === "number" ? meta.file_size : null, signal);
+      const ogg = await downloadTelegramFile(
+        bot.api,
+        bot.token,
+        this.o.apiRoot,
+        meta.file_id,
+        typeof meta.file_size === "number" ? meta.file_size : null,
+        signal,
+      );
       const audio = await decodeOggOpusOffThread(ogg);
       const language = whisperLanguage(meta.language_code);
       const t = await this.o.provider.transcribe({
-        ogg, audio, language, signal,
+        ogg,
+        audio,
+        language,
+        signal,
         onProgress: (f) => log.info({ progress: Math.round(f * 100) }, "stt: long note in progress"),
       });
       const processing = (this.now() - started) / 1000;
-      const confirmation = await db.selectFrom("outgoing_messages").select("text")
-        .where("task_id", "=", task.id).where("kind", "=", "confirmation").executeTakeFirst();
+      const confirmation = await db
+        .selectFrom("outgoing_messages")
+        .select("text")
+        .where("task_id", "=", task.id)
+        .where("kind", "=", "confirmation")
+        .executeTakeFirst();
       const text = t.text.trim();
       const written = await recordTranscript(db, seam, job, this.now(), (fresh) => ({
         titulo: text ? titleFromText(text) : fresh.titulo,
         meta: {
-          ...fresh.meta, pendiente_stt: false, transcripcion: text,
+          ...fresh.meta,
+          pendiente_stt: false,
+          transcripcion: text,
           stt: {
-            estado: "done", proveedor: this.o.provider.name, modelo: this.o.provider.model, idioma: t.language ?? language ?? null,
-            segundos_audio: Math.round(audio.seconds * 10) / 10, segundos_proceso: Math.round(processing * 10) / 10, intentos: job.attempts,
+            estado: "done",
+            proveedor: this.o.provider.name,
+            modelo: this.o.provider.model,
+            idioma: t.language ?? language ?? null,
+            segundos_audio: Math.round(audio.seconds * 10) / 10,
+            segundos_proceso: Math.round(processing * 10) / 10,
+            intentos: job.attempts,
           },
         },
         notes: transcriptNotes(confirmation?.text ?? null, text, lang, fresh.message_id),
@@ -169,9 +206,12 @@ export class SttWorker {
         await releaseSttJob(db, job, this.now()).catch(() => {});
         return;
       }
-      const e = err instanceof SttError ? err
-        : err instanceof AudioDecodeError ? new SttError(err.message, false, undefined, "not_audio")
-        : new SttError(`unexpected: ${(err as Error).message ?? String(err)}`, true);
+      const e =
+        err instanceof SttError
+          ? err
+          : err instanceof AudioDecodeError
+            ? new SttError(err.message, false, undefined, "not_audio")
+            : new SttError(`unexpected: ${(err as Error).message ?? String(err)}`, true);
       const final = !e.retryable || job.attempts >= (this.o.maxAttempts ?? 5);
       const reason = scrubReason(e.message);
       const retryAt = final ? null : this.now() + sttBackoffMs(job.attempts, e.retryAfterMs, this.o.retryBaseMs);
@@ -180,9 +220,23 @@ export class SttWorker {
       log.warn({ reason, retry_at: retryAt }, final ? "stt: transcription failed for good" : "stt: transcription will be retried");
       // The chat hears the reason only when it is about the note (too big, not audio); provider
       // and set-up details (URLs, masked keys, model paths) stay with the operator.
-      await recordSttFailure(db, seam, job, this.now(), reason, retryAt, final
-        ? (tk) => ({ ...failedNote(), text: TEXTS.transcriptFailed[lang](tk.codigo, e.noteFault === "too_big" ? TEXTS.tooBig[lang] : e.noteFault === "not_audio" ? TEXTS.notAudio[lang] : TEXTS.transcriptFailedGeneric[lang]) })
-        : undefined);
+      await recordSttFailure(
+        db,
+        seam,
+        job,
+        this.now(),
+        reason,
+        retryAt,
+        final
+          ? (tk) => ({
+              ...failedNote(),
+              text: TEXTS.transcriptFailed[lang](
+                tk.codigo,
+                e.noteFault === "too_big" ? TEXTS.tooBig[lang] : e.noteFault === "not_audio" ? TEXTS.notAudio[lang] : TEXTS.transcriptFailedGeneric[lang],
+              ),
+            })
+          : undefined,
+      );
     }
   }
 
@@ -201,7 +255,10 @@ export class SttWorker {
 
 /** What is stored and logged of a failure: no bot token, no credentials in a URL, bounded. */
 export function scrubReason(message: string): string {
-  return scrub(message).replace(/\/\/[^/\s@]+@/g, "//<credentials>@").replace(/sk-[A-Za-z0-9*_-]{4,}/g, "sk-<redacted>").slice(0, 500);
+  return scrub(message)
+    .replace(/\/\/[^/\s@]+@/g, "//<credentials>@")
+    .replace(/sk-[A-Za-z0-9*_-]{4,}/g, "sk-<redacted>")
+    .slice(0, 500);
 }
 
 /** Telegram's language_code ("es", "en-US", "pt-br") → whisper's two-letter code; none → auto-detect. */

@@ -29,7 +29,7 @@ export function taskIdFromCodigo(codigo: string): number | null {
   const mod = BASE ** BigInt(digits.length);
   let x = 0n;
   for (const ch of digits) x = x * BASE + BigInt(ALPHABET.indexOf(ch));
-  const id = Number((((x - B) % mod + mod) % mod * inverse(A % mod, mod)) % mod);
+  const id = Number((((((x - B) % mod) + mod) % mod) * inverse(A % mod, mod)) % mod);
   return Number.isSafeInteger(id) && id > 0 && taskCodigo(id) === `T-${digits}` ? id : null;
 }
 

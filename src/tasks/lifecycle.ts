@@ -31,8 +31,13 @@ export function toApiTask(r: TaskRow, seam: DialectSeam): ApiTask {
   return t;
 }
 
-const stateChanged = (r: { id: number | string; usuario_id: number | string; plugin_id: number | string }, at: number): NewEvent =>
-  ({ type: "task.state_changed", usuario_id: Number(r.usuario_id), plugin_id: Number(r.plugin_id), task_id: Number(r.id), at });
+const stateChanged = (r: { id: number | string; usuario_id: number | string; plugin_id: number | string }, at: number): NewEvent => ({
+  type: "task.state_changed",
+  usuario_id: Number(r.usuario_id),
+  plugin_id: Number(r.plugin_id),
+  task_id: Number(r.id),
+  at,
+});
 
 /**
  * Puts the user's tasks whose lease ran out back to `queued` (one event each). Called inside the
@@ -40,20 +45,27 @@ const stateChanged = (r: { id: number | string; usuario_id: number | string; plu
  * PostgreSQL rows another claimer is already requeueing are skipped, not waited for.
  */
 export async function requeueExpired(trx: Tx, seam: DialectSeam, usuarioId: number, now: number): Promise<number> {
-  const expired = trx.selectFrom("tasks").select("id")
-    .where("usuario_id", "=", usuarioId).where("estado", "=", "in_progress").where("lease_until", "<", now);
+  const expired = trx.selectFrom("tasks").select("id").where("usuario_id", "=", usuarioId).where("estado", "=", "in_progress").where("lease_until", "<", now);
   let rows: Array<{ id: number; usuario_id: number; plugin_id: number }>;
   if (seam.capabilities.skipLocked) {
-    rows = (await sql<{ id: number; usuario_id: number; plugin_id: number }>`with picked as materialized (${expired.forUpdate().skipLocked()})
+    rows = (
+      await sql<{ id: number; usuario_id: number; plugin_id: number }>`with picked as materialized (${expired.forUpdate().skipLocked()})
       update tasks set estado = 'queued', lease_until = null, claimed_by = null, updated_at = ${now}
-      from picked where tasks.id = picked.id and tasks.estado = 'in_progress' returning tasks.id, tasks.usuario_id, tasks.plugin_id`.execute(trx)).rows;
+      from picked where tasks.id = picked.id and tasks.estado = 'in_progress' returning tasks.id, tasks.usuario_id, tasks.plugin_id`.execute(trx)
+    ).rows;
   } else {
-    rows = await trx.updateTable("tasks")
+    rows = await trx
+      .updateTable("tasks")
       .set({ estado: "queued", lease_until: null, claimed_by: null, updated_at: now })
-      .where("id", "in", expired).where("estado", "=", "in_progress")
-      .returning(["id", "usuario_id", "plugin_id"]).execute();
+      .where("id", "in", expired)
+      .where("estado", "=", "in_progress")
+      .returning(["id", "usuario_id", "plugin_id"])
+      .execute();
   }
-  await appendEvents(trx, rows.map((r) => stateChanged(r, now)));
+  await appendEvents(
+    trx,
+    rows.map((r) => stateChanged(r, now)),
+  );
   return rows.length;
 }
 
@@ -89,12 +101,18 @@ export async function claimTasks(db: Db, seam: DialectSeam, c: ClaimInput, now =
         from picked where tasks.id = picked.id and tasks.estado = 'queued' returning tasks.*`.execute(trx);
       claimed = r.rows;
     } else {
-      claimed = await trx.updateTable("tasks")
+      claimed = await trx
+        .updateTable("tasks")
         .set({ estado: "in_progress", lease_until: now + c.leaseMs, claimed_by: c.tokenId, attempts: sql<number>`attempts + 1`, updated_at: now })
-        .where("id", "in", pick).where("estado", "=", "queued")
-        .returningAll().execute();
+        .where("id", "in", pick)
+        .where("estado", "=", "queued")
+        .returningAll()
+        .execute();
     }
-    await appendEvents(trx, claimed.map((r) => stateChanged(r, now)));
+    await appendEvents(
+      trx,
+      claimed.map((r) => stateChanged(r, now)),
+    );
     return claimed;
   });
   return rows.sort((a, b) => Number(a.id) - Number(b.id)).map((r) => toApiTask(r, seam));
@@ -138,8 +156,13 @@ async function langForTask(trx: Tx, seam: DialectSeam, task: TaskRow): Promise<L
   const plugin = await trx.selectFrom("plugin_configs").select("metadatos").where("id", "=", task.plugin_id).executeTakeFirst();
   const forced = plugin ? metadatosOf(plugin, seam).idioma : undefined;
   if (forced === "es" || forced === "en") return chooseLang(forced, undefined);
-  const conf = await trx.selectFrom("outgoing_messages").select("text")
-    .where("task_id", "=", task.id).where("kind", "=", "confirmation").limit(1).executeTakeFirst();
+  const conf = await trx
+    .selectFrom("outgoing_messages")
+    .select("text")
+    .where("task_id", "=", task.id)
+    .where("kind", "=", "confirmation")
+    .limit(1)
+    .executeTakeFirst();
   return conf?.text === TEXTS.received.en(task.codigo) ? "en" : "es";
 }
 
@@ -167,15 +190,21 @@ export async function transitionTask(db: Db, seam: DialectSeam, t: TransitionInp
     const leaseLost = () => new JoeError("INVALID_TRANSITION", `the lease was lost: the task was claimed again (task ${row.codigo})`);
     if (t.action !== "cancel" && t.leaseId !== undefined && t.leaseId !== String(Number(row.attempts))) throw leaseLost();
     if (t.action !== "cancel" && row.lease_until !== null && Number(row.lease_until) < now) {
-      throw new JoeError("INVALID_TRANSITION", `the lease on task ${row.codigo} ran out at ${new Date(Number(row.lease_until)).toISOString()}; it goes back to queued: claim it again`);
+      throw new JoeError(
+        "INVALID_TRANSITION",
+        `the lease on task ${row.codigo} ran out at ${new Date(Number(row.lease_until)).toISOString()}; it goes back to queued: claim it again`,
+      );
     }
     const meta = (seam.json.parse(row.metadatos_extra) ?? {}) as Record<string, unknown>;
     if (t.action === "complete" && t.detail !== undefined) meta.resultado = t.detail;
     if (t.action === "fail") meta.error = t.detail ?? "";
     // Conditional on the state and claim read above, so the change is atomic with the checks.
-    const update = trx.updateTable("tasks")
+    const update = trx
+      .updateTable("tasks")
       .set({ estado: rule.to, lease_until: null, metadatos_extra: JSON.stringify(meta), updated_at: now })
-      .where("id", "=", row.id).where("estado", "=", estado).where("attempts", "=", row.attempts);
+      .where("id", "=", row.id)
+      .where("estado", "=", estado)
+      .where("attempts", "=", row.attempts);
     const updated = await update.returningAll().executeTakeFirst();
     // Only possible if another writer changed the row between the read and the update (SQLite
     // excludes that; PostgreSQL's FOR UPDATE too): refuse rather than apply twice.
@@ -186,14 +215,23 @@ export async function transitionTask(db: Db, seam: DialectSeam, t: TransitionInp
     await appendEvents(trx, [stateChanged(row, now)]);
 
     let queued = false;
-    if (t.notify && t.action !== "cancel" && await stillLinkedTo(trx, row)) {
+    if (t.notify && t.action !== "cancel" && (await stillLinkedTo(trx, row))) {
       const lang = await langForTask(trx, seam, row);
       const text = t.action === "complete" ? TEXTS.taskDone[lang](row.codigo, t.detail) : TEXTS.taskFailed[lang](row.codigo, t.detail ?? "");
-      await trx.insertInto("outgoing_messages").values({
-        plugin_id: row.plugin_id, chat_id: row.chat_id, kind: t.action === "complete" ? "result" : "failure",
-        text: cutForTelegram(text), reply_to_message_id: row.message_id, task_id: row.id, status: "pending",
-        next_attempt_at: now, created_at: now,
-      }).execute();
+      await trx
+        .insertInto("outgoing_messages")
+        .values({
+          plugin_id: row.plugin_id,
+          chat_id: row.chat_id,
+          kind: t.action === "complete" ? "result" : "failure",
+          text: cutForTelegram(text),
+          reply_to_message_id: row.message_id,
+          task_id: row.id,
+          status: "pending",
+          next_attempt_at: now,
+          created_at: now,
+        })
+        .execute();
       queued = true;
     }
     return { task: toApiTask(updated, seam), queued };

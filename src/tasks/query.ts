@@ -51,7 +51,10 @@ export async function listUserTasks(db: Db, seam: DialectSeam, f: TaskFilter): P
     q = q.where(sql<boolean>`(titulo ${like} ${p} escape '\\' or ${seam.json.text("metadatos_extra", "texto_original")} ${like} ${p} escape '\\')`);
   }
   // One row more than asked tells whether another page exists.
-  const rows = await q.orderBy("id", "desc").limit(f.limit + 1).execute();
+  const rows = await q
+    .orderBy("id", "desc")
+    .limit(f.limit + 1)
+    .execute();
   const page = rows.slice(0, f.limit);
   const next = rows.length > f.limit ? encodeCursor(Number(page[page.length - 1]!.id)) : null;
   return { items: page.map((r) => toApiTask(r, seam)), next_cursor: next };

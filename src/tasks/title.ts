@@ -9,7 +9,10 @@ export function titleFromText(text: string, max = TITLE_MAX): string {
   // A long text (up to 256 KB) needs only its beginning for the title: fold a generous prefix,
   // and the whole text only when whitespace runs shrank that prefix below the title's length.
   if (text.length > max * 16) {
-    const head = text.trimStart().slice(0, max * 16).replace(/\s+/g, " ");
+    const head = text
+      .trimStart()
+      .slice(0, max * 16)
+      .replace(/\s+/g, " ");
     if (Array.from(head).length > max) return titleFromText(head, max);
   }
   // Most texts have nothing to fold (single spaces only): testing is much cheaper than replacing.
@@ -32,11 +35,12 @@ export function titleFromText(text: string, max = TITLE_MAX): string {
   // no segmenting needed, which is the common case.
   const simple = chars.slice(from, cutAt + 1).every((c) => c.charCodeAt(0) < 0x300);
   if (simple) keep = cutAt;
-  else for (const { segment } of GRAPHEMES.segment(chars.slice(from, cutAt + 16).join(""))) {
-    const n = Array.from(segment).length;
-    if (keep + n > cutAt) break;
-    keep += n;
-  }
+  else
+    for (const { segment } of GRAPHEMES.segment(chars.slice(from, cutAt + 16).join(""))) {
+      const n = Array.from(segment).length;
+      if (keep + n > cutAt) break;
+      keep += n;
+    }
   return cutAtSpace(chars.slice(0, keep > from ? keep : cutAt).join(""));
 }
 

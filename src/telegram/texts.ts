@@ -27,8 +27,10 @@ export const TEXTS = {
     en: (until: number, now: number) => `⏳ Too many failed attempts. Try again from ${clock(until)} (in ${wait(until - now)}).`,
   },
   botLockedOut: {
-    es: (until: number, now: number) => `🔒 La vinculación de este bot está bloqueada por demasiados intentos fallidos hasta las ${clock(until)} (en ${wait(until - now)}). Su dueño puede levantarla ya con un código nuevo (plugin unlink).`,
-    en: (until: number, now: number) => `🔒 Linking this bot is locked after too many failed attempts until ${clock(until)} (in ${wait(until - now)}). Its owner can lift it now with a new code (plugin unlink).`,
+    es: (until: number, now: number) =>
+      `🔒 La vinculación de este bot está bloqueada por demasiados intentos fallidos hasta las ${clock(until)} (en ${wait(until - now)}). Su dueño puede levantarla ya con un código nuevo (plugin unlink).`,
+    en: (until: number, now: number) =>
+      `🔒 Linking this bot is locked after too many failed attempts until ${clock(until)} (in ${wait(until - now)}). Its owner can lift it now with a new code (plugin unlink).`,
   },
   linkedElsewhere: {
     es: "🔒 Este bot ya está vinculado a otro chat.",
@@ -76,7 +78,8 @@ export const TEXTS = {
     en: (codigo: string) => `↩️ Task [${codigo}] cancelled.`,
   },
   undoTooLate: {
-    es: (codigo: string, estado: string) => `⚠️ No puedo deshacer [${codigo}]: ya no está en cola (${estado}). Solo se puede deshacer una tarea que nadie ha empezado.`,
+    es: (codigo: string, estado: string) =>
+      `⚠️ No puedo deshacer [${codigo}]: ya no está en cola (${estado}). Solo se puede deshacer una tarea que nadie ha empezado.`,
     en: (codigo: string, estado: string) => `⚠️ I can't undo [${codigo}]: it is no longer queued (${estado}). Only a task nobody has started can be undone.`,
   },
   undoNothing: {

@@ -28,14 +28,18 @@ const updateSchema = z.object({ update_id: id.nonnegative() });
 // field of these we cannot read leaves the message as it was before they were read ("other",
 // or a task without its origin), never "not understood".
 const photoSizeSchema = z.object({
-  file_id: z.string().min(1), file_unique_id: z.string().min(1),
-  width: z.number().int().nonnegative(), height: z.number().int().nonnegative(),
+  file_id: z.string().min(1),
+  file_unique_id: z.string().min(1),
+  width: z.number().int().nonnegative(),
+  height: z.number().int().nonnegative(),
   file_size: z.number().int().nonnegative().optional(),
 });
 const photoSchema = z.array(photoSizeSchema).min(1);
 const documentSchema = z.object({
-  file_id: z.string().min(1), file_unique_id: z.string().min(1),
-  file_name: z.string().optional(), mime_type: z.string().optional(),
+  file_id: z.string().min(1),
+  file_unique_id: z.string().min(1),
+  file_name: z.string().optional(),
+  mime_type: z.string().optional(),
   file_size: z.number().int().nonnegative().optional(),
 });
 /** Unix seconds that a Date can hold (through year 9999), so turning them into ISO text cannot throw. */
@@ -55,21 +59,59 @@ const replySchema = z.object({ message_id: id });
 
 /** Update kinds Telegram sends (Bot API 9.x); the first one present names the update. */
 const UPDATE_KINDS = [
-  "message", "edited_message", "channel_post", "edited_channel_post", "business_connection",
-  "business_message", "edited_business_message", "deleted_business_messages", "message_reaction",
-  "message_reaction_count", "inline_query", "chosen_inline_result", "callback_query", "shipping_query",
-  "pre_checkout_query", "purchased_paid_media", "poll", "poll_answer", "my_chat_member", "chat_member",
-  "chat_join_request", "chat_boost", "removed_chat_boost",
+  "message",
+  "edited_message",
+  "channel_post",
+  "edited_channel_post",
+  "business_connection",
+  "business_message",
+  "edited_business_message",
+  "deleted_business_messages",
+  "message_reaction",
+  "message_reaction_count",
+  "inline_query",
+  "chosen_inline_result",
+  "callback_query",
+  "shipping_query",
+  "pre_checkout_query",
+  "purchased_paid_media",
+  "poll",
+  "poll_answer",
+  "my_chat_member",
+  "chat_member",
+  "chat_join_request",
+  "chat_boost",
+  "removed_chat_boost",
 ] as const;
 
 /** Message fields that mean "a service message" (members joining, title changes…): never answered. */
 const SERVICE_FIELDS = [
-  "new_chat_members", "left_chat_member", "new_chat_title", "new_chat_photo", "delete_chat_photo",
-  "group_chat_created", "supergroup_chat_created", "channel_chat_created", "migrate_to_chat_id",
-  "migrate_from_chat_id", "pinned_message", "message_auto_delete_timer_changed", "forum_topic_created",
-  "forum_topic_edited", "forum_topic_closed", "forum_topic_reopened", "video_chat_started",
-  "video_chat_ended", "video_chat_scheduled", "video_chat_participants_invited", "write_access_allowed",
-  "users_shared", "chat_shared", "boost_added", "chat_background_set", "proximity_alert_triggered",
+  "new_chat_members",
+  "left_chat_member",
+  "new_chat_title",
+  "new_chat_photo",
+  "delete_chat_photo",
+  "group_chat_created",
+  "supergroup_chat_created",
+  "channel_chat_created",
+  "migrate_to_chat_id",
+  "migrate_from_chat_id",
+  "pinned_message",
+  "message_auto_delete_timer_changed",
+  "forum_topic_created",
+  "forum_topic_edited",
+  "forum_topic_closed",
+  "forum_topic_reopened",
+  "video_chat_started",
+  "video_chat_ended",
+  "video_chat_scheduled",
+  "video_chat_participants_invited",
+  "write_access_allowed",
+  "users_shared",
+  "chat_shared",
+  "boost_added",
+  "chat_background_set",
+  "proximity_alert_triggered",
 ];
 
 export type Voice = z.infer<typeof voiceSchema>;
@@ -205,16 +247,25 @@ function readAttachment(rawMsg: Record<string, unknown>, message: IncomingMessag
     const big = photo.data.reduce((a, b) => (b.width * b.height > a.width * a.height ? b : a));
     message.kind = "photo";
     message.attachment = {
-      kind: "photo", file_id: storable(big.file_id), file_unique_id: storable(big.file_unique_id),
-      file_name: null, mime_type: null, file_size: big.file_size ?? null, width: big.width, height: big.height,
+      kind: "photo",
+      file_id: storable(big.file_id),
+      file_unique_id: storable(big.file_unique_id),
+      file_name: null,
+      mime_type: null,
+      file_size: big.file_size ?? null,
+      width: big.width,
+      height: big.height,
     };
   } else if (doc?.success) {
     const d = doc.data;
     message.kind = "document";
     message.attachment = {
-      kind: "document", file_id: storable(d.file_id), file_unique_id: storable(d.file_unique_id),
+      kind: "document",
+      file_id: storable(d.file_id),
+      file_unique_id: storable(d.file_unique_id),
       file_name: d.file_name === undefined ? null : storable(d.file_name),
-      mime_type: d.mime_type === undefined ? null : storable(d.mime_type), file_size: d.file_size ?? null,
+      mime_type: d.mime_type === undefined ? null : storable(d.mime_type),
+      file_size: d.file_size ?? null,
     };
   } else return false;
   if (typeof rawMsg.caption === "string") message.caption = storable(rawMsg.caption);

@@ -2,15 +2,18 @@
 import type { Db, DialectSeam } from "../db/dialect.ts";
 import { JoeError } from "../errors.ts";
 
-export interface User { id: number; username: string; created_at: string }
+export interface User {
+  id: number;
+  username: string;
+  created_at: string;
+}
 
 const USERNAME_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export async function createUser(db: Db, seam: DialectSeam, username: string): Promise<User> {
   if (!USERNAME_RE.test(username)) throw new JoeError("INVALID_INPUT", "username: 1-64 of letters, digits, _ . -");
   try {
-    const row = await db.insertInto("users").values({ username, created_at: new Date().toISOString() })
-      .returningAll().executeTakeFirstOrThrow();
+    const row = await db.insertInto("users").values({ username, created_at: new Date().toISOString() }).returningAll().executeTakeFirstOrThrow();
     return { ...row, id: Number(row.id) };
   } catch (err) {
     if (seam.errors.isUniqueViolation(err)) throw new JoeError("USER_EXISTS", username);

@@ -8,10 +8,7 @@ import { titleFromText } from "../tasks/title.ts";
 export type ChatCommand = "list_tasks" | "undo";
 
 /** Outcomes of the chat's commands and edits (decide.ts's Outcome includes them). */
-export type ChatOutcome =
-  | "command:list_tasks" | "command:undo"
-  | UndoDecision["outcome"]
-  | EditDecision["outcome"];
+export type ChatOutcome = "command:list_tasks" | "command:undo" | UndoDecision["outcome"] | EditDecision["outcome"];
 
 const COMMAND_RE = /^\/(tareas|tasks|deshacer|undo)(?:@([A-Za-z0-9_]+))?(?:\s[\s\S]*)?$/i;
 

@@ -9,7 +9,6 @@ import { LOCKOUT, botLockedUntil, chatFailuresInWindow, chatLockedUntil, botLock
 import { parseChatCommand, type ChatIntent, type ChatOutcome } from "./decide-chat.ts";
 import { isLinkedChat, type PluginState } from "../plugins/state.ts";
 
-
 export const LIMITS = {
   /**
    * A chat is warned (not linked, linked elsewhere, locked…) at most once per this interval (a
@@ -20,7 +19,6 @@ export const LIMITS = {
   /** The /start brute-force limits: per chat, and per bot with expiring, doubling locks (lockout.ts). */
   ...LOCKOUT,
 } as const;
-
 
 export interface ChatState {
   lastWarnedAt: number | null;
@@ -41,20 +39,38 @@ export type WarnKind = "linked_elsewhere" | "not_linked" | "bot_locked" | "chat_
 
 /** What a webhook reply is (outgoing_messages.kind; the outbox and STT add kinds of their own). */
 export type ReplyKind =
-  | WarnKind | "wrong_code" | "linked" | "already_linked" | "confirmation" | "empty_text" | "unsupported"
-  | "task_list" | "undo" | "edit_applied" | "edit_noted";
+  | WarnKind
+  | "wrong_code"
+  | "linked"
+  | "already_linked"
+  | "confirmation"
+  | "empty_text"
+  | "unsupported"
+  | "task_list"
+  | "undo"
+  | "edit_applied"
+  | "edit_noted";
 
 /**
  * What became of an update: stored with its processed-update mark, logged and counted
  * (metrics label). `ignored:<kind>` names the update kind Telegram sent (update.ts).
  */
 export type Outcome =
-  | "task" | "linked" | "already_linked" | "wrong_code" | "wrong_code:bot_locked" | "unsupported" | "edit"
-  | `warned:${WarnKind}` | `warn_suppressed:${WarnKind}`
+  | "task"
+  | "linked"
+  | "already_linked"
+  | "wrong_code"
+  | "wrong_code:bot_locked"
+  | "unsupported"
+  | "edit"
+  | `warned:${WarnKind}`
+  | `warn_suppressed:${WarnKind}`
   | `ignored:${string}`
   | ChatOutcome
   /** Decided by the writer, not by decide(): see webhook/write-plans.ts. */
-  | "duplicate" | "duplicate_message" | "plugin_gone";
+  | "duplicate"
+  | "duplicate_message"
+  | "plugin_gone";
 
 export interface Reply {
   kind: ReplyKind;
@@ -124,8 +140,14 @@ export function decide(update: ParsedUpdate, plugin: PluginState, chat: ChatStat
 }
 
 function decideStart(
-  arg: string | undefined, msg: IncomingMessage, plugin: PluginState, chat: ChatState, now: number, lang: Lang,
-  warn: (kind: WarnKind, text: string) => Decision, base: { chatId: number; messageId: number },
+  arg: string | undefined,
+  msg: IncomingMessage,
+  plugin: PluginState,
+  chat: ChatState,
+  now: number,
+  lang: Lang,
+  warn: (kind: WarnKind, text: string) => Decision,
+  base: { chatId: number; messageId: number },
 ): Decision {
   // Locked: the code is not even looked at, and the chat is told until when (at most once a minute).
   const botUntil = botLockedUntil(plugin, now);
@@ -136,7 +158,9 @@ function decideStart(
 
   if (safeEqual(arg.toUpperCase(), plugin.codigoVerificacion.toUpperCase())) {
     return {
-      ...base, outcome: "linked", link: { chatId: msg.chatId },
+      ...base,
+      outcome: "linked",
+      link: { chatId: msg.chatId },
       reply: { kind: "linked", text: TEXTS.linked[lang], replyTo: msg.messageId },
       chatPatch: { failedStarts: 0, failedWindowStartedAt: null },
     };
@@ -149,7 +173,13 @@ function decideStart(
   const intentosFallidos = plugin.intentosFallidos + 1;
   if (wrongCodeLocksBot(intentosFallidos)) {
     const until = now + botLockDurationMs(intentosFallidos / LIMITS.botFailures);
-    return { ...base, outcome: "wrong_code:bot_locked", chatPatch, pluginPatch: { intentosFallidos, bloqueadoEn: now }, reply: { kind: "bot_locked", text: TEXTS.botLockedOut[lang](until, now) } };
+    return {
+      ...base,
+      outcome: "wrong_code:bot_locked",
+      chatPatch,
+      pluginPatch: { intentosFallidos, bloqueadoEn: now },
+      reply: { kind: "bot_locked", text: TEXTS.botLockedOut[lang](until, now) },
+    };
   }
   const left = LIMITS.chatFailures - failedStarts;
   const text = left > 0 ? TEXTS.wrongCode[lang](left) : TEXTS.chatLockedOut[lang](windowStart + LIMITS.chatWindowMs, now);
@@ -158,7 +188,7 @@ function decideStart(
 
 function editIntent(msg: IncomingMessage, lang: Lang, now: number): ChatIntent {
   const editedAt = new Date(msg.editDate !== undefined ? msg.editDate * 1000 : now).toISOString();
-  const text = msg.kind === "text" ? msg.text ?? "" : msg.caption ?? "";
+  const text = msg.kind === "text" ? (msg.text ?? "") : (msg.caption ?? "");
   const fallbackTitle = msg.attachment ? attachmentTitle(msg, lang) : undefined;
   return { kind: "edit", lang, messageId: msg.messageId, text, editedAt, ...(fallbackTitle ? { fallbackTitle } : {}) };
 }
@@ -186,7 +216,8 @@ function decideLinkedMessage(msg: IncomingMessage, plugin: PluginState, lang: La
   if ((msg.kind === "photo" || msg.kind === "document") && msg.attachment) {
     const caption = msg.caption?.trim() ? msg.caption : undefined;
     return {
-      ...base, outcome: "task",
+      ...base,
+      outcome: "task",
       task: {
         tipo: "telegram",
         titulo: caption ? titleFromText(caption) : attachmentTitle(msg, lang),
@@ -201,7 +232,8 @@ function decideLinkedMessage(msg: IncomingMessage, plugin: PluginState, lang: La
     // Nothing but blanks: no task with an empty title; the sender is told why nothing was saved.
     if (isBlank(text)) return { ...base, outcome: "ignored:empty_text", reply: { kind: "empty_text", text: TEXTS.emptyText[lang], replyTo: msg.messageId } };
     return {
-      ...base, outcome: "task",
+      ...base,
+      outcome: "task",
       task: { tipo: "telegram", titulo: titleFromText(text), metadatos_extra: { ...common, texto_original: text } },
       reply: confirm,
     };
@@ -209,13 +241,19 @@ function decideLinkedMessage(msg: IncomingMessage, plugin: PluginState, lang: La
   if (msg.kind === "voice" && msg.voice) {
     const v = msg.voice;
     return {
-      ...base, outcome: "task",
+      ...base,
+      outcome: "task",
       task: {
         tipo: "telegram_voice",
         titulo: TEXTS.voiceTitle[lang](formatDuration(v.duration)),
         metadatos_extra: {
-          ...common, pendiente_stt: true, file_id: v.file_id, file_unique_id: v.file_unique_id,
-          duration: v.duration, mime_type: v.mime_type ?? null, file_size: v.file_size ?? null,
+          ...common,
+          pendiente_stt: true,
+          file_id: v.file_id,
+          file_unique_id: v.file_unique_id,
+          duration: v.duration,
+          mime_type: v.mime_type ?? null,
+          file_size: v.file_size ?? null,
           // The text or caption sent with the voice note, whole (searchable like a text task's).
           ...(msg.text !== undefined && !isBlank(msg.text) ? { texto_original: msg.text } : {}),
           // The transcriber's language hint (whisper: auto-detection when absent).

@@ -42,7 +42,11 @@ export class GroupCommitter {
   /** Counters for tests and benchmarks: how many transactions carried how many updates. */
   readonly stats = { transactions: 0, updates: 0, fallbacks: 0 };
 
-  constructor(db: Db, seam: DialectSeam, private readonly opts: CommitterOptions = {}) {
+  constructor(
+    db: Db,
+    seam: DialectSeam,
+    private readonly opts: CommitterOptions = {},
+  ) {
     this.maxBatch = opts.maxBatch ?? 256;
     // How many batches one process writes side by side: the dialect's choice (its capabilities.ts).
     this.maxInFlight = seam.capabilities.writeConcurrency;
@@ -112,10 +116,12 @@ export class GroupCommitter {
   }
 
   private async write(batch: Job[]): Promise<WriteOutcome[]> {
-    const results = await this.writer(batch.map((j) => ({ pluginId: j.pluginId, update: j.update, cached: j.cached })), this.now());
+    const results = await this.writer(
+      batch.map((j) => ({ pluginId: j.pluginId, update: j.update, cached: j.cached })),
+      this.now(),
+    );
     this.stats.transactions++;
     this.stats.updates += batch.length;
     return results;
   }
-
 }

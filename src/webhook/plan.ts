@@ -108,8 +108,14 @@ export function planBatch(jobs: readonly PlanJob[], state: PlanState, now: numbe
     }
     const d = decide(update, plugin, chat ?? EMPTY, now);
     const plan: WritePlan = {
-      kind: "write", ...id, chatId: msg?.chatId ?? null, messageId: msg?.messageId ?? null, outcome: d.outcome,
-      rests: fromLinkedChat ? "linked" : "linking", decidedOn: plugin, ...(chat ? { chatBefore: chat } : {}),
+      kind: "write",
+      ...id,
+      chatId: msg?.chatId ?? null,
+      messageId: msg?.messageId ?? null,
+      outcome: d.outcome,
+      rests: fromLinkedChat ? "linked" : "linking",
+      decidedOn: plugin,
+      ...(chat ? { chatBefore: chat } : {}),
     };
     if (d.intent) plan.intent = d.intent;
     if (d.reply && d.chatId !== undefined) plan.reply = d.reply;
@@ -121,7 +127,10 @@ export function planBatch(jobs: readonly PlanJob[], state: PlanState, now: numbe
       next = { ...next, verificado: true, chatIdVerificado: d.link.chatId, intentosFallidos: 0, bloqueadoEn: null };
     }
     if (d.pluginPatch) {
-      plan.pluginNext = { intentosFallidos: d.pluginPatch.intentosFallidos ?? next.intentosFallidos, bloqueadoEn: d.pluginPatch.bloqueadoEn ?? next.bloqueadoEn };
+      plan.pluginNext = {
+        intentosFallidos: d.pluginPatch.intentosFallidos ?? next.intentosFallidos,
+        bloqueadoEn: d.pluginPatch.bloqueadoEn ?? next.bloqueadoEn,
+      };
       next = { ...next, ...plan.pluginNext };
     }
     if (next !== plugin) plugins.set(pluginId, next);

@@ -16,20 +16,32 @@ export type MarkRow = ReturnType<typeof markRow>;
 
 export function taskRow(id: number, task: TaskPlan, now: number) {
   return {
-    id, codigo: taskCodigo(id), usuario_id: task.usuarioId, plugin_id: task.pluginId,
-    tipo: task.tipo, titulo: task.titulo, estado: TASK_ESTADO_INICIAL,
-    chat_id: task.chatId, message_id: task.messageId,
-    metadatos_extra: JSON.stringify(task.metadatos_extra), created_at: new Date(now).toISOString(),
+    id,
+    codigo: taskCodigo(id),
+    usuario_id: task.usuarioId,
+    plugin_id: task.pluginId,
+    tipo: task.tipo,
+    titulo: task.titulo,
+    estado: TASK_ESTADO_INICIAL,
+    chat_id: task.chatId,
+    message_id: task.messageId,
+    metadatos_extra: JSON.stringify(task.metadatos_extra),
+    created_at: new Date(now).toISOString(),
   };
 }
 export type TaskInsert = ReturnType<typeof taskRow>;
 
 export function outgoingRow(pluginId: number, chatId: number, reply: Reply, task: { id: number; codigo: string } | null, now: number) {
   return {
-    plugin_id: pluginId, chat_id: chatId, kind: reply.kind as string,
+    plugin_id: pluginId,
+    chat_id: chatId,
+    kind: reply.kind as string,
     text: typeof reply.text === "function" ? reply.text(task?.codigo ?? "") : reply.text,
-    reply_to_message_id: reply.replyTo ?? null, task_id: task?.id ?? null, status: "pending",
-    next_attempt_at: now, created_at: now,
+    reply_to_message_id: reply.replyTo ?? null,
+    task_id: task?.id ?? null,
+    status: "pending",
+    next_attempt_at: now,
+    created_at: now,
   };
 }
 export type OutgoingInsert = ReturnType<typeof outgoingRow>;

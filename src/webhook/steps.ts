@@ -25,4 +25,3 @@ export interface WriteContext {
   /** For tests and benchmarks: the update ids decided again inside the transaction. */
   stats?: { replanned: number[] };
 }
-

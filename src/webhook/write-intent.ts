@@ -61,7 +61,11 @@ export function* writeIntent(plugin: PluginState, chatId: number, intent: ChatIn
 function toSnapshot(r: TaskSnapshotRow, ctx: WriteContext): TaskSnapshot {
   const meta = ctx.seam.json.parse(r.metadatos_extra);
   return {
-    id: Number(r.id), codigo: r.codigo, estado: r.estado, titulo: r.titulo, tipo: r.tipo,
+    id: Number(r.id),
+    codigo: r.codigo,
+    estado: r.estado,
+    titulo: r.titulo,
+    tipo: r.tipo,
     metadatos_extra: meta && typeof meta === "object" ? (meta as Record<string, unknown>) : {},
   };
 }

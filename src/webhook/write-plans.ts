@@ -114,7 +114,9 @@ function sameChat(a: ChatState, b: ChatState): boolean {
   return a.lastWarnedAt === b.lastWarnedAt && a.failedStarts === b.failedStarts && a.failedWindowStartedAt === b.failedWindowStartedAt;
 }
 
-function chatStateOf(row: { last_warned_at: number | string | null; failed_starts: number | string; failed_window_started_at: number | string | null } | undefined): ChatState {
+function chatStateOf(
+  row: { last_warned_at: number | string | null; failed_starts: number | string; failed_window_started_at: number | string | null } | undefined,
+): ChatState {
   if (!row) return { lastWarnedAt: null, failedStarts: 0, failedWindowStartedAt: null };
   return {
     lastWarnedAt: row.last_warned_at === null ? null : Number(row.last_warned_at),

@@ -12,8 +12,12 @@ import { TokenCache } from "../../src/api/auth.ts";
 for (const target of dbTargets()) {
   describe(`API tokens (${target.name})`, () => {
     let s: Stack;
-    before(async () => { s = await startStack(target, { workers: false }); });
-    after(async () => { await s.stop(); });
+    before(async () => {
+      s = await startStack(target, { workers: false });
+    });
+    after(async () => {
+      await s.stop();
+    });
 
     const me = (auth?: string) => fetch(`${s.baseUrl}/api/v1/me`, { headers: auth ? { authorization: auth } : {} });
 
@@ -26,7 +30,7 @@ for (const target of dbTargets()) {
       for (const auth of [undefined, "Bearer joe_nope", `Basic ${token}`, `Bearer ${token}x`]) {
         const r = await me(auth);
         assert.equal(r.status, 401, String(auth));
-        const body = await r.json() as { ok: boolean; error_code: string; description: string };
+        const body = (await r.json()) as { ok: boolean; error_code: string; description: string };
         assert.equal(body.ok, false);
         assert.equal(body.error_code, "UNAUTHORIZED");
         assert.ok(!body.description.includes(token));

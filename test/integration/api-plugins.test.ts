@@ -13,8 +13,12 @@ import { deleteBot } from "../../src/dashboard/bot-actions.ts";
 for (const target of dbTargets()) {
   describe(`plugin API (${target.name})`, () => {
     let s: Stack;
-    before(async () => { s = await startStack(target); });
-    after(async () => { await s.stop(); });
+    before(async () => {
+      s = await startStack(target);
+    });
+    after(async () => {
+      await s.stop();
+    });
     const count = async () => (await s.rt.store.db.selectFrom("plugin_configs").select("id").execute()).length;
 
     test("register a bot by its token: getMe gives the username; list and show never carry the token or the secret; a second registration is 409", async () => {
@@ -31,7 +35,10 @@ for (const target of dbTargets()) {
       assert.equal(r.body.deep_link, `https://t.me/nuevo_api_bot?start=${r.body.codigo_verificacion}`);
       assert.equal(r.body.metadatos.idioma, "en");
       const list = await api.get("/plugins");
-      assert.deepEqual(list.body.items.map((p: any) => p.id), [u.bot.pluginId, r.body.id]);
+      assert.deepEqual(
+        list.body.items.map((p: any) => p.id),
+        [u.bot.pluginId, r.body.id],
+      );
       const shown = JSON.stringify([list.body, (await api.get(`/plugins/${r.body.id}`)).body]);
       assert.ok(!shown.includes(token) && !shown.includes(token.split(":")[1]!), "no token");
       assert.ok(!shown.includes(u.bot.secret), "no webhook secret");
@@ -69,11 +76,18 @@ for (const target of dbTargets()) {
       const a = await userWithBot(s);
       const b = await userWithBot(s);
       const other = client(s.baseUrl, b.token);
-      for (const r of [await other.get(`/plugins/${a.bot.pluginId}`), await other.post(`/plugins/${a.bot.pluginId}/unlink`), await other.del(`/plugins/${a.bot.pluginId}?force=true`)]) {
+      for (const r of [
+        await other.get(`/plugins/${a.bot.pluginId}`),
+        await other.post(`/plugins/${a.bot.pluginId}/unlink`),
+        await other.del(`/plugins/${a.bot.pluginId}?force=true`),
+      ]) {
         assert.equal(r.status, 404);
         assert.equal(r.body.error_code, "PLUGIN_NOT_FOUND");
       }
-      assert.deepEqual((await other.get("/plugins")).body.items.map((p: any) => p.id), [b.bot.pluginId]);
+      assert.deepEqual(
+        (await other.get("/plugins")).body.items.map((p: any) => p.id),
+        [b.bot.pluginId],
+      );
 
       const api = client(s.baseUrl, a.token);
       const t = await taskFromChat(s, a, "abierta");
@@ -109,9 +123,17 @@ for (const target of dbTargets()) {
         const pid = u.bot.pluginId;
         const ids = await insertQueuedTasks(db, s.rt.store.seam, { usuarioId: u.usuarioId, pluginId: pid, chatId: u.chatId }, 2, 900);
         await db.updateTable("tasks").set({ estado: "done" }).where("id", "in", ids).execute();
-        await db.insertInto("polling_state").values({ plugin_id: pid, update_offset: 4242, lease_owner: null, last_poll_at: null, last_error: null, last_error_at: null, retry_at: null })
-          .onConflict((oc) => oc.column("plugin_id").doUpdateSet({ update_offset: 4242 })).execute();
-        await db.insertInto("stt_jobs").values(ids.map((task_id) => ({ task_id, estado: "pending", next_attempt_at: Date.now(), lease_until: null, last_error: null, updated_at: Date.now() }))).execute();
+        await db
+          .insertInto("polling_state")
+          .values({ plugin_id: pid, update_offset: 4242, lease_owner: null, last_poll_at: null, last_error: null, last_error_at: null, retry_at: null })
+          .onConflict((oc) => oc.column("plugin_id").doUpdateSet({ update_offset: 4242 }))
+          .execute();
+        await db
+          .insertInto("stt_jobs")
+          .values(
+            ids.map((task_id) => ({ task_id, estado: "pending", next_attempt_at: Date.now(), lease_until: null, last_error: null, updated_at: Date.now() })),
+          )
+          .execute();
         assert.deepEqual(await leftovers(pid, ids), { polling: 1, stt: 2, tasks: 2 });
         return { u, pid, ids };
       };

@@ -14,13 +14,21 @@ import { claimTasks } from "../../src/tasks/lifecycle.ts";
 for (const target of dbTargets()) {
   describe(`task API (${target.name})`, () => {
     let s: Stack;
-    before(async () => { s = await startStack(target); });
-    after(async () => { await s.stop(); });
+    before(async () => {
+      s = await startStack(target);
+    });
+    after(async () => {
+      await s.stop();
+    });
 
-    const stateOf = async (pluginId: number) => (await s.rt.store.db.selectFrom("tasks").select(["codigo", "estado", "metadatos_extra"])
-      .where("plugin_id", "=", pluginId).orderBy("id").execute()).map((r) => `${r.codigo}:${r.estado}`).join(",");
-    const eventsOf = async (usuarioId: number) => (await s.rt.store.db.selectFrom("events").select(["type", "task_id"])
-      .where("usuario_id", "=", usuarioId).orderBy("id").execute()).map((e) => `${e.type}:${e.task_id}`);
+    const stateOf = async (pluginId: number) =>
+      (await s.rt.store.db.selectFrom("tasks").select(["codigo", "estado", "metadatos_extra"]).where("plugin_id", "=", pluginId).orderBy("id").execute())
+        .map((r) => `${r.codigo}:${r.estado}`)
+        .join(",");
+    const eventsOf = async (usuarioId: number) =>
+      (await s.rt.store.db.selectFrom("events").select(["type", "task_id"]).where("usuario_id", "=", usuarioId).orderBy("id").execute()).map(
+        (e) => `${e.type}:${e.task_id}`,
+      );
 
     test("list: newest first, filters, search in title and full text, cursor pages; a user sees only theirs; no token → 401", async () => {
       const a = await userWithBot(s);
@@ -33,7 +41,10 @@ for (const target of dbTargets()) {
 
       const all = await api.get("/tasks");
       assert.equal(all.status, 200);
-      assert.deepEqual(all.body.items.map((t: any) => t.codigo), [t3.codigo, t2.codigo, t1.codigo]);
+      assert.deepEqual(
+        all.body.items.map((t: any) => t.codigo),
+        [t3.codigo, t2.codigo, t1.codigo],
+      );
       assert.equal(all.body.next_cursor, null);
       const first = all.body.items[2];
       assert.equal(first.titulo, "Comprar leche");
@@ -43,14 +54,28 @@ for (const target of dbTargets()) {
       assert.equal(first.lease_until, undefined);
 
       const p1 = await api.get("/tasks?limit=2");
-      assert.deepEqual(p1.body.items.map((t: any) => t.codigo), [t3.codigo, t2.codigo]);
+      assert.deepEqual(
+        p1.body.items.map((t: any) => t.codigo),
+        [t3.codigo, t2.codigo],
+      );
       assert.equal(typeof p1.body.next_cursor, "string");
       const p2 = await api.get(`/tasks?limit=2&cursor=${encodeURIComponent(p1.body.next_cursor)}`);
-      assert.deepEqual(p2.body.items.map((t: any) => t.codigo), [t1.codigo]);
+      assert.deepEqual(
+        p2.body.items.map((t: any) => t.codigo),
+        [t1.codigo],
+      );
       assert.equal(p2.body.next_cursor, null);
 
-      assert.deepEqual((await api.get("/tasks?q=dentista")).body.items.map((t: any) => t.codigo), [t2.codigo], "case-insensitive title search");
-      assert.deepEqual((await api.get("/tasks?q=palabra-escondida")).body.items.map((t: any) => t.codigo), [t3.codigo], "full text beyond the cut title");
+      assert.deepEqual(
+        (await api.get("/tasks?q=dentista")).body.items.map((t: any) => t.codigo),
+        [t2.codigo],
+        "case-insensitive title search",
+      );
+      assert.deepEqual(
+        (await api.get("/tasks?q=palabra-escondida")).body.items.map((t: any) => t.codigo),
+        [t3.codigo],
+        "full text beyond the cut title",
+      );
       assert.deepEqual((await api.get("/tasks?q=pan")).body.items, [], "another user's task is not found by search");
       assert.deepEqual((await api.get("/tasks?q=100%25")).body.items, [], "% is searched literally");
       assert.equal((await api.get(`/tasks?plugin_id=${b.bot.pluginId}`)).body.items.length, 0);
@@ -117,7 +142,10 @@ for (const target of dbTargets()) {
       assert.deepEqual(rows.map((r) => r.kind).sort(), ["confirmation", "result"]);
       assert.equal((await api.get(`/tasks/${t.codigo}`)).body.metadatos_extra.resultado, "Informe enviado");
       const ev = await eventsOf(u.usuarioId);
-      assert.deepEqual(ev.filter((e) => e.startsWith("task.state_changed")), [`task.state_changed:${claimed.id}`, `task.state_changed:${claimed.id}`]);
+      assert.deepEqual(
+        ev.filter((e) => e.startsWith("task.state_changed")),
+        [`task.state_changed:${claimed.id}`, `task.state_changed:${claimed.id}`],
+      );
     });
 
     test("fail with notify (English chat, long error cut to 4096), fail without notify, cancel from queued and from in_progress", async () => {
@@ -130,7 +158,11 @@ for (const target of dbTargets()) {
       const api = client(s.baseUrl, u.token);
       assert.equal((await api.post(`/tasks/${t1.codigo}/fail`, { error: "x" })).status, 409, "fail needs in_progress");
       const c = await api.post("/tasks/claim", { limit: 2, lease_seconds: 60 });
-      assert.deepEqual(c.body.items.map((x: any) => x.codigo), [t1.codigo, t2.codigo], "oldest first");
+      assert.deepEqual(
+        c.body.items.map((x: any) => x.codigo),
+        [t1.codigo, t2.codigo],
+        "oldest first",
+      );
 
       const f = await api.post(`/tasks/${t1.codigo}/fail`, { error: "E".repeat(5000) });
       assert.equal(f.status, 200);
@@ -150,7 +182,18 @@ for (const target of dbTargets()) {
       assert.equal((await api.post(`/tasks/${t3.codigo}/cancel`)).status, 409);
       assert.equal((await api.get("/tasks?estado=cancelled")).body.items.length, 2);
       // Let the sender run dry; nothing else was sent (no message for the silent fail, none for cancels).
-      await until(async () => (await s.rt.store.db.selectFrom("outgoing_messages").select("id").where("plugin_id", "=", u.bot.pluginId).where("status", "in", ["pending", "sending"]).execute()).length === 0, "outbox drained");
+      await until(
+        async () =>
+          (
+            await s.rt.store.db
+              .selectFrom("outgoing_messages")
+              .select("id")
+              .where("plugin_id", "=", u.bot.pluginId)
+              .where("status", "in", ["pending", "sending"])
+              .execute()
+          ).length === 0,
+        "outbox drained",
+      );
       assert.equal(s.fake.sentMessages(u.bot.token).length, 6);
     });
 
@@ -158,14 +201,23 @@ for (const target of dbTargets()) {
       const u = await userWithBot(s);
       const t = await taskFromChat(s, u, "Lenta");
       // A claim made 20 s ago with a 10 s lease: its lease ran out 10 s ago.
-      const old = await claimTasks(s.rt.store.db, s.rt.store.seam, { usuarioId: u.usuarioId, tokenId: u.tokenId, limit: 1, leaseMs: 10_000 }, Date.now() - 20_000);
+      const old = await claimTasks(
+        s.rt.store.db,
+        s.rt.store.seam,
+        { usuarioId: u.usuarioId, tokenId: u.tokenId, limit: 1, leaseMs: 10_000 },
+        Date.now() - 20_000,
+      );
       assert.equal(old[0]!.codigo, t.codigo);
       const api = client(s.baseUrl, u.token);
       const late = await api.post(`/tasks/${t.codigo}/complete`, { resultado: "tarde" });
       assert.equal(late.status, 409);
       assert.match(late.body.description, /lease/);
       const again = await api.post("/tasks/claim", { limit: 1, lease_seconds: 30 });
-      assert.deepEqual(again.body.items.map((x: any) => x.codigo), [t.codigo], "claimable again");
+      assert.deepEqual(
+        again.body.items.map((x: any) => x.codigo),
+        [t.codigo],
+        "claimable again",
+      );
       const row = await s.rt.store.db.selectFrom("tasks").select("attempts").where("codigo", "=", t.codigo).executeTakeFirstOrThrow();
       assert.equal(Number(row.attempts), 2);
       const ev = (await eventsOf(u.usuarioId)).filter((e) => e.startsWith("task.state_changed"));
@@ -181,9 +233,16 @@ for (const target of dbTargets()) {
       const oldLease = first.body.items[0].lease_id;
       assert.equal(typeof oldLease, "string");
       // The first worker's lease runs out.
-      await s.rt.store.db.updateTable("tasks").set({ lease_until: Date.now() - 1000 }).where("codigo", "=", t.codigo).execute();
+      await s.rt.store.db
+        .updateTable("tasks")
+        .set({ lease_until: Date.now() - 1000 })
+        .where("codigo", "=", t.codigo)
+        .execute();
       const second = await api.post("/tasks/claim", { limit: 1, lease_seconds: 60 });
-      assert.deepEqual(second.body.items.map((x: any) => x.codigo), [t.codigo]);
+      assert.deepEqual(
+        second.body.items.map((x: any) => x.codigo),
+        [t.codigo],
+      );
       const newLease = second.body.items[0].lease_id;
       assert.notEqual(newLease, oldLease);
       assert.equal((await api.get(`/tasks/${t.codigo}`)).body.lease_id, newLease);
@@ -198,7 +257,7 @@ for (const target of dbTargets()) {
       assert.equal(ok.status, 200);
       assert.equal(ok.body.estado, "done");
       assert.equal(ok.body.lease_id, undefined);
-      const doc = await (await fetch(`${s.baseUrl}/api/v1/openapi.json`)).json() as any;
+      const doc = (await (await fetch(`${s.baseUrl}/api/v1/openapi.json`)).json()) as any;
       assert.ok(JSON.stringify(doc.paths["/api/v1/tasks/{codigo}/complete"]).includes("lease_id"), "the OpenAPI document shows lease_id on complete");
       assert.ok(JSON.stringify(doc.paths["/api/v1/tasks/{codigo}/fail"]).includes("lease_id"), "and on fail");
     });
@@ -210,10 +269,23 @@ for (const target of dbTargets()) {
       const api = client(s.baseUrl, u.token);
       const claimed = (await api.post("/tasks/claim", { limit: 2, lease_seconds: 60 })).body.items as any[];
       assert.equal(claimed.length, 2);
-      const kinds = async (codigo: string) => (await s.rt.store.db.selectFrom("outgoing_messages").innerJoin("tasks", "tasks.id", "outgoing_messages.task_id")
-        .select("outgoing_messages.kind").where("tasks.codigo", "=", codigo).execute()).map((r) => r.kind).sort();
+      const kinds = async (codigo: string) =>
+        (
+          await s.rt.store.db
+            .selectFrom("outgoing_messages")
+            .innerJoin("tasks", "tasks.id", "outgoing_messages.task_id")
+            .select("outgoing_messages.kind")
+            .where("tasks.codigo", "=", codigo)
+            .execute()
+        )
+          .map((r) => r.kind)
+          .sort();
       // Linked to another chat meanwhile.
-      await s.rt.store.db.updateTable("plugin_configs").set({ chat_id_verificado: u.chatId + 1 }).where("id", "=", u.bot.pluginId).execute();
+      await s.rt.store.db
+        .updateTable("plugin_configs")
+        .set({ chat_id_verificado: u.chatId + 1 })
+        .where("id", "=", u.bot.pluginId)
+        .execute();
       const done = await api.post(`/tasks/${t1.codigo}/complete`, { resultado: "hecho" });
       assert.equal(done.status, 200);
       assert.equal(done.body.estado, "done");
@@ -256,7 +328,10 @@ for (const target of dbTargets()) {
         assert.match(r.body.description, field);
       }
       assert.equal(await stateOf(u.bot.pluginId), `${t.codigo}:queued`);
-      assert.deepEqual((await eventsOf(u.usuarioId)).filter((e) => e.startsWith("task.state_changed")), []);
+      assert.deepEqual(
+        (await eventsOf(u.usuarioId)).filter((e) => e.startsWith("task.state_changed")),
+        [],
+      );
     });
 
     test("claims filter by tipo and plugin_id, and take at most `limit`", async () => {
@@ -274,14 +349,26 @@ for (const target of dbTargets()) {
     test("the OpenAPI document is generated, public, and lists every route", async () => {
       const r = await fetch(`${s.baseUrl}/api/v1/openapi.json`);
       assert.equal(r.status, 200);
-      const doc = await r.json() as { openapi: string; paths: Record<string, Record<string, unknown>> };
+      const doc = (await r.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
       assert.match(doc.openapi, /^3\./);
-      const routes = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)).sort();
+      const routes = Object.entries(doc.paths)
+        .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`))
+        .sort();
       for (const want of [
-        "GET /api/v1/tasks", "GET /api/v1/tasks/{codigo}", "POST /api/v1/tasks/claim", "POST /api/v1/tasks/{codigo}/complete",
-        "POST /api/v1/tasks/{codigo}/fail", "POST /api/v1/tasks/{codigo}/cancel", "GET /api/v1/me",
-        "GET /api/v1/plugins", "GET /api/v1/plugins/{id}", "POST /api/v1/plugins", "POST /api/v1/plugins/{id}/unlink", "DELETE /api/v1/plugins/{id}",
-      ]) assert.ok(routes.includes(want), `${want} in ${routes.join(", ")}`);
+        "GET /api/v1/tasks",
+        "GET /api/v1/tasks/{codigo}",
+        "POST /api/v1/tasks/claim",
+        "POST /api/v1/tasks/{codigo}/complete",
+        "POST /api/v1/tasks/{codigo}/fail",
+        "POST /api/v1/tasks/{codigo}/cancel",
+        "GET /api/v1/me",
+        "GET /api/v1/plugins",
+        "GET /api/v1/plugins/{id}",
+        "POST /api/v1/plugins",
+        "POST /api/v1/plugins/{id}/unlink",
+        "DELETE /api/v1/plugins/{id}",
+      ])
+        assert.ok(routes.includes(want), `${want} in ${routes.join(", ")}`);
       assert.ok(!routes.some((x) => x.includes("webhook") || x.includes("openapi")), "only the API");
       const claim = doc.paths["/api/v1/tasks/claim"]!.post as any;
       assert.equal(claim.requestBody.content["application/json"].schema.properties.limit.maximum, 50);
@@ -290,8 +377,12 @@ for (const target of dbTargets()) {
 
   describe(`API rate limit (${target.name})`, () => {
     let s: Stack;
-    before(async () => { s = await startStack(target, { env: { API_RATE_LIMIT_PER_MINUTE: "5" } }); });
-    after(async () => { await s.stop(); });
+    before(async () => {
+      s = await startStack(target, { env: { API_RATE_LIMIT_PER_MINUTE: "5" } });
+    });
+    after(async () => {
+      await s.stop();
+    });
 
     test("per token: the 6th request in a minute is 429 with Retry-After; another token is not affected", async () => {
       const u = await userWithBot(s);

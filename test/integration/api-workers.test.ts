@@ -19,7 +19,11 @@ import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { openRuntime, startServer, type Running } from "../../src/runtime.ts";
 
-interface Proc { child: ChildProcess; lines: string[]; exited: Promise<number | null> }
+interface Proc {
+  child: ChildProcess;
+  lines: string[];
+  exited: Promise<number | null>;
+}
 
 function run(file: string, env: Record<string, string>): Proc {
   // A worker script, not the CLI: the same stripped environment, and killed if the test dies.
@@ -45,8 +49,26 @@ for (const target of dbTargets()) {
     before(async () => {
       s = await startStack(target);
       // A second instance on the same database (workers off: only its HTTP API is used).
-      const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: s.database.dataDir, DATABASE_URL: s.database.url, FERNET_KEYS: s.fernetKey, TELEGRAM_API_ROOT: s.fake.url, LOG_LEVEL: "warn" });
-      const rt = await openRuntime({ config, logger: createLogger("warn", new Writable({ write(_c, _e, cb) { cb(); } })) });
+      const config = loadConfig({
+        PORT: "0",
+        HOST: "127.0.0.1",
+        DATA_DIR: s.database.dataDir,
+        DATABASE_URL: s.database.url,
+        FERNET_KEYS: s.fernetKey,
+        TELEGRAM_API_ROOT: s.fake.url,
+        LOG_LEVEL: "warn",
+      });
+      const rt = await openRuntime({
+        config,
+        logger: createLogger(
+          "warn",
+          new Writable({
+            write(_c, _e, cb) {
+              cb();
+            },
+          }),
+        ),
+      });
       second = await startServer(rt, { workers: false });
     });
     after(async () => {
@@ -69,12 +91,25 @@ for (const target of dbTargets()) {
         for (const l of victim.lines) if (l.startsWith("done ")) stranded.delete(l.slice(5));
         assert.ok(stranded.size > 0, "the killed worker held tasks it had not completed");
 
-        const doneCount = async () => Number((await s.rt.store.db.selectFrom("tasks").select((eb) => eb.fn.countAll().as("n"))
-          .where("plugin_id", "=", u.bot.pluginId).where("estado", "=", "done").executeTakeFirstOrThrow()).n);
+        const doneCount = async () =>
+          Number(
+            (
+              await s.rt.store.db
+                .selectFrom("tasks")
+                .select((eb) => eb.fn.countAll().as("n"))
+                .where("plugin_id", "=", u.bot.pluginId)
+                .where("estado", "=", "done")
+                .executeTakeFirstOrThrow()
+            ).n,
+          );
         await until(async () => (await doneCount()) === 1000, "all 1,000 tasks done", 150_000);
         // Who completed each task, according to the database (the worker writes its pid as resultado).
-        const rows = (await s.rt.store.db.selectFrom("tasks").select(["codigo", "estado", "attempts", "metadatos_extra"])
-          .where("plugin_id", "=", u.bot.pluginId).execute()).map((r) => ({ ...r, by: Number(/^by (\d+)$/.exec(String((s.rt.store.seam.json.parse(r.metadatos_extra) as { resultado?: string }).resultado))?.[1]) }));
+        const rows = (
+          await s.rt.store.db.selectFrom("tasks").select(["codigo", "estado", "attempts", "metadatos_extra"]).where("plugin_id", "=", u.bot.pluginId).execute()
+        ).map((r) => ({
+          ...r,
+          by: Number(/^by (\d+)$/.exec(String((s.rt.store.seam.json.parse(r.metadatos_extra) as { resultado?: string }).resultado))?.[1]),
+        }));
         const doneBy = (w: Proc) => new Set(w.lines.filter((l) => l.startsWith("done ")).map((l) => l.slice(5)));
         // A worker prints "done" after the answer arrives, a moment after the commit: wait until every
         // surviving worker has reported every task the database says it completed.
@@ -98,8 +133,12 @@ for (const target of dbTargets()) {
           assert.ok(r.by === victim.child.pid || Number(r.attempts) >= 2, `${c} was claimed again after the lease ran out`);
         }
         // Every change has its event: claim + complete, plus requeue + claim for each stranded task.
-        const ev = await s.rt.store.db.selectFrom("events").select((eb) => eb.fn.countAll().as("n"))
-          .where("usuario_id", "=", u.usuarioId).where("type", "=", "task.state_changed").executeTakeFirstOrThrow();
+        const ev = await s.rt.store.db
+          .selectFrom("events")
+          .select((eb) => eb.fn.countAll().as("n"))
+          .where("usuario_id", "=", u.usuarioId)
+          .where("type", "=", "task.state_changed")
+          .executeTakeFirstOrThrow();
         const attempts = rows.reduce((n, r) => n + Number(r.attempts), 0);
         assert.equal(Number(ev.n), attempts + 1000 + (attempts - 1000), "one event per claim, per requeue, per complete");
       } finally {
@@ -119,10 +158,20 @@ for (const target of dbTargets()) {
       const w = run("examples/worker.ts", { JOE_URL: s.baseUrl, JOE_TOKEN: u.token, JOE_EXIT_WHEN_IDLE: "1" });
       assert.equal(await w.exited, 0, w.lines.join("\n"));
       const rows = await s.rt.store.db.selectFrom("tasks").select(["codigo", "estado"]).where("plugin_id", "=", u.bot.pluginId).orderBy("id").execute();
-      assert.deepEqual(rows.map((r) => `${r.codigo}:${r.estado}`), [`${a.codigo}:done`, `${b.codigo}:done`]);
+      assert.deepEqual(
+        rows.map((r) => `${r.codigo}:${r.estado}`),
+        [`${a.codigo}:done`, `${b.codigo}:done`],
+      );
       await s.fake.waitForMessages(5, u.bot.token);
-      const replies = s.fake.sentMessages(u.bot.token).slice(3).map((m) => `${m.reply_to_message_id} ${m.text}`).sort();
-      assert.deepEqual(replies, [`${a.messageId} ✔️ Hecho [${a.codigo}]: "Regar las plantas" anotado`, `${b.messageId} ✔️ Hecho [${b.codigo}]: "Pagar la luz" anotado`].sort());
+      const replies = s.fake
+        .sentMessages(u.bot.token)
+        .slice(3)
+        .map((m) => `${m.reply_to_message_id} ${m.text}`)
+        .sort();
+      assert.deepEqual(
+        replies,
+        [`${a.messageId} ✔️ Hecho [${a.codigo}]: "Regar las plantas" anotado`, `${b.messageId} ✔️ Hecho [${b.codigo}]: "Pagar la luz" anotado`].sort(),
+      );
     });
   });
 }

@@ -22,7 +22,10 @@ import { sql } from "kysely";
 
 const CHAT = 8100;
 function update(updateId: number, messageId: number, text: string, chatId = CHAT): ParsedUpdate {
-  const r = parseUpdate({ update_id: updateId, message: { message_id: messageId, date: 1, chat: { id: chatId, type: "private" }, from: { id: chatId, is_bot: false }, text } });
+  const r = parseUpdate({
+    update_id: updateId,
+    message: { message_id: messageId, date: 1, chat: { id: chatId, type: "private" }, from: { id: chatId, is_bot: false }, text },
+  });
   if (!r.ok) throw new Error(r.error);
   return r.update;
 }
@@ -41,7 +44,11 @@ for (const target of dbTargets()) {
       store = await openStore(tdb.url);
       await migrate(store.db, store.seam);
       const user = await createUser(store.db, store.seam, "lote");
-      const { plugin } = await createPlugin(store.db, store.seam, new MultiFernet([generateKey()]), { usuarioId: user.id, identificador: "@lote_bot", token: "123456789:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQr" });
+      const { plugin } = await createPlugin(store.db, store.seam, new MultiFernet([generateKey()]), {
+        usuarioId: user.id,
+        identificador: "@lote_bot",
+        token: "123456789:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQr",
+      });
       pluginId = plugin.id;
       await store.db.updateTable("plugin_configs").set({ verificado: 1, chat_id_verificado: CHAT }).where("id", "=", pluginId).execute();
       linked = pluginState(await getPluginRow(store.db, pluginId), store.seam);
@@ -66,15 +73,38 @@ for (const target of dbTargets()) {
         committer.submit(pluginId, update(13, 501, "primera"), linked), // the same message, another update_id
       ]);
       assert.equal(committer.stats.transactions, 1, "one batch");
-      assert.deepEqual(fastPath.map((f) => f.updateId), [11, 12, 13], "the fast path wrote them (the duplicate update dropped before)");
-      assert.deepEqual(results.map((r) => r.outcome), ["task", "task", "duplicate", "duplicate_message"]);
+      assert.deepEqual(
+        fastPath.map((f) => f.updateId),
+        [11, 12, 13],
+        "the fast path wrote them (the duplicate update dropped before)",
+      );
+      assert.deepEqual(
+        results.map((r) => r.outcome),
+        ["task", "task", "duplicate", "duplicate_message"],
+      );
       const t = await tasks();
-      assert.deepEqual(t.map((x) => x.titulo), ["primera", "segunda"], "tasks in update_id order");
-      assert.deepEqual(results.slice(0, 2).map((r) => r.taskCodigo), [t[1]!.codigo, t[0]!.codigo]);
+      assert.deepEqual(
+        t.map((x) => x.titulo),
+        ["primera", "segunda"],
+        "tasks in update_id order",
+      );
+      assert.deepEqual(
+        results.slice(0, 2).map((r) => r.taskCodigo),
+        [t[1]!.codigo, t[0]!.codigo],
+      );
       const o = await outgoing();
-      assert.deepEqual(o.map((m) => m.text), [`✅ Recibido. Encolando... [${t[0]!.codigo}]`, `✅ Recibido. Encolando... [${t[1]!.codigo}]`]);
-      assert.deepEqual(o.map((m) => Number(m.task_id)), t.map((x) => Number(x.id)));
-      assert.deepEqual(o.map((m) => Number(m.reply_to_message_id)), [501, 502]);
+      assert.deepEqual(
+        o.map((m) => m.text),
+        [`✅ Recibido. Encolando... [${t[0]!.codigo}]`, `✅ Recibido. Encolando... [${t[1]!.codigo}]`],
+      );
+      assert.deepEqual(
+        o.map((m) => Number(m.task_id)),
+        t.map((x) => Number(x.id)),
+      );
+      assert.deepEqual(
+        o.map((m) => Number(m.reply_to_message_id)),
+        [501, 502],
+      );
     });
 
     it("a redelivered update is a duplicate; an update_id reused for a new message is a new task", async () => {
@@ -83,12 +113,20 @@ for (const target of dbTargets()) {
         committer.submit(pluginId, update(12, 502, "segunda"), linked), // redelivered
         committer.submit(pluginId, update(11, 777, "otra semana, otro mensaje"), linked), // update_id 11 reused
       ]);
-      assert.deepEqual(results.map((r) => r.outcome), ["duplicate", "task"]);
+      assert.deepEqual(
+        results.map((r) => r.outcome),
+        ["duplicate", "task"],
+      );
       const t = await tasks();
       assert.equal(t.length, 3);
       assert.equal(t[2]!.titulo, "otra semana, otro mensaje");
       assert.equal((await outgoing()).length, 3);
-      const mark = await store.db.selectFrom("processed_updates").selectAll().where("plugin_id", "=", pluginId).where("update_id", "=", 11).executeTakeFirstOrThrow();
+      const mark = await store.db
+        .selectFrom("processed_updates")
+        .selectAll()
+        .where("plugin_id", "=", pluginId)
+        .where("update_id", "=", 11)
+        .executeTakeFirstOrThrow();
       assert.equal(Number(mark.message_id), 777, "the reused mark now names the new message");
     });
 
@@ -98,10 +136,19 @@ for (const target of dbTargets()) {
         committer.submit(pluginId, update(14, 1001, "nuevo después"), linked),
         committer.submit(pluginId, update(12, 1000, "reutiliza el 12"), linked), // update_id 12 reused
       ]);
-      assert.deepEqual(results.map((r) => r.outcome), ["task", "task"]);
+      assert.deepEqual(
+        results.map((r) => r.outcome),
+        ["task", "task"],
+      );
       const t = (await tasks()).slice(-2);
-      assert.deepEqual(t.map((x) => x.titulo), ["reutiliza el 12", "nuevo después"]);
-      assert.deepEqual((await outgoing()).slice(-2).map((m) => Number(m.reply_to_message_id)), [1000, 1001]);
+      assert.deepEqual(
+        t.map((x) => x.titulo),
+        ["reutiliza el 12", "nuevo después"],
+      );
+      assert.deepEqual(
+        (await outgoing()).slice(-2).map((m) => Number(m.reply_to_message_id)),
+        [1000, 1001],
+      );
     });
 
     it("when the rest of a batch fails after the fast path committed, the committed updates are answered as written", async () => {
@@ -128,7 +175,12 @@ for (const target of dbTargets()) {
         assert.equal(r.taskCodigo, t[0]!.codigo, "answered with its task's code, not as a duplicate");
         assert.equal(failed.status, "rejected");
         assert.match(String((failed as PromiseRejectedResult).reason), /injected failure/);
-        const mark = await store.db.selectFrom("processed_updates").selectAll().where("plugin_id", "=", pluginId).where("update_id", "=", 31).executeTakeFirst();
+        const mark = await store.db
+          .selectFrom("processed_updates")
+          .selectAll()
+          .where("plugin_id", "=", pluginId)
+          .where("update_id", "=", 31)
+          .executeTakeFirst();
         assert.equal(mark, undefined, "nothing of the failed update was written");
       } finally {
         await sql`drop trigger chat_state_fails${target.name === "sqlite" ? sql`` : sql` on chat_state`}`.execute(store.db);
@@ -137,13 +189,19 @@ for (const target of dbTargets()) {
 
     it("the same message under a new update_id gets its task when its first delivery made none", async () => {
       // Update 60 (message 1400) was taken before the chat was linked: a mark, a warning, no task.
-      await store.db.insertInto("processed_updates").values({ plugin_id: pluginId, update_id: 60, chat_id: CHAT, message_id: 1400, outcome: "warned:not_linked", received_at: 1 }).execute();
+      await store.db
+        .insertInto("processed_updates")
+        .values({ plugin_id: pluginId, update_id: 60, chat_id: CHAT, message_id: 1400, outcome: "warned:not_linked", received_at: 1 })
+        .execute();
       const committer = new GroupCommitter(store.db, seam);
       const results = await Promise.all([
         committer.submit(pluginId, update(60, 1400, "mensaje 1400"), linked), // redelivered: a duplicate
         committer.submit(pluginId, update(61, 1400, "mensaje 1400"), linked), // the same message, another update_id
       ]);
-      assert.deepEqual(results.map((r) => r.outcome), ["duplicate", "task"]);
+      assert.deepEqual(
+        results.map((r) => r.outcome),
+        ["duplicate", "task"],
+      );
       const t = (await tasks()).filter((x) => Number(x.message_id) === 1400);
       assert.equal(t.length, 1);
       assert.equal(results[1]!.taskCodigo, t[0]!.codigo);
@@ -160,9 +218,18 @@ for (const target of dbTargets()) {
         committer.submit(pluginId, update(41, 1201, "segundo"), linked),
         committer.submit(pluginId, update(40, 1200, "primero"), before),
       ]);
-      assert.deepEqual(results.map((r) => r.outcome), ["task", "task"]);
-      assert.deepEqual((await tasks()).slice(n).map((t) => t.titulo), ["primero", "segundo"]);
-      assert.deepEqual((await outgoing()).slice(-2).map((m) => Number(m.reply_to_message_id)), [1200, 1201]);
+      assert.deepEqual(
+        results.map((r) => r.outcome),
+        ["task", "task"],
+      );
+      assert.deepEqual(
+        (await tasks()).slice(n).map((t) => t.titulo),
+        ["primero", "segundo"],
+      );
+      assert.deepEqual(
+        (await outgoing()).slice(-2).map((m) => Number(m.reply_to_message_id)),
+        [1200, 1201],
+      );
     });
 
     it("a transaction left open on the connection makes the fast path fail, not answer for what is not committed", {
@@ -182,7 +249,10 @@ for (const target of dbTargets()) {
       skip: target.name !== "postgres" ? "PostgreSQL only (on SQLite the unlink holds the one write lock: nothing can run beside it)" : false,
     }, async () => {
       const pg = await import("pg");
-      for (const [label, cached] of [["fast path", linked], ["transactional path", undefined]] as const) {
+      for (const [label, cached] of [
+        ["fast path", linked],
+        ["transactional path", undefined],
+      ] as const) {
         await store.db.updateTable("plugin_configs").set({ verificado: 1, chat_id_verificado: CHAT }).where("id", "=", pluginId).execute();
         const n = (await tasks()).length;
         // `plugin unlink`, held open on another connection: it changes the verification code (a
@@ -191,7 +261,10 @@ for (const target of dbTargets()) {
         const other = new pg.default.Client({ connectionString: tdb.url });
         await other.connect();
         await other.query("begin");
-        await other.query("update plugin_configs set verificado = false, chat_id_verificado = null, codigo_verificacion = $2 where id = $1", [pluginId, `JOE-T${id}`]);
+        await other.query("update plugin_configs set verificado = false, chat_id_verificado = null, codigo_verificacion = $2 where id = $1", [
+          pluginId,
+          `JOE-T${id}`,
+        ]);
         const committer = new GroupCommitter(store.db, seam);
         const pending = committer.submit(pluginId, update(id, 1300 + id, `durante el unlink (${label})`), cached);
         await new Promise((r) => setTimeout(r, 300));
@@ -210,7 +283,11 @@ for (const target of dbTargets()) {
       const before = (await tasks()).length;
       fastPath.length = 0;
       const [r] = await Promise.all([committer.submit(pluginId, update(20, 900, "ya no vinculado"), linked)]);
-      assert.deepEqual(fastPath.map((f) => [f.updateId, f.held]), [[20, false]], "tried on the cached state, found stale");
+      assert.deepEqual(
+        fastPath.map((f) => [f.updateId, f.held]),
+        [[20, false]],
+        "tried on the cached state, found stale",
+      );
       assert.equal(r!.outcome, "warned:not_linked");
       assert.equal((await tasks()).length, before);
       assert.equal((await outgoing()).at(-1)!.kind, "not_linked");

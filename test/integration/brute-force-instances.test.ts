@@ -36,8 +36,9 @@ for (const target of dbTargets()) {
       let env: ServerEnv;
       // The test's runtime migrates first; the servers then find the schema in place.
       ({ database, fake, env, rt } = await openWorld(target));
-      web = await Promise.all(Array.from({ length: INSTANCES }, () =>
-        startServerProcess({ env, args: ["--no-workers"], logLevel: "warn", startTimeoutMs: START_TIMEOUT_MS })));
+      web = await Promise.all(
+        Array.from({ length: INSTANCES }, () => startServerProcess({ env, args: ["--no-workers"], logLevel: "warn", startTimeoutMs: START_TIMEOUT_MS })),
+      );
     });
 
     after(async () => {
@@ -52,7 +53,11 @@ for (const target of dbTargets()) {
       const user = await createUser(rt.store.db, rt.store.seam, `guess_owner${n}`);
       const token = randomToken();
       fake.addBot({ token, username: `joe_guess${n}_bot` });
-      const { plugin, webhookSecret } = await createPlugin(rt.store.db, rt.store.seam, rt.keys.fernet, { usuarioId: user.id, identificador: `@joe_guess${n}_bot`, token });
+      const { plugin, webhookSecret } = await createPlugin(rt.store.db, rt.store.seam, rt.keys.fernet, {
+        usuarioId: user.id,
+        identificador: `@joe_guess${n}_bot`,
+        token,
+      });
       const wrong = () => {
         for (;;) {
           const c = "JOE-" + Array.from({ length: 4 }, () => ALPHABET[Math.floor(Math.random() * ALPHABET.length)]).join("");
@@ -64,26 +69,34 @@ for (const target of dbTargets()) {
       for (let t = 0; t < tries; t++) {
         for (let c = 0; c < chats; c++) updates.push(fake.makeTextUpdate(token, { chatId: 930_000 + n * 100 + c, text: `/start ${wrong()}` }));
       }
-      const statuses = await Promise.all(updates.map(async (u, i) => {
-        const r = await fetch(`${web[i % INSTANCES]!.url}/plugins/telegram/webhook/${plugin.id}/`, {
-          method: "POST", body: JSON.stringify(u),
-          headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": webhookSecret },
-          signal: AbortSignal.timeout(60_000),
-        });
-        await r.text();
-        return r.status;
-      }));
+      const statuses = await Promise.all(
+        updates.map(async (u, i) => {
+          const r = await fetch(`${web[i % INSTANCES]!.url}/plugins/telegram/webhook/${plugin.id}/`, {
+            method: "POST",
+            body: JSON.stringify(u),
+            headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": webhookSecret },
+            signal: AbortSignal.timeout(60_000),
+          });
+          await r.text();
+          return r.status;
+        }),
+      );
       assert.deepEqual([...new Set(statuses)], [200], "every guess answered 200");
 
-      const marks = await rt.store.db.selectFrom("processed_updates").select(["chat_id", "outcome"])
-        .where("plugin_id", "=", plugin.id).execute();
+      const marks = await rt.store.db.selectFrom("processed_updates").select(["chat_id", "outcome"]).where("plugin_id", "=", plugin.id).execute();
       assert.equal(marks.length, updates.length, "every update recorded once");
       const checked = marks.filter((m) => m.outcome.startsWith("wrong_code"));
       const perChat = new Map<number, number>();
       for (const m of checked) perChat.set(Number(m.chat_id), (perChat.get(Number(m.chat_id)) ?? 0) + 1);
       const worstChat = Math.max(...perChat.values());
-      const row = await rt.store.db.selectFrom("plugin_configs").select(["intentos_fallidos", "bloqueado_en", "verificado"]).where("id", "=", plugin.id).executeTakeFirstOrThrow();
-      process.stdout.write(`brute-force across instances (${chats} chats × ${tries}): ${checked.length} codes checked for the bot, at most ${worstChat} for one chat\n`);
+      const row = await rt.store.db
+        .selectFrom("plugin_configs")
+        .select(["intentos_fallidos", "bloqueado_en", "verificado"])
+        .where("id", "=", plugin.id)
+        .executeTakeFirstOrThrow();
+      process.stdout.write(
+        `brute-force across instances (${chats} chats × ${tries}): ${checked.length} codes checked for the bot, at most ${worstChat} for one chat\n`,
+      );
       assert.equal(Boolean(row.verificado), false);
       return { checked: checked.length, worstChat, perChat, row };
     }

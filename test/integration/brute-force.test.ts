@@ -30,14 +30,24 @@ for (const target of dbTargets()) {
     async function start(chatId: number, code: string): Promise<string> {
       const r = await stack.sendText(bot, chatId, `/start ${code}`);
       assert.equal(r.status, 200, r.body);
-      const row = await stack.rt.store.db.selectFrom("processed_updates").select("outcome")
-        .where("plugin_id", "=", bot.pluginId).where("update_id", "=", r.update.update_id as number).executeTakeFirstOrThrow();
+      const row = await stack.rt.store.db
+        .selectFrom("processed_updates")
+        .select("outcome")
+        .where("plugin_id", "=", bot.pluginId)
+        .where("update_id", "=", r.update.update_id as number)
+        .executeTakeFirstOrThrow();
       return row.outcome;
     }
 
     const plugin = () => getPluginRow(stack.rt.store.db, bot.pluginId);
-    const repliesTo = async (chatId: number) => (await stack.rt.store.db.selectFrom("outgoing_messages").select(["kind", "text"])
-      .where("plugin_id", "=", bot.pluginId).where("chat_id", "=", chatId).orderBy("id").execute());
+    const repliesTo = async (chatId: number) =>
+      await stack.rt.store.db
+        .selectFrom("outgoing_messages")
+        .select(["kind", "text"])
+        .where("plugin_id", "=", bot.pluginId)
+        .where("chat_id", "=", chatId)
+        .orderBy("id")
+        .execute();
 
     before(async () => {
       stack = await startStack(target);
@@ -74,7 +84,11 @@ for (const target of dbTargets()) {
       assert.equal(texts.length, LIMITS.chatFailures, texts.join(" | "));
       for (let i = 0; i < LIMITS.chatFailures - 1; i++) assert.match(texts[i]!, new RegExp(`Te quedan ${LIMITS.chatFailures - 1 - i} intento`));
       assert.match(texts.at(-1)!, /Demasiados intentos/);
-      await stack.fake.waitFor(() => stack.fake.sentMessages(bot.token).some((m) => m.chat_id === attacker && m.text.includes("Te quedan")), 10_000, "first reply to the attacker");
+      await stack.fake.waitFor(
+        () => stack.fake.sentMessages(bot.token).some((m) => m.chat_id === attacker && m.text.includes("Te quedan")),
+        10_000,
+        "first reply to the attacker",
+      );
     });
 
     it("many chats: the bot locks after LIMITS.botFailures wrong codes in all; the right code is refused for everyone", async () => {
@@ -110,8 +124,15 @@ for (const target of dbTargets()) {
       assert.equal(Boolean(row.verificado), false);
       assert.equal(row.chat_id_verificado, null);
       // The newcomer is told the bot is locked (and the message really reaches Telegram).
-      assert.deepEqual((await repliesTo(newcomer)).map((m) => m.kind), ["bot_locked"]);
-      await stack.fake.waitFor(() => stack.fake.sentMessages(bot.token).some((m) => m.chat_id === newcomer && /bloqueada/.test(m.text)), 10_000, "lockout notice to the newcomer");
+      assert.deepEqual(
+        (await repliesTo(newcomer)).map((m) => m.kind),
+        ["bot_locked"],
+      );
+      await stack.fake.waitFor(
+        () => stack.fake.sentMessages(bot.token).some((m) => m.chat_id === newcomer && /bloqueada/.test(m.text)),
+        10_000,
+        "lockout notice to the newcomer",
+      );
       // A locked bot makes no tasks either.
       assert.equal((await stack.tasks(bot.pluginId)).length, 0);
       process.stdout.write(`brute-force (${target.name}): guesses before chat lockout ${chatLockAfter}, guesses before bot lockout ${botLockAfter}\n`);
@@ -135,7 +156,10 @@ for (const target of dbTargets()) {
       assert.equal((await repliesTo(attacker)).at(-1)!.kind, "linked");
       const note = await stack.sendText(bot, attacker, "ya vinculado");
       assert.equal(note.status, 200);
-      assert.deepEqual((await stack.tasks(bot.pluginId)).map((t) => t.titulo), ["ya vinculado"]);
+      assert.deepEqual(
+        (await stack.tasks(bot.pluginId)).map((t) => t.titulo),
+        ["ya vinculado"],
+      );
     });
   });
 }

@@ -17,7 +17,10 @@ import type { PluginState } from "../../src/plugins/state.ts";
 
 const CHAT = 8200;
 function parsed(updateId: number, messageId: number, fields: Record<string, unknown>): ParsedUpdate {
-  const r = parseUpdate({ update_id: updateId, message: { message_id: messageId, date: 1, chat: { id: CHAT, type: "private" }, from: { id: CHAT, is_bot: false }, ...fields } });
+  const r = parseUpdate({
+    update_id: updateId,
+    message: { message_id: messageId, date: 1, chat: { id: CHAT, type: "private" }, from: { id: CHAT, is_bot: false }, ...fields },
+  });
   if (!r.ok) throw new Error(r.error);
   return r.update;
 }
@@ -35,7 +38,11 @@ for (const target of dbTargets()) {
       store = await openStore(tdb.url);
       await migrate(store.db, store.seam);
       const user = await createUser(store.db, store.seam, "fotos");
-      const { plugin } = await createPlugin(store.db, store.seam, new MultiFernet([generateKey()]), { usuarioId: user.id, identificador: "@fotos_bot", token: "123456789:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQr" });
+      const { plugin } = await createPlugin(store.db, store.seam, new MultiFernet([generateKey()]), {
+        usuarioId: user.id,
+        identificador: "@fotos_bot",
+        token: "123456789:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQr",
+      });
       pluginId = plugin.id;
       await store.db.updateTable("plugin_configs").set({ verificado: 1, chat_id_verificado: CHAT }).where("id", "=", pluginId).execute();
       linked = pluginState(await getPluginRow(store.db, pluginId), store.seam);
@@ -55,7 +62,10 @@ for (const target of dbTargets()) {
         committer.submit(pluginId, text(12, 201, "nueva"), linked),
         committer.submit(pluginId, photo(13, 202), linked),
       ]);
-      assert.deepEqual(results.map((r) => r.outcome), ["task", "duplicate_message", "task", "task"]);
+      assert.deepEqual(
+        results.map((r) => r.outcome),
+        ["task", "duplicate_message", "task", "task"],
+      );
       const tasks = await store.db.selectFrom("tasks").select(["codigo", "message_id"]).where("plugin_id", "=", pluginId).execute();
       const byMessage = new Map(tasks.map((t) => [Number(t.message_id), t.codigo]));
       assert.equal(tasks.length, 4);

@@ -54,8 +54,12 @@ for (const target of dbTargets()) {
     }
 
     async function eventsOf(taskId: number, type: string): Promise<number> {
-      const r = await stack.rt.store.db.selectFrom("events").select(sql<number>`count(*)`.as("n"))
-        .where("task_id", "=", taskId).where("type", "=", type).executeTakeFirstOrThrow();
+      const r = await stack.rt.store.db
+        .selectFrom("events")
+        .select(sql<number>`count(*)`.as("n"))
+        .where("task_id", "=", taskId)
+        .where("type", "=", type)
+        .executeTakeFirstOrThrow();
       return Number(r.n);
     }
 
@@ -69,9 +73,19 @@ for (const target of dbTargets()) {
 
     it("webhook set registers the command menu in Spanish and English, and asks for edits", async () => {
       const bot = await stack.addBot();
-      assert.deepEqual(stack.fake.commandsOf(bot.token, "es").map((c) => (c as { command: string }).command), ["tareas", "deshacer"]);
-      assert.deepEqual(stack.fake.commandsOf(bot.token, "en").map((c) => (c as { command: string }).command), ["tasks", "undo"]);
-      assert.deepEqual(stack.fake.commandsOf(bot.token).map((c) => (c as { command: string }).command), ["tareas", "deshacer"], "the default list is the bot's language (es)");
+      assert.deepEqual(
+        stack.fake.commandsOf(bot.token, "es").map((c) => (c as { command: string }).command),
+        ["tareas", "deshacer"],
+      );
+      assert.deepEqual(
+        stack.fake.commandsOf(bot.token, "en").map((c) => (c as { command: string }).command),
+        ["tasks", "undo"],
+      );
+      assert.deepEqual(
+        stack.fake.commandsOf(bot.token).map((c) => (c as { command: string }).command),
+        ["tareas", "deshacer"],
+        "the default list is the bot's language (es)",
+      );
       assert.equal(stack.fake.callsOf("setMyCommands", bot.token).filter((c) => c.status === 200).length, 3);
       assert.deepEqual(stack.fake.webhookOf(bot.token)?.allowed_updates, ["message", "edited_message"]);
     });
@@ -94,7 +108,11 @@ for (const target of dbTargets()) {
       assert.equal(list.reply_to_message_id, (r.update.message as { message_id: number }).message_id);
       const lines = list.text.split("\n");
       assert.equal(lines[0], "📋 Tus últimas tareas:");
-      assert.deepEqual(lines.slice(1).map((l) => /^\[(T-[0-9A-Z]{4})\]/.exec(l)?.[1]), codes.slice(1).reverse(), "the last 10, newest first");
+      assert.deepEqual(
+        lines.slice(1).map((l) => /^\[(T-[0-9A-Z]{4})\]/.exec(l)?.[1]),
+        codes.slice(1).reverse(),
+        "the last 10, newest first",
+      );
       assert.equal(lines[1], `[${codes[10]}] ✔️ hecha — nota número 11`);
       assert.equal(lines[10], `[${codes[1]}] ⏳ en cola — nota número 2`);
 
@@ -134,8 +152,19 @@ for (const target of dbTargets()) {
       const c = await note(bot, "tarea C");
       const confirmationOfA = stack.fake.sentMessages(bot.token).find((m) => m.text.includes(a.codigo))!;
       // The sender records the confirmation's Telegram message id just after Telegram answers.
-      await until(async () => Boolean(await stack.rt.store.db.selectFrom("outgoing_messages").select("id")
-        .where("plugin_id", "=", bot.pluginId).where("telegram_message_id", "=", confirmationOfA.message_id).executeTakeFirst()), "confirmation of A recorded", 10_000);
+      await until(
+        async () =>
+          Boolean(
+            await stack.rt.store.db
+              .selectFrom("outgoing_messages")
+              .select("id")
+              .where("plugin_id", "=", bot.pluginId)
+              .where("telegram_message_id", "=", confirmationOfA.message_id)
+              .executeTakeFirst(),
+          ),
+        "confirmation of A recorded",
+        10_000,
+      );
       const n = stack.fake.sentMessages(bot.token).length;
       const reply = stack.fake.makeTextUpdate(bot.token, { chatId: CHAT, text: "/deshacer", replyToMessageId: confirmationOfA.message_id });
       assert.equal((await stack.fake.deliverUpdate(bot.token, reply)).status, 200);
@@ -160,7 +189,10 @@ for (const target of dbTargets()) {
       assert.equal((await stack.sendText(bot, CHAT, "/deshacer")).status, 200);
       assert.equal((await taskByCode(bot, a.codigo)).estado, "in_progress");
       assert.equal(await eventsOf(t.id, "task.state_changed"), 0);
-      assert.equal((await nextReply(bot, n)).text, `⚠️ No puedo deshacer [${a.codigo}]: ya no está en cola (🔧 en curso). Solo se puede deshacer una tarea que nadie ha empezado.`);
+      assert.equal(
+        (await nextReply(bot, n)).text,
+        `⚠️ No puedo deshacer [${a.codigo}]: ya no está en cola (🔧 en curso). Solo se puede deshacer una tarea que nadie ha empezado.`,
+      );
     });
 
     it("an edited message updates its queued task, keeps the earlier text in versiones, once per edit", async () => {
@@ -186,7 +218,12 @@ for (const target of dbTargets()) {
       const again = await taskByCode(bot, a.codigo);
       assert.deepEqual(again.metadatos_extra.versiones, after.metadatos_extra.versiones);
       assert.equal(await eventsOf(t.id, "task.updated"), 1);
-      const replies = await stack.rt.store.db.selectFrom("outgoing_messages").select("id").where("plugin_id", "=", bot.pluginId).where("kind", "=", "edit_applied").execute();
+      const replies = await stack.rt.store.db
+        .selectFrom("outgoing_messages")
+        .select("id")
+        .where("plugin_id", "=", bot.pluginId)
+        .where("kind", "=", "edit_applied")
+        .execute();
       assert.equal(replies.length, 1);
 
       // A second, different edit: the first edit's text joins versiones too.
@@ -194,7 +231,10 @@ for (const target of dbTargets()) {
       assert.equal((await stack.fake.deliverUpdate(bot.token, edit2)).status, 200);
       const twice = await taskByCode(bot, a.codigo);
       assert.equal(twice.titulo, "comprar dos panes");
-      assert.deepEqual((twice.metadatos_extra.versiones as Array<{ texto: string }>).map((v) => v.texto), ["comprar pan", "comprar pan integral"]);
+      assert.deepEqual(
+        (twice.metadatos_extra.versiones as Array<{ texto: string }>).map((v) => v.texto),
+        ["comprar pan", "comprar pan integral"],
+      );
       assert.equal(await eventsOf(t.id, "task.updated"), 2);
     });
 
@@ -231,7 +271,9 @@ for (const target of dbTargets()) {
       const bot = await linkedBot();
       const update = stack.fake.makeTextUpdate(bot.token, { chatId: CHAT, text: "idea que me pasó Ana" });
       (update.message as Record<string, unknown>).forward_origin = {
-        type: "user", date: 1_700_000_000, sender_user: { id: 4242, is_bot: false, first_name: "Ana", last_name: "Gil", username: "anagil" },
+        type: "user",
+        date: 1_700_000_000,
+        sender_user: { id: 4242, is_bot: false, first_name: "Ana", last_name: "Gil", username: "anagil" },
       };
       assert.equal((await stack.fake.deliverUpdate(bot.token, update)).status, 200);
       const t = await taskOf(bot, (update.message as { message_id: number }).message_id);
@@ -241,12 +283,24 @@ for (const target of dbTargets()) {
 
     it("a photo with a caption and a document without one become tasks with their adjunto, confirmed", async () => {
       const bot = await linkedBot();
-      const base = () => ({ message_id: handMessageId++, date: 1_700_000_000, chat: { id: CHAT, type: "private" }, from: { id: CHAT, is_bot: false, first_name: "P" } });
-      const photo = { ...base(), caption: "pizarra de la reunión", photo: [
-        { file_id: "ph-small", file_unique_id: "u-small", width: 90, height: 68, file_size: 1_200 },
-        { file_id: "ph-big", file_unique_id: "u-big", width: 1280, height: 960, file_size: 98_765 },
-      ] };
-      const doc = { ...base(), document: { file_id: "doc-1", file_unique_id: "u-doc", file_name: "factura.pdf", mime_type: "application/pdf", file_size: 54_321 } };
+      const base = () => ({
+        message_id: handMessageId++,
+        date: 1_700_000_000,
+        chat: { id: CHAT, type: "private" },
+        from: { id: CHAT, is_bot: false, first_name: "P" },
+      });
+      const photo = {
+        ...base(),
+        caption: "pizarra de la reunión",
+        photo: [
+          { file_id: "ph-small", file_unique_id: "u-small", width: 90, height: 68, file_size: 1_200 },
+          { file_id: "ph-big", file_unique_id: "u-big", width: 1280, height: 960, file_size: 98_765 },
+        ],
+      };
+      const doc = {
+        ...base(),
+        document: { file_id: "doc-1", file_unique_id: "u-doc", file_name: "factura.pdf", mime_type: "application/pdf", file_size: 54_321 },
+      };
       assert.equal((await stack.fake.deliverUpdate(bot.token, { update_id: 90_000, message: photo })).status, 200);
       assert.equal((await stack.fake.deliverUpdate(bot.token, { update_id: 90_001, message: doc })).status, 200);
 
@@ -254,14 +308,34 @@ for (const target of dbTargets()) {
       assert.equal(p.tipo, "telegram");
       assert.equal(p.titulo, "pizarra de la reunión");
       assert.equal(p.estado, "queued");
-      assert.deepEqual(p.metadatos_extra.adjunto, { kind: "photo", file_id: "ph-big", file_unique_id: "u-big", file_name: null, mime_type: null, file_size: 98_765, width: 1280, height: 960 });
+      assert.deepEqual(p.metadatos_extra.adjunto, {
+        kind: "photo",
+        file_id: "ph-big",
+        file_unique_id: "u-big",
+        file_name: null,
+        mime_type: null,
+        file_size: 98_765,
+        width: 1280,
+        height: 960,
+      });
       const d = await taskOf(bot, doc.message_id);
       assert.equal(d.tipo, "telegram");
       assert.equal(d.titulo, "📎 factura.pdf");
-      assert.deepEqual(d.metadatos_extra.adjunto, { kind: "document", file_id: "doc-1", file_unique_id: "u-doc", file_name: "factura.pdf", mime_type: "application/pdf", file_size: 54_321 });
+      assert.deepEqual(d.metadatos_extra.adjunto, {
+        kind: "document",
+        file_id: "doc-1",
+        file_unique_id: "u-doc",
+        file_name: "factura.pdf",
+        mime_type: "application/pdf",
+        file_size: 54_321,
+      });
       for (const t of [p, d]) assert.equal(await eventsOf(t.id, "task.created"), 1);
 
-      await stack.fake.waitFor(() => [p, d].every((t) => stack.fake.sentMessages(bot.token).some((m) => m.text === `✅ Recibido. Encolando... [${t.codigo}]`)), 10_000, "both confirmations");
+      await stack.fake.waitFor(
+        () => [p, d].every((t) => stack.fake.sentMessages(bot.token).some((m) => m.text === `✅ Recibido. Encolando... [${t.codigo}]`)),
+        10_000,
+        "both confirmations",
+      );
       const confirmation = stack.fake.sentMessages(bot.token).find((m) => m.text.includes(p.codigo))!;
       assert.equal(confirmation.reply_to_message_id, photo.message_id);
 

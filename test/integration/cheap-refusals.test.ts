@@ -35,8 +35,15 @@ async function post(n: number, target: (i: number) => { url: string; secret?: st
     while (next < n) {
       const i = next++;
       const { url, secret } = target(i);
-      const body = JSON.stringify({ update_id: 1000 + i, message: { message_id: i + 1, date: 1, chat: { id: 5, type: "private" }, from: { id: 5, is_bot: false, first_name: "x" }, text: "hola" } });
-      const res = await fetch(url, { method: "POST", body, headers: { "content-type": "application/json", ...(secret ? { "x-telegram-bot-api-secret-token": secret } : {}) } });
+      const body = JSON.stringify({
+        update_id: 1000 + i,
+        message: { message_id: i + 1, date: 1, chat: { id: 5, type: "private" }, from: { id: 5, is_bot: false, first_name: "x" }, text: "hola" },
+      });
+      const res = await fetch(url, {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/json", ...(secret ? { "x-telegram-bot-api-secret-token": secret } : {}) },
+      });
       await res.arrayBuffer();
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
     }

@@ -98,8 +98,11 @@ for (const target of dbTargets()) {
       fake.addBot({ token: T1, username: "joe_bot" });
       port = await freePort(); // where `serve` will listen later; nothing listens there yet
       env = {
-        DATA_DIR: database.dataDir, DATABASE_URL: database.url, FERNET_KEYS: K1,
-        TELEGRAM_API_ROOT: fake.url, PUBLIC_URL: "https://joe.example.org",
+        DATA_DIR: database.dataDir,
+        DATABASE_URL: database.url,
+        FERNET_KEYS: K1,
+        TELEGRAM_API_ROOT: fake.url,
+        PUBLIC_URL: "https://joe.example.org",
       };
     });
     after(async () => {
@@ -206,7 +209,10 @@ for (const target of dbTargets()) {
       assert.equal(wh.url, url);
       assert.equal(wh.secret_token, secret1);
       assert.deepEqual(wh.allowed_updates, ["message", "edited_message"]);
-      assert.deepEqual(fake.commandsOf(T1, "es").map((c) => (c as { command: string }).command), ["tareas", "deshacer"]);
+      assert.deepEqual(
+        fake.commandsOf(T1, "es").map((c) => (c as { command: string }).command),
+        ["tareas", "deshacer"],
+      );
       assertNoSecretIn(r, T1, secret1);
 
       assert.equal(unknown.code, 1);
@@ -266,9 +272,15 @@ for (const target of dbTargets()) {
 
       const textUpdate = fake.makeTextUpdate(T1, { chatId: CHAT, text: "comprar pan" });
       assert.equal((await fake.deliverUpdate(T1, textUpdate)).status, 200);
-      const voice = { message: { message_id: 9001, date: Math.floor(Date.now() / 1000), chat: { id: CHAT, type: "private" },
-        from: { id: CHAT, is_bot: false, first_name: "Pedro" },
-        voice: { file_id: "AwACAgQ-voice", file_unique_id: "AgADvoice", duration: 12, mime_type: "audio/ogg", file_size: 23456 } } };
+      const voice = {
+        message: {
+          message_id: 9001,
+          date: Math.floor(Date.now() / 1000),
+          chat: { id: CHAT, type: "private" },
+          from: { id: CHAT, is_bot: false, first_name: "Pedro" },
+          voice: { file_id: "AwACAgQ-voice", file_unique_id: "AgADvoice", duration: 12, mime_type: "audio/ogg", file_size: 23456 },
+        },
+      };
       assert.equal((await fake.deliverUpdate(T1, voice)).status, 200);
       await fake.waitForMessages(3, T1, 15_000);
 
@@ -294,8 +306,11 @@ for (const target of dbTargets()) {
       assert.equal(text.plugin_id, id1);
       assert.equal(text.usuario_id, userId);
       assert.deepEqual(text.metadatos_extra, {
-        chat_id: CHAT, message_id: (textUpdate.message as { message_id: number }).message_id,
-        plugin_id: id1, owner_id: userId, texto_original: "comprar pan",
+        chat_id: CHAT,
+        message_id: (textUpdate.message as { message_id: number }).message_id,
+        plugin_id: id1,
+        owner_id: userId,
+        texto_original: "comprar pan",
       });
       const voiceTask = tasks.find((t: { tipo: string }) => t.tipo === "telegram_voice");
       assert.ok(voiceTask, "a voice task");
@@ -316,10 +331,7 @@ for (const target of dbTargets()) {
       server = undefined;
       assert.deepEqual(exit, { code: 0, signal: null }, "serve exits 0 after SIGTERM");
 
-      const [messages, unlink] = await Promise.all([
-        run(["messages", "list", "--json"]),
-        run(["plugin", "unlink", String(id1), "--json"]),
-      ]);
+      const [messages, unlink] = await Promise.all([run(["messages", "list", "--json"]), run(["plugin", "unlink", String(id1), "--json"])]);
       ok(messages, "messages list");
       const rows = messages.json();
       assert.equal(rows.length, 3);
@@ -328,7 +340,10 @@ for (const target of dbTargets()) {
       assert.equal(confirmation.status, "sent");
       assert.equal(confirmation.chat_id, CHAT);
       assert.equal(confirmation.plugin_id, id1);
-      assert.ok(rows.every((m: { status: string }) => m.status === "sent"), "a graceful stop leaves nothing half-sent");
+      assert.ok(
+        rows.every((m: { status: string }) => m.status === "sent"),
+        "a graceful stop leaves nothing half-sent",
+      );
 
       ok(unlink, "plugin unlink");
       const u = unlink.json();
@@ -348,10 +363,17 @@ for (const target of dbTargets()) {
       ok(plugins, "plugin list");
       const list = plugins.json();
       assert.ok(Array.isArray(list));
-      assert.deepEqual(list.map((p: { id: number }) => p.id).sort((a: number, b: number) => a - b), [id1, id2].sort((a, b) => a - b), "the refused creations left nothing behind");
+      assert.deepEqual(
+        list.map((p: { id: number }) => p.id).sort((a: number, b: number) => a - b),
+        [id1, id2].sort((a, b) => a - b),
+        "the refused creations left nothing behind",
+      );
       assert.ok(list.every((p: Record<string, unknown>) => !("token_cifrado" in p)));
       ok(users, "user list");
-      assert.deepEqual(users.json().map((u: { username: string }) => u.username), ["pedro"]);
+      assert.deepEqual(
+        users.json().map((u: { username: string }) => u.username),
+        ["pedro"],
+      );
       ok(unparsed, "updates unparsed");
       assert.deepEqual(unparsed.json(), []);
 
@@ -380,7 +402,10 @@ for (const target of dbTargets()) {
       const rot = await run(["keys", "rotate", "--json"], { FERNET_KEYS: `${K2},${K1}` });
       ok(rot, "keys rotate");
       assert.equal(rot.json().rotated, 2);
-      for (const [id, token] of [[id1, T1], [id2, T2]] as const) {
+      for (const [id, token] of [
+        [id1, T1],
+        [id2, T2],
+      ] as const) {
         const row = await readPlugin(database, id);
         assert.equal(new MultiFernet([K2]).decrypt(row.token_cifrado), token, "re-encrypted under the new key");
         assert.throws(() => new MultiFernet([K1]).decrypt(row.token_cifrado), "no longer under the old key");

@@ -48,7 +48,15 @@ for (const target of dbTargets()) {
     });
 
     it("the first start creates a user and prints one line with its sign-in link", async () => {
-      const line = await until(() => server.stdout().split("\n").find((l) => l.startsWith("Dashboard: open ")), "the sign-in line", 30_000);
+      const line = await until(
+        () =>
+          server
+            .stdout()
+            .split("\n")
+            .find((l) => l.startsWith("Dashboard: open ")),
+        "the sign-in line",
+        30_000,
+      );
       signInUrl = /open (\S+) to sign in as admin/.exec(line)![1]!;
       assert.match(signInUrl, /^http:\/\/127\.0\.0\.1:\d+\/login\/[A-Za-z0-9_-]{43}$/);
       const token = signInUrl.split("/").pop()!;
@@ -60,7 +68,7 @@ for (const target of dbTargets()) {
       await page.goto(signInUrl);
       await page.click("#sign-in");
       await page.waitForURL(/\/\?m=signed_in$/);
-      assert.match(await page.textContent("main") ?? "", /No bots yet/);
+      assert.match((await page.textContent("main")) ?? "", /No bots yet/);
       await page.screenshot({ path: shot("1-signed-in"), fullPage: true });
 
       await page.click("text=Add your bot");
@@ -78,7 +86,7 @@ for (const target of dbTargets()) {
       const r = await fake.deliverUpdate(token, fake.makeTextUpdate(token, { chatId: chat, text: `/start ${code}` }));
       assert.equal(r.status, 200);
       await page.waitForSelector("#link-state.linked", { timeout: 30_000 });
-      assert.match(await page.textContent("#link-state") ?? "", /Linked to chat 8801/);
+      assert.match((await page.textContent("#link-state")) ?? "", /Linked to chat 8801/);
       await page.screenshot({ path: shot("3-linked"), fullPage: true });
       await page.close();
     });
@@ -87,21 +95,23 @@ for (const target of dbTargets()) {
       const page = await browser.context.newPage();
       await page.goto(signInUrl.replace(/\/login\/.*/, "/"));
       // Marks the document: a reload would lose it.
-      await page.evaluate(() => { (window as unknown as { joeMark: number }).joeMark = 1; });
+      await page.evaluate(() => {
+        (window as unknown as { joeMark: number }).joeMark = 1;
+      });
       const r = await fake.deliverUpdate(token, fake.makeTextUpdate(token, { chatId: chat, text: "Comprar <b>leche</b> y pan" }));
       assert.equal(r.status, 200);
       const item = await page.waitForSelector("li.task:has-text('Comprar <b>leche</b> y pan')", { timeout: 30_000 });
       assert.equal(await page.evaluate(() => (window as unknown as { joeMark?: number }).joeMark), 1, "no reload happened");
-      assert.match(await item.textContent() ?? "", /queued/);
+      assert.match((await item.textContent()) ?? "", /queued/);
       await page.screenshot({ path: shot("4-task-live"), fullPage: true });
 
       await page.click("li.task:has-text('Comprar <b>leche</b> y pan') a");
       await page.waitForSelector("#action-cancel");
-      assert.match(await page.textContent(".texto") ?? "", /Comprar <b>leche<\/b> y pan/);
+      assert.match((await page.textContent(".texto")) ?? "", /Comprar <b>leche<\/b> y pan/);
       // The confirmation the bot sent in the chat, with its delivery state.
       await until(() => fake.sentMessages(token).some((m) => /Recibido/.test(m.text)), "confirmation sent", 30_000);
       await page.reload();
-      assert.match(await page.textContent(".messages") ?? "", /Recibido[\s\S]*sent/);
+      assert.match((await page.textContent(".messages")) ?? "", /Recibido[\s\S]*sent/);
       await page.click("#action-cancel");
       await page.waitForSelector(".estado-cancelled");
       assert.equal(await page.$("#action-cancel"), null, "a cancelled task offers no more actions");
@@ -114,7 +124,10 @@ for (const target of dbTargets()) {
       try {
         await phone.context.addCookies(await browser.context.cookies());
         const page = await phone.context.newPage();
-        for (const [name, path] of [["6-phone-tasks", "/"], ["7-phone-bots", "/bots"]] as const) {
+        for (const [name, path] of [
+          ["6-phone-tasks", "/"],
+          ["7-phone-bots", "/bots"],
+        ] as const) {
           await page.goto(signInUrl.replace(/\/login\/.*/, path));
           await page.waitForSelector("h1");
           const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

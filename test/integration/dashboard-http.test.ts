@@ -21,8 +21,8 @@ for (const target of dbTargets()) {
     const chat = 6101;
     const otherChat = 6102;
 
-    const ownerOf = async (pluginId: number) => Number((await stack.rt.store.db.selectFrom("plugin_configs").select("usuario_id")
-      .where("id", "=", pluginId).executeTakeFirstOrThrow()).usuario_id);
+    const ownerOf = async (pluginId: number) =>
+      Number((await stack.rt.store.db.selectFrom("plugin_configs").select("usuario_id").where("id", "=", pluginId).executeTakeFirstOrThrow()).usuario_id);
     const taskByText = async (pluginId: number, text: string) => {
       const t = (await stack.tasks(pluginId)).find((x) => x.titulo === text);
       assert.ok(t, `task "${text}"`);
@@ -117,7 +117,11 @@ for (const target of dbTargets()) {
       assert.equal(ok.status, 303);
       assert.equal(await estadoOf(task.id), "cancelled");
       const events = await stack.rt.store.db.selectFrom("events").selectAll().where("task_id", "=", task.id).execute();
-      assert.deepEqual(events.map((e) => e.type), ["task.created", "task.state_changed"], "the capture, then the cancel");
+      assert.deepEqual(
+        events.map((e) => e.type),
+        ["task.created", "task.state_changed"],
+        "the capture, then the cancel",
+      );
       // Cancelled is final: neither cancel nor done is allowed any more.
       await c.get(`/tasks/${task.codigo}`);
       const again = await c.post(`/tasks/${task.codigo}/done`);
@@ -136,7 +140,11 @@ for (const target of dbTargets()) {
       const refused = await c.post(`/tasks/${task.codigo}/done`);
       assert.equal(refused.status, 409);
       assert.equal(await estadoOf(task.id), "queued");
-      await stack.rt.store.db.updateTable("tasks").set({ estado: "in_progress", lease_until: Date.now() + 60_000 }).where("id", "=", task.id).execute();
+      await stack.rt.store.db
+        .updateTable("tasks")
+        .set({ estado: "in_progress", lease_until: Date.now() + 60_000 })
+        .where("id", "=", task.id)
+        .execute();
       const claimed = await c.get(`/tasks/${task.codigo}`);
       assert.match(claimed.body, /id="action-done"/);
       assert.equal((await c.post(`/tasks/${task.codigo}/done`)).status, 303);
@@ -152,8 +160,17 @@ for (const target of dbTargets()) {
       const deps = { db: stack.rt.store.db, seam: stack.rt.store.seam, fernet: stack.rt.keys.fernet, apiRoot: stack.fake.url, logger: stack.rt.logger };
       assert.deepEqual((await botHealth(deps, row)).polling, [], "nothing before the first poll");
       const polledAt = Date.UTC(2026, 0, 2, 3, 4, 5);
-      await stack.rt.store.db.insertInto("polling_state").values({ plugin_id: 987_654, lease_owner: null, last_poll_at: polledAt,
-        last_error: "409 Conflict: terminated by other getUpdates request", last_error_at: polledAt + 1000, retry_at: null }).execute();
+      await stack.rt.store.db
+        .insertInto("polling_state")
+        .values({
+          plugin_id: 987_654,
+          lease_owner: null,
+          last_poll_at: polledAt,
+          last_error: "409 Conflict: terminated by other getUpdates request",
+          last_error_at: polledAt + 1000,
+          retry_at: null,
+        })
+        .execute();
       const h = await botHealth(deps, row);
       assert.equal(h.mode, "polling");
       assert.deepEqual(h.polling, [
@@ -183,14 +200,17 @@ for (const target of dbTargets()) {
 
     it("an expired session is refused, and expired sessions are deleted at the next sign-in", async () => {
       const stale = "stale-session-secret-for-the-test";
-      await stack.rt.store.db.insertInto("dashboard_sessions")
-        .values({ token_hash: hashSecret(stale), usuario_id: ownerId, expires_at: Date.now() - 1000, created_at: Date.now() - 10_000 }).execute();
+      await stack.rt.store.db
+        .insertInto("dashboard_sessions")
+        .values({ token_hash: hashSecret(stale), usuario_id: ownerId, expires_at: Date.now() - 1000, created_at: Date.now() - 10_000 })
+        .execute();
       const c = new DashClient(stack.baseUrl);
       c.cookies.set("joe_session", stale);
       assert.equal((await c.get("/")).status, 302);
       await new DashClient(stack.baseUrl).signIn(stack.rt.store.db, ownerId);
-      const gone = async () => (await stack.rt.store.db.selectFrom("dashboard_sessions").select("token_hash")
-        .where("token_hash", "=", hashSecret(stale)).executeTakeFirst()) === undefined;
+      const gone = async () =>
+        (await stack.rt.store.db.selectFrom("dashboard_sessions").select("token_hash").where("token_hash", "=", hashSecret(stale)).executeTakeFirst()) ===
+        undefined;
       for (let i = 0; i < 100 && !(await gone()); i++) await new Promise((r) => setTimeout(r, 50));
       assert.ok(await gone(), "the expired session row was deleted");
     });
@@ -230,7 +250,10 @@ for (const target of dbTargets()) {
       await c.get(`/tasks/${t.codigo}`);
       assert.equal((await c.post(`/tasks/${t.codigo}/cancel`)).status, 303);
       const changed = JSON.parse((await c.get(`/live.json?after=${live.after}&ev=${ev}`)).body) as { items: Array<{ id: number; html: string }> };
-      assert.deepEqual(changed.items.map((i) => i.id), [t.id]);
+      assert.deepEqual(
+        changed.items.map((i) => i.id),
+        [t.id],
+      );
       assert.match(changed.items[0]!.html, /estado-cancelled/);
       // "%" is searched for literally, not as a wildcard.
       assert.doesNotMatch((await c.get("/?q=100%25x")).body, /regar/);
@@ -292,11 +315,26 @@ for (const target of dbTargets()) {
       assert.match(page.body, /Points here<\/dt><dd>yes/);
       assert.match(page.body, /Linked to chat 6101/);
       const now = Date.now();
-      const msg = await stack.rt.store.db.insertInto("outgoing_messages").values({
-        plugin_id: bot.pluginId, chat_id: chat, kind: "confirmation", text: "mensaje que falló", reply_to_message_id: null,
-        task_id: null, status: "failed", attempts: 5, next_attempt_at: now, claimed_until: null, last_error: "403 Forbidden: bot was blocked by the user",
-        telegram_message_id: null, created_at: now, sent_at: null,
-      }).returning("id").executeTakeFirstOrThrow();
+      const msg = await stack.rt.store.db
+        .insertInto("outgoing_messages")
+        .values({
+          plugin_id: bot.pluginId,
+          chat_id: chat,
+          kind: "confirmation",
+          text: "mensaje que falló",
+          reply_to_message_id: null,
+          task_id: null,
+          status: "failed",
+          attempts: 5,
+          next_attempt_at: now,
+          claimed_until: null,
+          last_error: "403 Forbidden: bot was blocked by the user",
+          telegram_message_id: null,
+          created_at: now,
+          sent_at: null,
+        })
+        .returning("id")
+        .executeTakeFirstOrThrow();
       const withFailed = await c.get(`/bots/${bot.pluginId}`);
       assert.match(withFailed.body, /mensaje que falló/);
       assert.match(withFailed.body, /bot was blocked by the user/);
@@ -332,13 +370,16 @@ for (const target of dbTargets()) {
 
   describe(`dashboard over HTTP with PUBLIC_URL (${target.name})`, () => {
     let stack: Stack;
-    before(async () => { stack = await startStack(target, { env: { PUBLIC_URL: "https://joe.example.org/" } }); });
+    before(async () => {
+      stack = await startStack(target, { env: { PUBLIC_URL: "https://joe.example.org/" } });
+    });
     after(() => stack.stop());
 
     it("adding a bot registers its webhook as the CLI does: ALLOWED_UPDATES, the command menu, delivery mode webhook", async () => {
       const owner = await stack.addBot();
-      const ownerId = Number((await stack.rt.store.db.selectFrom("plugin_configs").select("usuario_id")
-        .where("id", "=", owner.pluginId).executeTakeFirstOrThrow()).usuario_id);
+      const ownerId = Number(
+        (await stack.rt.store.db.selectFrom("plugin_configs").select("usuario_id").where("id", "=", owner.pluginId).executeTakeFirstOrThrow()).usuario_id,
+      );
       const c = new DashClient(stack.baseUrl);
       await c.signIn(stack.rt.store.db, ownerId);
       await c.get("/bots");

@@ -40,7 +40,9 @@ for (const target of dbTargets()) {
       const bots: WorldBot[] = await createBots(rt, fake, web[0]!.url, BOTS);
       const hook = (p: ServerProcess, b: WorldBot) => `${p.url}/plugins/telegram/webhook/${b.pluginId}/`;
       for (const [i, b] of bots.entries()) {
-        const r = await fake.deliverUpdate(b.token, fake.makeTextUpdate(b.token, { chatId: b.chatId, text: `/start ${b.codigo}` }), { url: hook(web[i % 2]!, b) });
+        const r = await fake.deliverUpdate(b.token, fake.makeTextUpdate(b.token, { chatId: b.chatId, text: `/start ${b.codigo}` }), {
+          url: hook(web[i % 2]!, b),
+        });
         assert.equal(r.status, 200);
       }
       const usuarioId = Number((await getPluginRow(rt.store.db, bots[0]!.pluginId)).usuario_id);
@@ -63,25 +65,40 @@ for (const target of dbTargets()) {
       // The writers: every message to one instance or the other, IN_FLIGHT at once.
       let next = 0;
       const statuses: number[] = [];
-      await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
-        while (next < MESSAGES) {
-          const i = next++;
-          const b = bots[i % BOTS]!;
-          const r = await fake.deliverUpdate(b.token, fake.makeTextUpdate(b.token, { chatId: b.chatId, text: `m${i}` }), { url: hook(web[i % 2]!, b) });
-          statuses.push(r.status);
-        }
-      }));
+      await Promise.all(
+        Array.from({ length: IN_FLIGHT }, async () => {
+          while (next < MESSAGES) {
+            const i = next++;
+            const b = bots[i % BOTS]!;
+            const r = await fake.deliverUpdate(b.token, fake.makeTextUpdate(b.token, { chatId: b.chatId, text: `m${i}` }), { url: hook(web[i % 2]!, b) });
+            statuses.push(r.status);
+          }
+        }),
+      );
       assert.deepEqual([...new Set(statuses)], [200]);
 
-      const inDb = (await sql<{ id: number; type: string }>`select id, type from events where usuario_id = ${usuarioId} order by txid, id`.execute(rt.store.db)).rows.map((r) => ({ id: Number(r.id), type: r.type }));
+      const inDb = (
+        await sql<{ id: number; type: string }>`select id, type from events where usuario_id = ${usuarioId} order by txid, id`.execute(rt.store.db)
+      ).rows.map((r) => ({ id: Number(r.id), type: r.type }));
       assert.equal(inDb.filter((e) => e.type === "task.created").length, MESSAGES);
       expected = inDb.length;
       writing = false;
-      await until(() => seen.length >= expected, () => `reader saw ${seen.length} of ${expected}`, 60_000);
+      await until(
+        () => seen.length >= expected,
+        () => `reader saw ${seen.length} of ${expected}`,
+        60_000,
+      );
       await reader;
       assert.equal(new Set(seen.map((e) => e.id)).size, seen.length, "no event twice");
       assert.deepEqual(seen, inDb, "every event, in commit order");
-      const tasks = Number((await rt.store.db.selectFrom("tasks").select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow()).n);
+      const tasks = Number(
+        (
+          await rt.store.db
+            .selectFrom("tasks")
+            .select((eb) => eb.fn.countAll().as("n"))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
       assert.equal(tasks, MESSAGES);
     });
   });

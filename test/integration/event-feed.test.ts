@@ -27,8 +27,12 @@ let chatSeq = 0;
 for (const target of dbTargets()) {
   describe(`event feed (${target.name})`, () => {
     let s: Stack;
-    before(async () => { s = await startStack(target, { workers: true }); });
-    after(async () => { await s.stop(); });
+    before(async () => {
+      s = await startStack(target, { workers: true });
+    });
+    after(async () => {
+      await s.stop();
+    });
 
     /** A linked bot, its user's id and an API token for that user. */
     async function linkedBot(): Promise<{ bot: TestBot; chatId: number; usuarioId: number; token: string }> {
@@ -60,14 +64,32 @@ for (const target of dbTargets()) {
       const single = mk("per-update");
       for (let round = 0; round < 2; round++) {
         // Planned on the cached (linked) state: PostgreSQL's one-statement run, SQLite's one transaction.
-        const r1 = await writeBatch(db, seam, fast.map((update) => ({ pluginId: bot.pluginId, update, cached: state })), Date.now());
+        const r1 = await writeBatch(
+          db,
+          seam,
+          fast.map((update) => ({ pluginId: bot.pluginId, update, cached: state })),
+          Date.now(),
+        );
         // No cached state: the writer reads the plugin and decides inside its transaction.
-        const r2 = await writeBatch(db, seam, bulk.map((update) => ({ pluginId: bot.pluginId, update })), Date.now());
+        const r2 = await writeBatch(
+          db,
+          seam,
+          bulk.map((update) => ({ pluginId: bot.pluginId, update })),
+          Date.now(),
+        );
         // One update alone.
         const r3 = await writeBatch(db, seam, [{ pluginId: bot.pluginId, update: single }], Date.now());
         const outcomes = [...r1, ...r2, ...r3].map((r) => ("failed" in r ? `failed: ${String(r.failed)}` : r.outcome));
-        if (round === 0) assert.ok(outcomes.every((o) => o !== "duplicate"), outcomes.join());
-        else assert.ok(outcomes.every((o) => o === "duplicate"), `redelivery: ${outcomes.join()}`);
+        if (round === 0)
+          assert.ok(
+            outcomes.every((o) => o !== "duplicate"),
+            outcomes.join(),
+          );
+        else
+          assert.ok(
+            outcomes.every((o) => o === "duplicate"),
+            `redelivery: ${outcomes.join()}`,
+          );
       }
       // And over HTTP, each update delivered twice.
       for (const text of ["http 1", "http 2"]) {
@@ -77,7 +99,10 @@ for (const target of dbTargets()) {
       const tasks = await db.selectFrom("tasks").select(["id", "titulo"]).where("plugin_id", "=", bot.pluginId).execute();
       assert.equal(tasks.length, 8, tasks.map((t) => t.titulo).join());
       const created = (await eventsOf(bot.pluginId)).filter((e) => e.type === "task.created");
-      assert.deepEqual(created.map((e) => Number(e.task_id)).sort((a, b) => a - b), tasks.map((t) => Number(t.id)).sort((a, b) => a - b));
+      assert.deepEqual(
+        created.map((e) => Number(e.task_id)).sort((a, b) => a - b),
+        tasks.map((t) => Number(t.id)).sort((a, b) => a - b),
+      );
     });
 
     test("linking and unlinking a plugin are events", async () => {
@@ -86,7 +111,13 @@ for (const target of dbTargets()) {
       const types = (await eventsOf(bot.pluginId)).map((e) => e.type);
       assert.deepEqual(types, ["plugin.linked", "plugin.unlinked"]);
       const feed = await apiGet(s.baseUrl, token, "/events");
-      assert.deepEqual(feed.body.items.map((i: { type: string; plugin_id: number }) => [i.type, i.plugin_id]), [["plugin.linked", bot.pluginId], ["plugin.unlinked", bot.pluginId]]);
+      assert.deepEqual(
+        feed.body.items.map((i: { type: string; plugin_id: number }) => [i.type, i.plugin_id]),
+        [
+          ["plugin.linked", bot.pluginId],
+          ["plugin.unlinked", bot.pluginId],
+        ],
+      );
       assert.equal(feed.body.items[0].task, undefined);
     });
 
@@ -97,10 +128,16 @@ for (const target of dbTargets()) {
       await sendTexts(b.bot, b.chatId, ["b one"]);
       const fa = await apiGet(s.baseUrl, a.token, "/events?types=task.created");
       assert.equal(fa.status, 200);
-      assert.deepEqual(fa.body.items.map((i: any) => i.task.titulo), ["a one", "a two"]);
+      assert.deepEqual(
+        fa.body.items.map((i: any) => i.task.titulo),
+        ["a one", "a two"],
+      );
       assert.ok(fa.body.items.every((i: any) => i.plugin_id === a.bot.pluginId && i.task.usuario_id === a.usuarioId && i.task.estado === "queued"));
       const fb = await apiGet(s.baseUrl, b.token, "/events?types=task.created");
-      assert.deepEqual(fb.body.items.map((i: any) => i.task.titulo), ["b one"]);
+      assert.deepEqual(
+        fb.body.items.map((i: any) => i.task.titulo),
+        ["b one"],
+      );
 
       // Nothing new: the same cursor back (after the wait).
       const cursor = fa.body.next_cursor as string;
@@ -112,10 +149,18 @@ for (const target of dbTargets()) {
       await sendTexts(a.bot, a.chatId, ["a three"]);
       const woke = await waiting;
       assert.equal(woke.status, 200);
-      assert.deepEqual(woke.body.items.map((i: any) => i.task?.titulo), ["a three"]);
+      assert.deepEqual(
+        woke.body.items.map((i: any) => i.task?.titulo),
+        ["a three"],
+      );
       assert.notEqual(woke.body.next_cursor, cursor);
 
-      for (const [q, field] of [["after=nonsense", "after"], ["types=task.exploded", "types"], ["wait=99", "wait"], ["limit=0", "limit"]] as const) {
+      for (const [q, field] of [
+        ["after=nonsense", "after"],
+        ["types=task.exploded", "types"],
+        ["wait=99", "wait"],
+        ["limit=0", "limit"],
+      ] as const) {
         const r = await apiGet(s.baseUrl, a.token, `/events?${q}`);
         assert.equal(r.status, 400, q);
         assert.equal(r.body.error_code, "INVALID_INPUT");
@@ -130,20 +175,38 @@ for (const target of dbTargets()) {
       const sse = openSse(`${s.baseUrl}/api/v1/events/stream?after=${start}&types=task.created`, a.token);
       assert.equal(await sse.status, 200);
       await sendTexts(a.bot, a.chatId, ["s1", "s2", "s3"]);
-      await until(() => sse.messages.length >= 3, () => `3 SSE messages, got ${sse.messages.length}`);
+      await until(
+        () => sse.messages.length >= 3,
+        () => `3 SSE messages, got ${sse.messages.length}`,
+      );
       sse.close();
-      assert.deepEqual(sse.messages.map((m) => m.event), ["task.created", "task.created", "task.created"]);
-      assert.deepEqual(sse.messages.map((m) => JSON.parse(m.data).task.titulo), ["s1", "s2", "s3"]);
+      assert.deepEqual(
+        sse.messages.map((m) => m.event),
+        ["task.created", "task.created", "task.created"],
+      );
+      assert.deepEqual(
+        sse.messages.map((m) => JSON.parse(m.data).task.titulo),
+        ["s1", "s2", "s3"],
+      );
       await sendTexts(a.bot, a.chatId, ["s4", "s5"]);
       const again = openSse(`${s.baseUrl}/api/v1/events/stream?after=${start}&types=task.created`, a.token, { "last-event-id": sse.messages[2]!.id! });
-      await until(() => again.messages.length >= 2, () => `2 SSE messages after resuming, got ${again.messages.length}`);
+      await until(
+        () => again.messages.length >= 2,
+        () => `2 SSE messages after resuming, got ${again.messages.length}`,
+      );
       await sendTexts(a.bot, a.chatId, ["s6"]);
       await until(() => again.messages.length >= 3, "the live event after the backlog");
       again.close();
-      assert.deepEqual(again.messages.map((m) => JSON.parse(m.data).task.titulo), ["s4", "s5", "s6"]);
+      assert.deepEqual(
+        again.messages.map((m) => JSON.parse(m.data).task.titulo),
+        ["s4", "s5", "s6"],
+      );
       // The SSE id is the cursor GET /events takes.
       const tail = await apiGet(s.baseUrl, a.token, `/events?after=${again.messages[1]!.id}`);
-      assert.deepEqual(tail.body.items.map((i: any) => i.task.titulo), ["s6"]);
+      assert.deepEqual(
+        tail.body.items.map((i: any) => i.task.titulo),
+        ["s6"],
+      );
     });
 
     test("a subscriber that is down for a while then receives every event once, signed, with a stable delivery id", async () => {
@@ -166,7 +229,10 @@ for (const target of dbTargets()) {
         assert.ok(failing.attempts > 0 && failing.failing_since > 0 && failing.delivered === 0);
 
         sub.mode = 200;
-        await until(() => sub.deliveries.length >= 4, () => `4 deliveries, got ${sub.deliveries.length}`);
+        await until(
+          () => sub.deliveries.length >= 4,
+          () => `4 deliveries, got ${sub.deliveries.length}`,
+        );
         await sendTexts(a.bot, a.chatId, ["w5"]);
         await until(() => sub.deliveries.length >= 5, "the fifth delivery");
         // In order: anything delivered twice would have come before the fifth.
@@ -180,7 +246,10 @@ for (const target of dbTargets()) {
           const ev = JSON.parse(d.body);
           assert.equal(String(ev.id), d.headers["x-joe-delivery"]);
         }
-        assert.deepEqual(sub.deliveries.map((d) => JSON.parse(d.body).task.titulo), ["w1", "w2", "w3", "w4", "w5"]);
+        assert.deepEqual(
+          sub.deliveries.map((d) => JSON.parse(d.body).task.titulo),
+          ["w1", "w2", "w3", "w4", "w5"],
+        );
         const healthy = (await apiGet(s.baseUrl, a.token, "/subscriptions")).body.items.find((x: any) => x.id === id);
         assert.equal(healthy.delivered, 5);
         assert.equal(healthy.failing_since, null);
@@ -201,13 +270,24 @@ for (const target of dbTargets()) {
         assert.equal(s1.status, 201);
         assert.equal(s2.status, 201);
         await sendTexts(a.bot, a.chatId, ["h1", "h2", "h3"]);
-        await until(() => fast.deliveries.length >= 3 && slow.received >= 1, () => `fast ${fast.deliveries.length}, slow received ${slow.received}`);
+        await until(
+          () => fast.deliveries.length >= 3 && slow.received >= 1,
+          () => `fast ${fast.deliveries.length}, slow received ${slow.received}`,
+        );
         assert.equal(slow.deliveries.length, 0, "the slow one is still hanging on its first event");
-        assert.deepEqual(fast.deliveries.map((d) => JSON.parse(d.body).task.titulo), ["h1", "h2", "h3"]);
+        assert.deepEqual(
+          fast.deliveries.map((d) => JSON.parse(d.body).task.titulo),
+          ["h1", "h2", "h3"],
+        );
 
         // Bad input, and isolation between users.
-        for (const [body, field] of [[{ url: "ftp://x.example/", events: ["task.created"] }, "url"], [{ url: "not a url", events: ["task.created"] }, "url"],
-          [{ url: fast.url, events: [] }, "events"], [{ url: fast.url, events: ["task.exploded"] }, "events"], [{ events: ["task.created"] }, "url"]] as const) {
+        for (const [body, field] of [
+          [{ url: "ftp://x.example/", events: ["task.created"] }, "url"],
+          [{ url: "not a url", events: ["task.created"] }, "url"],
+          [{ url: fast.url, events: [] }, "events"],
+          [{ url: fast.url, events: ["task.exploded"] }, "events"],
+          [{ events: ["task.created"] }, "url"],
+        ] as const) {
           const r = await apiSend(s.baseUrl, a.token, "POST", "/subscriptions", body);
           assert.equal(r.status, 400, JSON.stringify(body));
           assert.equal(r.body.error_code, "INVALID_INPUT");
@@ -239,11 +319,16 @@ for (const target of dbTargets()) {
           const late = Number((await c2.query(insert, [a.usuarioId, a.bot.pluginId])).rows[0].id); // commits at once
           assert.ok(late > early);
           const meanwhile = await apiGet(s.baseUrl, a.token, `/events?after=${start}`);
-          assert.deepEqual(meanwhile.body.items.map((i: any) => i.id), [], "nothing past the open transaction's event yet");
+          assert.deepEqual(
+            meanwhile.body.items.map((i: any) => i.id),
+            [],
+            "nothing past the open transaction's event yet",
+          );
           await c1.query("commit");
           const seen = await apiGet(s.baseUrl, a.token, `/events?after=${meanwhile.body.next_cursor}&wait=20`);
           let ids = seen.body.items.map((i: any) => i.id);
-          if (ids.length < 2) ids = ids.concat((await apiGet(s.baseUrl, a.token, `/events?after=${seen.body.next_cursor}&wait=20`)).body.items.map((i: any) => i.id));
+          if (ids.length < 2)
+            ids = ids.concat((await apiGet(s.baseUrl, a.token, `/events?after=${seen.body.next_cursor}&wait=20`)).body.items.map((i: any) => i.id));
           assert.deepEqual(ids, [early, late]);
         } finally {
           await c1.end();

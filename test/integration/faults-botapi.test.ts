@@ -14,7 +14,6 @@ const CODE_RE = /\[(T-[0-9A-Z]+)\]/;
 /** Each phase lasts at least this long, and until every chat's next send has hit the fault. */
 const PHASE_MIN_MS = 2000;
 
-
 for (const target of dbTargets()) {
   describe(`faults: Bot API outage (${target.name})`, () => {
     let stack: Stack;
@@ -62,8 +61,12 @@ for (const target of dbTargets()) {
       assert.equal(tasks.length, CHATS * PER_CHAT, "every message has its task while the Bot API is down");
       assert.equal(fake.sentMessages().filter((m) => CODE_RE.test(m.text)).length, 0);
       const refusedAttempts = async (bot: TestBot) => {
-        const rows = await stack.rt.store.db.selectFrom("outgoing_messages").select(["attempts", "last_error"])
-          .where("plugin_id", "=", bot.pluginId).where("task_id", "is not", null).execute();
+        const rows = await stack.rt.store.db
+          .selectFrom("outgoing_messages")
+          .select(["attempts", "last_error"])
+          .where("plugin_id", "=", bot.pluginId)
+          .where("task_id", "is not", null)
+          .execute();
         return rows.some((r) => Number(r.attempts) > 0 && /network/.test(r.last_error ?? ""));
       };
       const msA = await phase("connection refused", refusedAttempts);
@@ -95,8 +98,12 @@ for (const target of dbTargets()) {
         const expected = delivered.filter((d) => d.bot === bot).map((d) => d.messageId);
         assert.deepEqual(replyTo, expected, `order kept in chat ${(bot as { chatId: number }).chatId}`);
       }
-      const notSent = await stack.rt.store.db.selectFrom("outgoing_messages").select(["id", "status"])
-        .where("plugin_id", "in", pluginIds).where("status", "!=", "sent").execute();
+      const notSent = await stack.rt.store.db
+        .selectFrom("outgoing_messages")
+        .select(["id", "status"])
+        .where("plugin_id", "in", pluginIds)
+        .where("status", "!=", "sent")
+        .execute();
       assert.deepEqual(notSent, []);
 
       const k429 = bots.reduce((n, b) => n + sendCalls(429, b), 0);
@@ -116,8 +123,13 @@ for (const target of dbTargets()) {
       assert.equal(r.status, 200);
       const tasks = await stack.tasks(bot.pluginId);
       assert.equal(tasks.length, 1, "the task is created all the same");
-      const row = () => stack.rt.store.db.selectFrom("outgoing_messages").selectAll()
-        .where("plugin_id", "=", bot.pluginId).where("task_id", "=", tasks[0]!.id).executeTakeFirstOrThrow();
+      const row = () =>
+        stack.rt.store.db
+          .selectFrom("outgoing_messages")
+          .selectAll()
+          .where("plugin_id", "=", bot.pluginId)
+          .where("task_id", "=", tasks[0]!.id)
+          .executeTakeFirstOrThrow();
       await until(async () => (await row()).status === "failed", "the message ends failed", 20_000);
       const failed = await row();
       assert.equal(failed.status, "failed");

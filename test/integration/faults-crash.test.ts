@@ -11,8 +11,16 @@ import type { FakeBotApi } from "../support/fake-bot-api.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import { sleep } from "../support/wait.ts";
 import {
-  deliverAll, messageIdOf, startServerProcess, startWorld, stopWorld,
-  type Delivered, type Outgoing, type ServerEnv, type ServerProcess, type WorldBot,
+  deliverAll,
+  messageIdOf,
+  startServerProcess,
+  startWorld,
+  stopWorld,
+  type Delivered,
+  type Outgoing,
+  type ServerEnv,
+  type ServerProcess,
+  type WorldBot,
 } from "../support/server-process.ts";
 
 // Telegram paces a private chat to ~1 message/s, and so does Joe: 300 confirmations to one chat
@@ -25,7 +33,14 @@ const IN_FLIGHT = 20;
 const KILL_AFTER = 100;
 const CODE_RE = /\[(T-[0-9A-Z]+)\]/;
 
-interface TaskKey { plugin_id: number; chat_id: number; message_id: number; codigo: string; titulo: string; id: number }
+interface TaskKey {
+  plugin_id: number;
+  chat_id: number;
+  message_id: number;
+  codigo: string;
+  titulo: string;
+  id: number;
+}
 
 for (const target of dbTargets()) {
   describe(`faults: kill -9 during delivery (${target.name})`, () => {
@@ -48,9 +63,20 @@ for (const target of dbTargets()) {
 
     const pluginIds = () => bots.map((b) => b.pluginId);
     const tasksOf = async (ids: number[]): Promise<TaskKey[]> => {
-      const rows = await rt.store.db.selectFrom("tasks").select(["id", "plugin_id", "chat_id", "message_id", "codigo", "titulo"])
-        .where("plugin_id", "in", ids).orderBy("id").execute();
-      return rows.map((r) => ({ id: Number(r.id), plugin_id: Number(r.plugin_id), chat_id: Number(r.chat_id), message_id: Number(r.message_id), codigo: r.codigo, titulo: r.titulo }));
+      const rows = await rt.store.db
+        .selectFrom("tasks")
+        .select(["id", "plugin_id", "chat_id", "message_id", "codigo", "titulo"])
+        .where("plugin_id", "in", ids)
+        .orderBy("id")
+        .execute();
+      return rows.map((r) => ({
+        id: Number(r.id),
+        plugin_id: Number(r.plugin_id),
+        chat_id: Number(r.chat_id),
+        message_id: Number(r.message_id),
+        codigo: r.codigo,
+        titulo: r.titulo,
+      }));
     };
     /** Confirmations (texts carrying a task code) sent by these bots, in order. */
     const confirmations = (bs: WorldBot[]) => bs.flatMap((b) => fake.sentMessages(b.token)).filter((m) => CODE_RE.test(m.text));
@@ -76,7 +102,10 @@ for (const target of dbTargets()) {
       assert.equal(exit.signal, "SIGKILL", "the server was killed by SIGKILL");
       const ackedUpdates = results.filter((d) => d.result.status === 200);
       const notAcked = results.filter((d) => d.result.status !== 200);
-      assert.ok(ackedUpdates.length >= KILL_AFTER && notAcked.length > 0, `the kill came in the middle (acknowledged ${ackedUpdates.length} of ${items.length})`);
+      assert.ok(
+        ackedUpdates.length >= KILL_AFTER && notAcked.length > 0,
+        `the kill came in the middle (acknowledged ${ackedUpdates.length} of ${items.length})`,
+      );
       for (const d of notAcked) assert.ok(d.result.status === 0 || d.result.status >= 500, `a refused update is not answered 2xx/4xx: ${d.result.status}`);
 
       // Right after the crash, before any restart: a 200 meant "committed".
@@ -84,12 +113,17 @@ for (const target of dbTargets()) {
       const committedAtCrash = await tasksOf(pluginIds());
       const atCrash = new Set(committedAtCrash.map((t) => key(t.plugin_id, t.message_id)));
       const missing = ackedUpdates.filter((d) => !atCrash.has(key(d.bot.pluginId, messageIdOf(d.update))));
-      assert.deepEqual(missing.map((d) => messageIdOf(d.update)), [], "every update answered 200 has its task");
+      assert.deepEqual(
+        missing.map((d) => messageIdOf(d.update)),
+        [],
+        "every update answered 200 has its task",
+      );
       assert.equal(fake.sentMessages().filter((m) => CODE_RE.test(m.text)).length, 0, "no confirmation could be sent before the kill");
       // Sends the dead process had claimed (status "sending"): SQLite releases them when the next
       // server starts; PostgreSQL (where other workers may be alive) only when their lease ends.
-      const claimedAtCrash = (await rt.store.db.selectFrom("outgoing_messages").select("id")
-        .where("plugin_id", "in", pluginIds()).where("status", "=", "sending").execute()).length;
+      const claimedAtCrash = (
+        await rt.store.db.selectFrom("outgoing_messages").select("id").where("plugin_id", "in", pluginIds()).where("status", "=", "sending").execute()
+      ).length;
       const restartedAt = Date.now();
 
       // Restart on the same database and port (where the webhooks point), Bot API back.
@@ -102,9 +136,17 @@ for (const target of dbTargets()) {
       const again: Delivered[] = results.filter((d) => !ackedSet.has(d) || everyOther++ % 2 === 0);
       const byOrder = new Map(items.map((it, i) => [it.update, i]));
       again.sort((a, b) => byOrder.get(a.update)! - byOrder.get(b.update)!);
-      const redelivered = await deliverAll(fake, again.map(({ bot, update }) => ({ bot, update })), { concurrency: IN_FLIGHT });
+      const redelivered = await deliverAll(
+        fake,
+        again.map(({ bot, update }) => ({ bot, update })),
+        { concurrency: IN_FLIGHT },
+      );
       const refused = redelivered.filter((d) => d.result.status !== 200);
-      assert.deepEqual(refused.map((d) => d.result.status), [], "every redelivery is answered 200");
+      assert.deepEqual(
+        refused.map((d) => d.result.status),
+        [],
+        "every redelivery is answered 200",
+      );
 
       // Exactly one task per message.
       const tasks = await tasksOf(pluginIds());
@@ -120,8 +162,12 @@ for (const target of dbTargets()) {
       assert.equal(tasks.length, items.length);
 
       // One outgoing confirmation per task, and each sent exactly once.
-      const outgoing = await rt.store.db.selectFrom("outgoing_messages").select(["task_id"])
-        .where("plugin_id", "in", pluginIds()).where("task_id", "is not", null).execute();
+      const outgoing = await rt.store.db
+        .selectFrom("outgoing_messages")
+        .select(["task_id"])
+        .where("plugin_id", "in", pluginIds())
+        .where("task_id", "is not", null)
+        .execute();
       assert.equal(outgoing.length, tasks.length, "one outgoing confirmation per task");
       assert.equal(new Set(outgoing.map((o) => Number(o.task_id))).size, tasks.length);
       // PostgreSQL keeps a dead worker's claims until their lease (60 s) ends: allow for that.
@@ -134,8 +180,12 @@ for (const target of dbTargets()) {
       const twice = [...perCode].filter(([, n]) => n > 1);
       assert.deepEqual(twice, [], "no confirmation sent twice");
       assert.deepEqual([...perCode.keys()].sort(), tasks.map((t) => t.codigo).sort(), "every task's code confirmed");
-      const unsent = await rt.store.db.selectFrom("outgoing_messages").select(["id", "status"])
-        .where("plugin_id", "in", pluginIds()).where("status", "!=", "sent").execute();
+      const unsent = await rt.store.db
+        .selectFrom("outgoing_messages")
+        .select(["id", "status"])
+        .where("plugin_id", "in", pluginIds())
+        .where("status", "!=", "sent")
+        .execute();
       assert.deepEqual(unsent, [], "every outgoing message ends sent");
 
       // Order per chat: the confirmations of a chat answer its messages in order.
@@ -143,28 +193,47 @@ for (const target of dbTargets()) {
       for (const bot of bots) {
         const mine = confirmations([bot]);
         const replyTo = mine.map((m) => m.reply_to_message_id!);
-        assert.deepEqual(replyTo, mine.map((m) => taskByCode.get(codeOf(m.text))!.message_id), "each confirmation answers its own message");
-        assert.deepEqual(replyTo, [...replyTo].sort((a, b) => a - b), `order kept in chat ${bot.chatId}`);
+        assert.deepEqual(
+          replyTo,
+          mine.map((m) => taskByCode.get(codeOf(m.text))!.message_id),
+          "each confirmation answers its own message",
+        );
+        assert.deepEqual(
+          replyTo,
+          [...replyTo].sort((a, b) => a - b),
+          `order kept in chat ${bot.chatId}`,
+        );
         assert.ok(mine.every((m) => m.chat_id === bot.chatId));
       }
 
       const duplicates = doubled.length + twice.length;
-      console.log(`kill-9 (${target.name}): delivered ${items.length}, acknowledged ${ackedUpdates.length} before kill, tasks ${tasks.length}, duplicates ${duplicates}, confirmations ${sent.length}`);
-      console.log(`kill-9 (${target.name}) details: committed at the crash ${committedAtCrash.length} (of which answered 200: ${ackedUpdates.length}), redelivered ${again.length} (${again.length - notAcked.length} of them already acknowledged), chats ${CHATS}, in flight ${IN_FLIGHT}, sends claimed by the dead process ${claimedAtCrash}, all confirmations out ${drainedInS} s after the restart`);
+      console.log(
+        `kill-9 (${target.name}): delivered ${items.length}, acknowledged ${ackedUpdates.length} before kill, tasks ${tasks.length}, duplicates ${duplicates}, confirmations ${sent.length}`,
+      );
+      console.log(
+        `kill-9 (${target.name}) details: committed at the crash ${committedAtCrash.length} (of which answered 200: ${ackedUpdates.length}), redelivered ${again.length} (${again.length - notAcked.length} of them already acknowledged), chats ${CHATS}, in flight ${IN_FLIGHT}, sends claimed by the dead process ${claimedAtCrash}, all confirmations out ${drainedInS} s after the restart`,
+      );
     });
 
     it("the same update delivered to several requests at once: one task, one confirmation", { timeout: 60_000 }, async () => {
       const bot = bots[0]!;
       const update = fake.makeTextUpdate(bot.token, { chatId: bot.chatId, text: "a la vez" });
       const answers = await Promise.all(Array.from({ length: 8 }, () => fake.deliverUpdate(bot.token, update)));
-      assert.deepEqual(answers.map((a) => a.status), Array(8).fill(200));
+      assert.deepEqual(
+        answers.map((a) => a.status),
+        Array(8).fill(200),
+      );
       const tasks = (await tasksOf([bot.pluginId])).filter((t) => t.message_id === messageIdOf(update));
       assert.equal(tasks.length, 1);
       await fake.waitFor(() => confirmations([bot]).some((m) => m.text.includes(tasks[0]!.codigo)), 20_000, "confirmation sent");
       await sleep(1200);
       assert.equal(confirmations([bot]).filter((m) => m.text.includes(tasks[0]!.codigo)).length, 1);
-      const marks = await rt.store.db.selectFrom("processed_updates").select(sql<number>`count(*)`.as("n"))
-        .where("plugin_id", "=", bot.pluginId).where("update_id", "=", update.update_id as number).executeTakeFirstOrThrow();
+      const marks = await rt.store.db
+        .selectFrom("processed_updates")
+        .select(sql<number>`count(*)`.as("n"))
+        .where("plugin_id", "=", bot.pluginId)
+        .where("update_id", "=", update.update_id as number)
+        .executeTakeFirstOrThrow();
       assert.equal(Number(marks.n), 1);
     });
 
@@ -176,7 +245,10 @@ for (const target of dbTargets()) {
       assert.equal((await fake.deliverUpdate(bot.token, u1)).status, 200);
       // Later, and also two at once.
       const later = await Promise.all([fake.deliverUpdate(bot.token, u2), fake.deliverUpdate(bot.token, u3)]);
-      assert.deepEqual(later.map((a) => a.status), [200, 200]);
+      assert.deepEqual(
+        later.map((a) => a.status),
+        [200, 200],
+      );
       const tasks = (await tasksOf([bot.pluginId])).filter((t) => t.message_id === messageIdOf(u1));
       assert.equal(tasks.length, 1);
       await fake.waitFor(() => confirmations([bot]).some((m) => m.text.includes(tasks[0]!.codigo)), 20_000, "confirmation sent");

@@ -12,10 +12,7 @@ import type { FakeBotApi } from "../support/fake-bot-api.ts";
 import { getStatus } from "../support/child-process.ts";
 import { sleep } from "../support/wait.ts";
 import type { Runtime } from "../../src/runtime.ts";
-import {
-  messageIdOf, startWorld, stopWorld,
-  type ServerProcess, type WorldBot,
-} from "../support/server-process.ts";
+import { messageIdOf, startWorld, stopWorld, type ServerProcess, type WorldBot } from "../support/server-process.ts";
 
 const CODE_RE = /\[(T-[0-9A-Z]+)\]/;
 
@@ -66,14 +63,38 @@ for (const target of dbTargets()) {
     /** How many rows each table holds for one message of the bot's chat. */
     const rowsFor = async (messageId: number) => {
       const db = rt.store.db;
-      const tasks = await db.selectFrom("tasks").select(["id", "codigo"]).where("plugin_id", "=", bot.pluginId)
-        .where("chat_id", "=", bot.chatId).where("message_id", "=", messageId).execute();
-      const marks = await db.selectFrom("processed_updates").select("update_id").where("plugin_id", "=", bot.pluginId)
-        .where("chat_id", "=", bot.chatId).where("message_id", "=", messageId).execute();
-      const outgoing = tasks.length === 0 ? [] : await db.selectFrom("outgoing_messages").select("id")
-        .where("task_id", "in", tasks.map((t) => t.id)).execute();
-      const replies = await db.selectFrom("outgoing_messages").select("id").where("plugin_id", "=", bot.pluginId)
-        .where("reply_to_message_id", "=", messageId).execute();
+      const tasks = await db
+        .selectFrom("tasks")
+        .select(["id", "codigo"])
+        .where("plugin_id", "=", bot.pluginId)
+        .where("chat_id", "=", bot.chatId)
+        .where("message_id", "=", messageId)
+        .execute();
+      const marks = await db
+        .selectFrom("processed_updates")
+        .select("update_id")
+        .where("plugin_id", "=", bot.pluginId)
+        .where("chat_id", "=", bot.chatId)
+        .where("message_id", "=", messageId)
+        .execute();
+      const outgoing =
+        tasks.length === 0
+          ? []
+          : await db
+              .selectFrom("outgoing_messages")
+              .select("id")
+              .where(
+                "task_id",
+                "in",
+                tasks.map((t) => t.id),
+              )
+              .execute();
+      const replies = await db
+        .selectFrom("outgoing_messages")
+        .select("id")
+        .where("plugin_id", "=", bot.pluginId)
+        .where("reply_to_message_id", "=", messageId)
+        .execute();
       return { tasks, marks: marks.length, outgoing: outgoing.length, replies: replies.length };
     };
 
@@ -133,14 +154,30 @@ for (const target of dbTargets()) {
       const markKeys = new Set(marks.map(k));
       const taskKeys = new Set(tasks.map(k));
       const outTasks = new Set(outgoing.map((o) => Number(o.task_id)));
-      assert.deepEqual(tasks.filter((t) => !markKeys.has(k(t))), [], "every task has its processed mark");
-      assert.deepEqual(tasks.filter((t) => !outTasks.has(Number(t.id))), [], "every task has its outgoing confirmation");
-      assert.deepEqual(marks.filter((m) => m.outcome === "task" && !taskKeys.has(k(m))), [], "every 'task' mark has its task");
+      assert.deepEqual(
+        tasks.filter((t) => !markKeys.has(k(t))),
+        [],
+        "every task has its processed mark",
+      );
+      assert.deepEqual(
+        tasks.filter((t) => !outTasks.has(Number(t.id))),
+        [],
+        "every task has its outgoing confirmation",
+      );
+      assert.deepEqual(
+        marks.filter((m) => m.outcome === "task" && !taskKeys.has(k(m))),
+        [],
+        "every 'task' mark has its task",
+      );
       assert.equal(outgoing.length, tasks.length);
 
       const logged = server!.logLines().filter((l) => /storage unavailable|internal error/.test(String(l.msg)));
-      const how = [...new Set(logged.map((l) => `${String(l.msg).split(":")[0]} (${(l.err as { code?: string } | undefined)?.code ?? "?"})`))].join(", ") || "nothing logged";
-      console.log(`database down (${target.name}): ${n} update(s) answered ${[...new Set(answers.map((a) => a.status))].join("/")} (${[...new Set(answers.map((a) => (JSON.parse(a.body || "{}") as { error_code?: string }).error_code))].join("/")}; server logged: ${how}), rows written 0, server alive, after recovery tasks ${codes.length}, confirmations ${codes.length}`);
+      const how =
+        [...new Set(logged.map((l) => `${String(l.msg).split(":")[0]} (${(l.err as { code?: string } | undefined)?.code ?? "?"})`))].join(", ") ||
+        "nothing logged";
+      console.log(
+        `database down (${target.name}): ${n} update(s) answered ${[...new Set(answers.map((a) => a.status))].join("/")} (${[...new Set(answers.map((a) => (JSON.parse(a.body || "{}") as { error_code?: string }).error_code))].join("/")}; server logged: ${how}), rows written 0, server alive, after recovery tasks ${codes.length}, confirmations ${codes.length}`,
+      );
     });
 
     // busy_timeout only helps if transactions take the write lock up front (BEGIN IMMEDIATE):

@@ -46,8 +46,18 @@ describe("trap: the development key file deleted", () => {
     // Either it exits, or it comes up (the trap): then stop it and fail.
     let up = false;
     let gone = false;
-    void serve.exited.then(() => { gone = true; });
-    await until(async () => gone || (up = (await getStatus(`http://127.0.0.1:${port}/healthz`)) === 200), "serve to exit or listen", 120_000);
+    void serve.exited.then(() => {
+      gone = true;
+    });
+    await until(
+      async () => {
+        if (gone) return true;
+        up = (await getStatus(`http://127.0.0.1:${port}/healthz`)) === 200;
+        return up;
+      },
+      "serve to exit or listen",
+      120_000,
+    );
     if (up) await serve.stop("SIGKILL");
     assert.equal(up, false, "serve must not start with keys that open no stored token");
     const code = await serve.exited;
@@ -88,7 +98,8 @@ for (const target of dbTargets()) {
     it("plugin create refuses the same token, another token of the same bot, and the same @bot", { timeout: 600_000 }, async () => {
       const token = randomToken();
       stack.fake.addBot({ token, username: "twice_bot" });
-      const create = (ident: string, t: string) => runCli(["plugin", "create", "--user", "bea", "--identificador", ident, "--token", "-", "--json"], { env, stdin: t });
+      const create = (ident: string, t: string) =>
+        runCli(["plugin", "create", "--user", "bea", "--identificador", ident, "--token", "-", "--json"], { env, stdin: t });
       const first = await create("@twice_bot", token);
       assert.equal(first.code, 0, first.stderr);
       const sameToken = await create("@other_name_bot", token);
@@ -102,7 +113,9 @@ for (const target of dbTargets()) {
       assert.equal(list.json<Array<{ identificador: string }>>().filter((p) => /twice/i.test(p.identificador)).length, 1, "nothing was added");
     });
 
-    it("plugin delete: refused while the plugin has tasks; --force removes its webhook at Telegram, the plugin and its tasks", { timeout: 600_000 }, async () => {
+    it("plugin delete: refused while the plugin has tasks; --force removes its webhook at Telegram, the plugin and its tasks", {
+      timeout: 600_000,
+    }, async () => {
       const bot = await stack.addBot();
       await stack.link(bot, 990_001);
       assert.equal((await stack.sendText(bot, 990_001, "keep me")).status, 200);
@@ -122,7 +135,10 @@ for (const target of dbTargets()) {
       const show = await runCli(["plugin", "show", String(bot.pluginId), "--json"], { env });
       assert.equal(show.json().error_code, "PLUGIN_NOT_FOUND");
       // The bot can be registered again.
-      const again = await runCli(["plugin", "create", "--user", "bea", "--identificador", `@${bot.username}`, "--token", "-", "--json"], { env, stdin: bot.token });
+      const again = await runCli(["plugin", "create", "--user", "bea", "--identificador", `@${bot.username}`, "--token", "-", "--json"], {
+        env,
+        stdin: bot.token,
+      });
       assert.equal(again.code, 0, again.stdout + again.stderr);
       assert.equal(again.json().modo, "polling", "no PUBLIC_URL: polled");
     });
@@ -152,21 +168,34 @@ describe("trap: SIGTERM to `npm start`", () => {
     const port = await freePort();
     // Its own process group, so that whatever it leaves behind can be killed afterwards.
     const npm = spawn("npm", ["start", "--silent"], {
-      cwd: PROJECT_ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"],
+      cwd: PROJECT_ROOT,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
       env: childEnv({ DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", TELEGRAM_API_ROOT: fake.url, LOG_LEVEL: "warn" }),
     });
     trackChild(npm);
     let err = "";
-    npm.stderr!.on("data", (d) => { err += String(d); });
+    npm.stderr!.on("data", (d) => {
+      err += String(d);
+    });
     npm.stdout!.resume();
     const exited = new Promise<void>((resolve) => npm.once("exit", () => resolve()));
     try {
       await until(async () => (await getStatus(`http://127.0.0.1:${port}/healthz`)) === 200, `npm start to listen (${err.slice(-500)})`, 150_000);
       process.kill(npm.pid!, "SIGTERM");
       await until(async () => (await getStatus(`http://127.0.0.1:${port}/healthz`)) === 0, "the port to close", 30_000);
-      await Promise.race([exited, sleep(30_000).then(() => { throw new Error("npm did not exit"); })]);
+      await Promise.race([
+        exited,
+        sleep(30_000).then(() => {
+          throw new Error("npm did not exit");
+        }),
+      ]);
     } finally {
-      try { process.kill(-npm.pid!, "SIGKILL"); } catch { /* already gone */ }
+      try {
+        process.kill(-npm.pid!, "SIGKILL");
+      } catch {
+        /* already gone */
+      }
       await fake.close();
       removeDir(dataDir);
     }

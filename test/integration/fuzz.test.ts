@@ -36,10 +36,7 @@ const PG_BUDGET_MS = 60_000;
 // Update fields Joe reads, written from the Bot API docs, not from the service's zod schema).
 // ---------------------------------------------------------------------------------------------
 
-type Expect =
-  | { status: 413 | 400 }
-  | { status: 200; unparsed: true }
-  | { status: 200; unparsed: false; updateId: number; key: string; taskKey?: string };
+type Expect = { status: 413 | 400 } | { status: 200; unparsed: true } | { status: 200; unparsed: false; updateId: number; key: string; taskKey?: string };
 
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 const isSafeInt = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v);
@@ -49,10 +46,23 @@ const absentOr = (v: unknown, ok: (v: unknown) => boolean) => v === undefined ||
 function readableMessage(m: unknown): m is { message_id: number; chat: { id: number }; from?: { is_bot?: boolean }; text?: string; voice?: unknown } {
   if (!isObj(m) || !isSafeInt(m.message_id) || !absentOr(m.date, isInt)) return false;
   if (!isObj(m.chat) || !isSafeInt(m.chat.id) || typeof m.chat.type !== "string") return false;
-  const fromOk = absentOr(m.from, (f) => isObj(f) && isSafeInt(f.id) && absentOr(f.is_bot, (b) => typeof b === "boolean") && absentOr(f.language_code, (l) => typeof l === "string"));
-  const voiceOk = absentOr(m.voice, (v) => isObj(v)
-    && typeof v.file_id === "string" && v.file_id.length > 0 && typeof v.file_unique_id === "string" && v.file_unique_id.length > 0
-    && isInt(v.duration) && v.duration >= 0 && absentOr(v.mime_type, (x) => typeof x === "string") && absentOr(v.file_size, (x) => isInt(x) && x >= 0));
+  const fromOk = absentOr(
+    m.from,
+    (f) => isObj(f) && isSafeInt(f.id) && absentOr(f.is_bot, (b) => typeof b === "boolean") && absentOr(f.language_code, (l) => typeof l === "string"),
+  );
+  const voiceOk = absentOr(
+    m.voice,
+    (v) =>
+      isObj(v) &&
+      typeof v.file_id === "string" &&
+      v.file_id.length > 0 &&
+      typeof v.file_unique_id === "string" &&
+      v.file_unique_id.length > 0 &&
+      isInt(v.duration) &&
+      v.duration >= 0 &&
+      absentOr(v.mime_type, (x) => typeof x === "string") &&
+      absentOr(v.file_size, (x) => isInt(x) && x >= 0),
+  );
   return fromOk && voiceOk && absentOr(m.text, (t) => typeof t === "string");
 }
 
@@ -65,9 +75,18 @@ const isCount = (v: unknown) => isInt(v) && v >= 0;
 /** A photo (non-empty array of sizes) or a document as the Bot API describes them: each makes a note too. */
 function readableAttachment(m: Record<string, unknown>): boolean {
   const file = (f: unknown) => isObj(f) && isNonEmptyString(f.file_id) && isNonEmptyString(f.file_unique_id) && absentOr(f.file_size, isCount);
-  if (Array.isArray(m.photo) && m.photo.length > 0 && m.photo.every((p) => file(p) && isCount((p as Record<string, unknown>).width) && isCount((p as Record<string, unknown>).height))) return true;
+  if (
+    Array.isArray(m.photo) &&
+    m.photo.length > 0 &&
+    m.photo.every((p) => file(p) && isCount((p as Record<string, unknown>).width) && isCount((p as Record<string, unknown>).height))
+  )
+    return true;
   const d = m.document;
-  return file(d) && absentOr((d as Record<string, unknown>).file_name, (x) => typeof x === "string") && absentOr((d as Record<string, unknown>).mime_type, (x) => typeof x === "string");
+  return (
+    file(d) &&
+    absentOr((d as Record<string, unknown>).file_name, (x) => typeof x === "string") &&
+    absentOr((d as Record<string, unknown>).mime_type, (x) => typeof x === "string")
+  );
 }
 
 function expectOf(buf: Buffer): Expect {
@@ -90,7 +109,9 @@ function expectOf(buf: Buffer): Expect {
   if (!readableMessage(m)) return { status: 200, unparsed: true };
   const key = `${m.chat.id}:${m.message_id}`;
   // A text of blanks only is no note (issue 10): it gets a reply, not a task.
-  const note = m.voice !== undefined || (typeof m.text === "string" ? !isStartCommand(m.text) && !isChatCommand(m.text) && !/^[\s\u200b-\u200d\u2060]*$/.test(m.text) : readableAttachment(m));
+  const note =
+    m.voice !== undefined ||
+    (typeof m.text === "string" ? !isStartCommand(m.text) && !isChatCommand(m.text) && !/^[\s\u200b-\u200d\u2060]*$/.test(m.text) : readableAttachment(m));
   const eligible = m.chat.id === LINKED && m.from?.is_bot !== true && note;
   return { status: 200, unparsed: false, updateId: body.update_id, key, ...(eligible ? { taskKey: key } : {}) };
 }
@@ -124,12 +145,82 @@ class Model {
 // Generators
 // ---------------------------------------------------------------------------------------------
 
-const EDGE_NUMBERS = [0, -0, 1, -1, 0.5, -1.5, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), 2 ** 32, 2 ** 53 - 1, 2 ** 53, 2 ** 53 + 2, -(2 ** 53 - 1), -(2 ** 53), 2 ** 63, 1e21, 1e300, -1e300, Number.MAX_VALUE, Number.MIN_VALUE, Number.EPSILON];
+const EDGE_NUMBERS = [
+  0,
+  -0,
+  1,
+  -1,
+  0.5,
+  -1.5,
+  2 ** 31 - 1,
+  2 ** 31,
+  -(2 ** 31),
+  2 ** 32,
+  2 ** 53 - 1,
+  2 ** 53,
+  2 ** 53 + 2,
+  -(2 ** 53 - 1),
+  -(2 ** 53),
+  2 ** 63,
+  1e21,
+  1e300,
+  -1e300,
+  Number.MAX_VALUE,
+  Number.MIN_VALUE,
+  Number.EPSILON,
+];
 const anyNumber = fc.oneof(fc.constantFrom(...EDGE_NUMBERS), fc.integer(), fc.double(), fc.maxSafeInteger());
-const NAN_LIKE = ["NaN", "-NaN", "Infinity", "-Infinity", "1e999", "0x1F", "0b11", "1_000", "", " ", "null", "undefined", "true", "12", "-0", "١٢٣", "12abc", "+1", "9007199254740993"];
+const NAN_LIKE = [
+  "NaN",
+  "-NaN",
+  "Infinity",
+  "-Infinity",
+  "1e999",
+  "0x1F",
+  "0b11",
+  "1_000",
+  "",
+  " ",
+  "null",
+  "undefined",
+  "true",
+  "12",
+  "-0",
+  "١٢٣",
+  "12abc",
+  "+1",
+  "9007199254740993",
+];
 const nanLike = fc.constantFrom(...NAN_LIKE);
 // biome-ignore-start lint/suspicious/noTemplateCurlyInString: "${x}" is hostile input, meant literally
-const oddChar = fc.constantFrom("\u0000", "\u0001", "\u001f", "\ud800", "\udfff", "\ud83c", "\u202e", "\u200b", "\ufeff", "\uffff", "é", "e\u0301", "🎤", "👩‍👩‍👧", "\n", "\r\n", "\t", "\"", "\\", "/", "<", "&", "'", "%s", "${x}", "\u2028");
+const oddChar = fc.constantFrom(
+  "\u0000",
+  "\u0001",
+  "\u001f",
+  "\ud800",
+  "\udfff",
+  "\ud83c",
+  "\u202e",
+  "\u200b",
+  "\ufeff",
+  "\uffff",
+  "é",
+  "e\u0301",
+  "🎤",
+  "👩‍👩‍👧",
+  "\n",
+  "\r\n",
+  "\t",
+  '"',
+  "\\",
+  "/",
+  "<",
+  "&",
+  "'",
+  "%s",
+  "${x}",
+  "\u2028",
+);
 // biome-ignore-end lint/suspicious/noTemplateCurlyInString: "${x}" is hostile input, meant literally
 const unicodeString = fc.oneof(
   fc.string(),
@@ -138,49 +229,104 @@ const unicodeString = fc.oneof(
   fc.string({ unit: oddChar, maxLength: 40 }),
   fc.string({ unit: fc.oneof(oddChar, fc.constantFrom("a", " ", "/start", "JOE-", "@")), maxLength: 20 }),
 );
-const longString = fc.record({ bytes: fc.integer({ min: 1, max: LIMIT + 2048 }), ch: fc.constantFrom("a", "é", "🎤", "\u0000", "\n", "ab c ") })
+const longString = fc
+  .record({ bytes: fc.integer({ min: 1, max: LIMIT + 2048 }), ch: fc.constantFrom("a", "é", "🎤", "\u0000", "\n", "ab c ") })
   .map(({ bytes, ch }) => ch.repeat(Math.max(1, Math.floor(bytes / Buffer.byteLength(JSON.stringify(ch).slice(1, -1))))));
 /** Almost at the limit: the body ends up just under or just over 256 KB. */
 const limitString = fc.integer({ min: LIMIT - 700, max: LIMIT + 100 }).map((n) => "x".repeat(n));
 const text = fc.oneof(
   { weight: 80, arbitrary: unicodeString },
-  { weight: 10, arbitrary: fc.constantFrom("/start", "/start JOE-AAAA", "/START joe-zzzz", "/start@otro_bot JOE-AAAA", " /start  ", "/start a b", "/startx", "/stop", "hola /start") },
+  {
+    weight: 10,
+    arbitrary: fc.constantFrom(
+      "/start",
+      "/start JOE-AAAA",
+      "/START joe-zzzz",
+      "/start@otro_bot JOE-AAAA",
+      " /start  ",
+      "/start a b",
+      "/startx",
+      "/stop",
+      "hola /start",
+    ),
+  },
   { weight: 4, arbitrary: fc.string({ minLength: 100, maxLength: 2000 }) },
   { weight: 1, arbitrary: longString },
   { weight: 1, arbitrary: limitString },
 );
 /** A placeholder replaced, after JSON.stringify, by raw nested brackets (deep nesting up to 50 000 levels). */
-const deep = fc.record({ depth: fc.oneof(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 1, max: 20_000 })), kind: fc.constantFrom("a", "o") }).map(({ depth, kind }) => `__DEEP_${depth}_${kind}__`);
+const deep = fc
+  .record({ depth: fc.oneof(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 1, max: 20_000 })), kind: fc.constantFrom("a", "o") })
+  .map(({ depth, kind }) => `__DEEP_${depth}_${kind}__`);
 const weird = fc.oneof(
-  { weight: 3, arbitrary: fc.constant(null) }, { weight: 2, arbitrary: fc.boolean() }, { weight: 5, arbitrary: anyNumber },
-  { weight: 3, arbitrary: nanLike }, { weight: 4, arbitrary: unicodeString }, { weight: 1, arbitrary: deep },
-  { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 3 }) }, { weight: 1, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.constant({}) },
+  { weight: 3, arbitrary: fc.constant(null) },
+  { weight: 2, arbitrary: fc.boolean() },
+  { weight: 5, arbitrary: anyNumber },
+  { weight: 3, arbitrary: nanLike },
+  { weight: 4, arbitrary: unicodeString },
+  { weight: 1, arbitrary: deep },
+  { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
+  { weight: 1, arbitrary: fc.constant([]) },
+  { weight: 1, arbitrary: fc.constant({}) },
   { weight: 1, arbitrary: fc.array(anyNumber, { maxLength: 3 }) },
 );
 
-const updateId = fc.oneof({ weight: 2, arbitrary: fc.nat(300) }, { weight: 3, arbitrary: fc.integer({ min: 1000, max: 2 ** 31 }) }, { weight: 1, arbitrary: fc.constantFrom(...EDGE_NUMBERS) });
-const messageId = fc.oneof({ weight: 1, arbitrary: fc.nat(400) }, { weight: 3, arbitrary: fc.integer({ min: 1, max: 2 ** 31 }) }, { weight: 1, arbitrary: fc.constantFrom(...EDGE_NUMBERS) });
-const chatId = fc.oneof({ weight: 8, arbitrary: fc.constant(LINKED) }, { weight: 1, arbitrary: fc.integer({ min: -(10 ** 13), max: 10 ** 13 }) }, { weight: 1, arbitrary: fc.constantFrom(0, -1, 1, LINKED + 1, -LINKED, 2 ** 53 - 1, -(2 ** 53 - 1), -1001234567890) });
+const updateId = fc.oneof(
+  { weight: 2, arbitrary: fc.nat(300) },
+  { weight: 3, arbitrary: fc.integer({ min: 1000, max: 2 ** 31 }) },
+  { weight: 1, arbitrary: fc.constantFrom(...EDGE_NUMBERS) },
+);
+const messageId = fc.oneof(
+  { weight: 1, arbitrary: fc.nat(400) },
+  { weight: 3, arbitrary: fc.integer({ min: 1, max: 2 ** 31 }) },
+  { weight: 1, arbitrary: fc.constantFrom(...EDGE_NUMBERS) },
+);
+const chatId = fc.oneof(
+  { weight: 8, arbitrary: fc.constant(LINKED) },
+  { weight: 1, arbitrary: fc.integer({ min: -(10 ** 13), max: 10 ** 13 }) },
+  { weight: 1, arbitrary: fc.constantFrom(0, -1, 1, LINKED + 1, -LINKED, 2 ** 53 - 1, -(2 ** 53 - 1), -1001234567890) },
+);
 const chat = fc.record({ id: chatId, type: fc.constantFrom("private", "group", "supergroup", "channel", "") }, { requiredKeys: ["id", "type"] });
-const from = fc.option(fc.record({
-  id: fc.oneof(fc.constant(LINKED), fc.integer()),
-  is_bot: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
-  first_name: unicodeString,
-  language_code: fc.constantFrom("es", "en", "en-GB", "pt-br", ""),
-}, { requiredKeys: ["id"] }), { nil: undefined, freq: 8 });
+const from = fc.option(
+  fc.record(
+    {
+      id: fc.oneof(fc.constant(LINKED), fc.integer()),
+      is_bot: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+      first_name: unicodeString,
+      language_code: fc.constantFrom("es", "en", "en-GB", "pt-br", ""),
+    },
+    { requiredKeys: ["id"] },
+  ),
+  { nil: undefined, freq: 8 },
+);
 const messageBase = { message_id: messageId, date: fc.integer({ min: 0, max: 2 ** 31 }), chat, from };
 const textMessage = fc.record({ ...messageBase, text });
 const voiceMessage = fc.record({
   ...messageBase,
-  voice: fc.record({
-    file_id: fc.string({ minLength: 1, maxLength: 60 }), file_unique_id: fc.string({ minLength: 1, maxLength: 30 }),
-    duration: fc.oneof({ weight: 5, arbitrary: fc.nat(7200) }, { weight: 1, arbitrary: anyNumber }),
-    mime_type: fc.constantFrom("audio/ogg", "audio/mpeg", ""), file_size: fc.nat(20_000_000),
-  }, { requiredKeys: ["file_id", "file_unique_id", "duration"] }),
+  voice: fc.record(
+    {
+      file_id: fc.string({ minLength: 1, maxLength: 60 }),
+      file_unique_id: fc.string({ minLength: 1, maxLength: 30 }),
+      duration: fc.oneof({ weight: 5, arbitrary: fc.nat(7200) }, { weight: 1, arbitrary: anyNumber }),
+      mime_type: fc.constantFrom("audio/ogg", "audio/mpeg", ""),
+      file_size: fc.nat(20_000_000),
+    },
+    { requiredKeys: ["file_id", "file_unique_id", "duration"] },
+  ),
   caption: fc.option(unicodeString, { nil: undefined }),
 });
-const photo = fc.record({ file_id: fc.string({ minLength: 1 }), file_unique_id: fc.string({ minLength: 1 }), width: fc.nat(4000), height: fc.nat(4000), file_size: fc.nat() });
-const photoMessage = fc.record({ ...messageBase, photo: fc.array(photo, { minLength: 1, maxLength: 4 }), caption: fc.option(unicodeString, { nil: undefined }) });
+const photo = fc.record({
+  file_id: fc.string({ minLength: 1 }),
+  file_unique_id: fc.string({ minLength: 1 }),
+  width: fc.nat(4000),
+  height: fc.nat(4000),
+  file_size: fc.nat(),
+});
+const photoMessage = fc.record({
+  ...messageBase,
+  photo: fc.array(photo, { minLength: 1, maxLength: 4 }),
+  caption: fc.option(unicodeString, { nil: undefined }),
+});
 const otherMessage = fc.oneof(
   fc.record({ ...messageBase, sticker: fc.record({ file_id: fc.string(), emoji: fc.constant("👍") }) }),
   fc.record({ ...messageBase, new_chat_members: fc.array(fc.record({ id: fc.integer(), is_bot: fc.boolean(), first_name: fc.string() }), { maxLength: 3 }) }),
@@ -192,7 +338,10 @@ const update = (message: fc.Arbitrary<Record<string, unknown>>) => fc.record({ u
 const otherKinds = fc.oneof(
   fc.record({ update_id: updateId, edited_message: textMessage }),
   fc.record({ update_id: updateId, channel_post: textMessage }),
-  fc.record({ update_id: updateId, callback_query: fc.record({ id: fc.string(), from: fc.record({ id: fc.integer(), is_bot: fc.boolean(), first_name: fc.string() }), data: fc.string() }) }),
+  fc.record({
+    update_id: updateId,
+    callback_query: fc.record({ id: fc.string(), from: fc.record({ id: fc.integer(), is_bot: fc.boolean(), first_name: fc.string() }), data: fc.string() }),
+  }),
   fc.record({ update_id: updateId, my_chat_member: fc.record({ chat, date: fc.nat() }) }),
   fc.record({ update_id: updateId, message: fc.constant(null), edited_message: textMessage }),
   fc.record({ update_id: updateId, unknown_future_kind: fc.jsonValue({ maxDepth: 2 }) }),
@@ -200,9 +349,14 @@ const otherKinds = fc.oneof(
 );
 const randomJson = fc.oneof(
   fc.jsonValue(),
-  fc.tuple(fc.record({ update_id: updateId }), fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 })).map(([a, b]) => ({ ...b, ...a })),
+  fc
+    .tuple(fc.record({ update_id: updateId }), fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 }))
+    .map(([a, b]) => ({ ...b, ...a })),
   fc.record({ update_id: updateId, message: fc.jsonValue({ maxDepth: 3 }) }),
-  fc.record({ update_id: updateId, message: fc.dictionary(fc.constantFrom("message_id", "chat", "from", "text", "voice", "date", "x"), weird, { maxKeys: 6 }) }),
+  fc.record({
+    update_id: updateId,
+    message: fc.dictionary(fc.constantFrom("message_id", "chat", "from", "text", "voice", "date", "x"), weird, { maxKeys: 6 }),
+  }),
 );
 
 /** A structural mutation: at one path of the object, delete the value, replace it, or wrap it. */
@@ -211,8 +365,25 @@ const mutation = fc.record({ at: fc.nat(), op: fc.constantFrom("delete", "replac
 const textMutation = fc.record({
   op: fc.constantFrom("truncate", "insert", "number", "number", "duplicateKey", "whitespace", "bom"),
   at: fc.nat(),
-  insert: fc.oneof(fc.string({ minLength: 1, maxLength: 3 }), fc.constantFrom(",", "}", "]", "\"", "\\", "\u0000", "\ud800", "NaN")),
-  number: fc.constantFrom("1e400", "-1e400", "-0", "00", "1.0", "1E2", "9007199254740993", "-9007199254740993", "123456789012345678901234567890", "0.0000001", "1e-400", "NaN", "Infinity", "0x10", "+1", ".5"),
+  insert: fc.oneof(fc.string({ minLength: 1, maxLength: 3 }), fc.constantFrom(",", "}", "]", '"', "\\", "\u0000", "\ud800", "NaN")),
+  number: fc.constantFrom(
+    "1e400",
+    "-1e400",
+    "-0",
+    "00",
+    "1.0",
+    "1E2",
+    "9007199254740993",
+    "-9007199254740993",
+    "123456789012345678901234567890",
+    "0.0000001",
+    "1e-400",
+    "NaN",
+    "Infinity",
+    "0x10",
+    "+1",
+    ".5",
+  ),
 });
 
 function paths(root: unknown): Array<{ parent: Record<string, unknown> | unknown[]; key: string | number }> {
@@ -277,23 +448,25 @@ function expandDeep(json: string): string {
   });
 }
 
-const bodies = fc.record({
-  base: fc.oneof(
-    { weight: 30, arbitrary: update(textMessage) },
-    { weight: 10, arbitrary: update(voiceMessage) },
-    { weight: 5, arbitrary: update(photoMessage) },
-    { weight: 4, arbitrary: update(otherMessage) },
-    { weight: 5, arbitrary: otherKinds },
-    { weight: 10, arbitrary: randomJson },
-  ),
-  muts: fc.oneof({ weight: 1, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.array(mutation, { minLength: 1, maxLength: 4 }) }),
-  textMut: fc.oneof({ weight: 12, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: textMutation }),
-}).map(({ base, muts, textMut }) => {
-  let json = JSON.stringify(mutate(base, muts)) ?? "";
-  if (textMut) json = mutateText(json, textMut);
-  // A string, so that a counterexample prints readably; posted as its UTF-8 bytes.
-  return expandDeep(json);
-});
+const bodies = fc
+  .record({
+    base: fc.oneof(
+      { weight: 30, arbitrary: update(textMessage) },
+      { weight: 10, arbitrary: update(voiceMessage) },
+      { weight: 5, arbitrary: update(photoMessage) },
+      { weight: 4, arbitrary: update(otherMessage) },
+      { weight: 5, arbitrary: otherKinds },
+      { weight: 10, arbitrary: randomJson },
+    ),
+    muts: fc.oneof({ weight: 1, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.array(mutation, { minLength: 1, maxLength: 4 }) }),
+    textMut: fc.oneof({ weight: 12, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: textMutation }),
+  })
+  .map(({ base, muts, textMut }) => {
+    let json = JSON.stringify(mutate(base, muts)) ?? "";
+    if (textMut) json = mutateText(json, textMut);
+    // A string, so that a counterexample prints readably; posted as its UTF-8 bytes.
+    return expandDeep(json);
+  });
 
 // ---------------------------------------------------------------------------------------------
 
@@ -313,7 +486,13 @@ async function harness(create: () => Promise<TestDatabase>): Promise<Harness> {
   const database = await create();
   const errorLines: string[] = [];
   // Warnings (one per update not understood) are dropped; errors are what a crash logs.
-  const sink = new Writable({ write(chunk, _e, cb) { const l = String(chunk); if (/"level":"(error|fatal)"/.test(l)) errorLines.push(l); cb(); } });
+  const sink = new Writable({
+    write(chunk, _e, cb) {
+      const l = String(chunk);
+      if (/"level":"(error|fatal)"/.test(l)) errorLines.push(l);
+      cb();
+    },
+  });
   const config = loadConfig({ DATA_DIR: database.dataDir, DATABASE_URL: database.url, FERNET_KEYS: generateKey(), LOG_LEVEL: "warn" });
   const rt = await openRuntime({ config, logger: createLogger("warn", sink) });
   // The real committer, watched: which update produced a task.
@@ -328,20 +507,31 @@ async function harness(create: () => Promise<TestDatabase>): Promise<Harness> {
   const { app } = buildApp({ db: rt.store.db, seam: rt.store.seam, logger: rt.logger, committer });
   await app.ready();
   const user = await createUser(rt.store.db, rt.store.seam, "fuzzer");
-  const { plugin, webhookSecret } = await createPlugin(rt.store.db, rt.store.seam, rt.keys.fernet, { usuarioId: user.id, identificador: "@fuzz_target_bot", token: randomToken() });
+  const { plugin, webhookSecret } = await createPlugin(rt.store.db, rt.store.seam, rt.keys.fernet, {
+    usuarioId: user.id,
+    identificador: "@fuzz_target_bot",
+    token: randomToken(),
+  });
   return { database, rt, app, url: `/plugins/telegram/webhook/${plugin.id}/`, secret: webhookSecret, codigo: plugin.codigo_verificacion, errorLines, results };
 }
 
-const post = (h: Harness, payload: Buffer) => h.app.inject({
-  method: "POST", url: h.url, payload,
-  headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": h.secret },
-});
+const post = (h: Harness, payload: Buffer) =>
+  h.app.inject({
+    method: "POST",
+    url: h.url,
+    payload,
+    headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": h.secret },
+  });
 
 async function count(h: Harness, table: "tasks" | "unparsed_updates"): Promise<number> {
   return Number((await h.rt.store.db.selectFrom(table).select(sql<number>`count(*)`.as("n")).executeTakeFirstOrThrow()).n);
 }
 
-interface Item { body: string; buf: Buffer; e: Expect }
+interface Item {
+  body: string;
+  buf: Buffer;
+  e: Expect;
+}
 
 /**
  * Bodies are posted a wave at a time, concurrently (so the group committer batches them, as in
@@ -385,7 +575,16 @@ for (const target of dbTargets()) {
 
     it(`${CASES} generated and mutated bodies: never a 5xx, tasks only from valid messages of the linked chat`, async () => {
       // Link the chat first (update 1, message 1), so valid notes from it become tasks.
-      const link = { update_id: 1, message: { message_id: 1, date: 1, chat: { id: LINKED, type: "private" }, from: { id: LINKED, is_bot: false, first_name: "F" }, text: `/start ${h.codigo}` } };
+      const link = {
+        update_id: 1,
+        message: {
+          message_id: 1,
+          date: 1,
+          chat: { id: LINKED, type: "private" },
+          from: { id: LINKED, is_bot: false, first_name: "F" },
+          text: `/start ${h.codigo}`,
+        },
+      };
       const linked = await post(h, Buffer.from(JSON.stringify(link)));
       assert.equal(linked.statusCode, 200);
       assert.equal(h.results.get(1)?.outcome, "linked");
@@ -397,42 +596,51 @@ for (const target of dbTargets()) {
       let fiveXX = 0;
       const statuses = new Map<number, number>();
       try {
-        await fc.assert(fc.asyncProperty(fc.array(bodies, { minLength: CHUNK, maxLength: CHUNK }), async (chunk) => {
-          // PostgreSQL: the full count when it fits the budget, otherwise fewer (said in the output
-          // line). Checked between chunks, never in the middle of one: a chunk cut short would leave
-          // requests in flight that write tasks the model never counted.
-          if (target.name === "postgres" && Date.now() - started > PG_BUDGET_MS) return;
-          const items = chunk.map((body) => {
-            const buf = Buffer.from(body, "utf8");
-            return { body, buf, e: expectOf(buf) };
-          });
-          for (const wave of waves(items)) {
-            h.results.clear();
-            const answers = await Promise.all(wave.map((it) => post(h, it.buf)));
-            cases += wave.length;
-            wave.forEach((_it, i) => {
-              const res = answers[i]!;
-              statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
-              if (res.statusCode >= 500) fiveXX++;
+        await fc.assert(
+          fc.asyncProperty(fc.array(bodies, { minLength: CHUNK, maxLength: CHUNK }), async (chunk) => {
+            // PostgreSQL: the full count when it fits the budget, otherwise fewer (said in the output
+            // line). Checked between chunks, never in the middle of one: a chunk cut short would leave
+            // requests in flight that write tasks the model never counted.
+            if (target.name === "postgres" && Date.now() - started > PG_BUDGET_MS) return;
+            const items = chunk.map((body) => {
+              const buf = Buffer.from(body, "utf8");
+              return { body, buf, e: expectOf(buf) };
             });
-            wave.forEach((it, i) => {
-              const res = answers[i]!;
-              const mustCreate = model.apply(it.e);
-              assert.equal(res.statusCode, it.e.status, `status for ${preview(it)}: ${res.body}`);
-              assert.doesNotThrow(() => JSON.parse(res.body), `answer is not JSON: ${res.body}`);
-              const result = it.e.status === 200 && !it.e.unparsed ? h.results.get(it.e.updateId) : undefined;
-              assert.equal(result?.taskCodigo !== undefined, mustCreate, `task for ${preview(it)}: expected ${mustCreate}, outcome ${result?.outcome}`);
-            });
-          }
-        }), {
-          numRuns: Math.ceil(CASES / CHUNK), seed, endOnFailure: true,
-        });
+            for (const wave of waves(items)) {
+              h.results.clear();
+              const answers = await Promise.all(wave.map((it) => post(h, it.buf)));
+              cases += wave.length;
+              wave.forEach((_it, i) => {
+                const res = answers[i]!;
+                statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+                if (res.statusCode >= 500) fiveXX++;
+              });
+              wave.forEach((it, i) => {
+                const res = answers[i]!;
+                const mustCreate = model.apply(it.e);
+                assert.equal(res.statusCode, it.e.status, `status for ${preview(it)}: ${res.body}`);
+                assert.doesNotThrow(() => JSON.parse(res.body), `answer is not JSON: ${res.body}`);
+                const result = it.e.status === 200 && !it.e.unparsed ? h.results.get(it.e.updateId) : undefined;
+                assert.equal(result?.taskCodigo !== undefined, mustCreate, `task for ${preview(it)}: expected ${mustCreate}, outcome ${result?.outcome}`);
+              });
+            }
+          }),
+          {
+            numRuns: Math.ceil(CASES / CHUNK),
+            seed,
+            endOnFailure: true,
+          },
+        );
       } finally {
         const tasks = await count(h, "tasks");
         const stoppedEarly = cases < CASES;
         const note = stoppedEarly ? ` (PostgreSQL: stopped after ${cases} of ${CASES}, the ${PG_BUDGET_MS / 1000} s budget)` : "";
-        process.stdout.write(`fuzz (${target.name}): cases ${cases}, 5xx ${fiveXX}, crashes ${h.errorLines.length}, tasks ${tasks} (expected ${model.tasks})${note}\n`);
-        process.stdout.write(`  seed ${seed} (FUZZ_SEED=${seed} to replay), ${((Date.now() - started) / 1000).toFixed(1)} s, statuses ${JSON.stringify(Object.fromEntries(statuses))}, kept unparsed ${model.unparsed}\n`);
+        process.stdout.write(
+          `fuzz (${target.name}): cases ${cases}, 5xx ${fiveXX}, crashes ${h.errorLines.length}, tasks ${tasks} (expected ${model.tasks})${note}\n`,
+        );
+        process.stdout.write(
+          `  seed ${seed} (FUZZ_SEED=${seed} to replay), ${((Date.now() - started) / 1000).toFixed(1)} s, statuses ${JSON.stringify(Object.fromEntries(statuses))}, kept unparsed ${model.unparsed}\n`,
+        );
       }
 
       assert.equal(fiveXX, 0);
@@ -442,7 +650,10 @@ for (const target of dbTargets()) {
       assert.ok(model.tasks > cases / 20, `too few tasks (${model.tasks}) for the fuzz to mean anything`);
       // Every task belongs to the linked chat.
       const chats = await h.rt.store.db.selectFrom("tasks").select("chat_id").distinct().execute();
-      assert.deepEqual(chats.map((c) => Number(c.chat_id)), [LINKED]);
+      assert.deepEqual(
+        chats.map((c) => Number(c.chat_id)),
+        [LINKED],
+      );
 
       // Still healthy: the health checks answer and a plain note still becomes a task.
       assert.equal((await h.app.inject({ method: "GET", url: "/healthz" })).statusCode, 200);

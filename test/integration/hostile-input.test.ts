@@ -57,7 +57,13 @@ for (const target of dbTargets()) {
     /** A valid text update from the linked chat: with the right secret it would be a task. */
     const textUpdate = (text: string) => ({
       update_id: nextUpdateId++,
-      message: { message_id: nextMessageId++, date: 1_700_000_000, chat: { id: CHAT, type: "private" }, from: { id: CHAT, is_bot: false, first_name: "P" }, text },
+      message: {
+        message_id: nextMessageId++,
+        date: 1_700_000_000,
+        chat: { id: CHAT, type: "private" },
+        from: { id: CHAT, is_bot: false, first_name: "P" },
+        text,
+      },
     });
 
     async function post(what: string, opts: { path?: string; method?: string; headers?: Record<string, string>; body?: Buffer | string }): Promise<Answer> {
@@ -74,7 +80,12 @@ for (const target of dbTargets()) {
       const db = stack.rt.store.db;
       const n = async (table: "tasks" | "processed_updates" | "unparsed_updates" | "outgoing_messages") =>
         Number((await db.selectFrom(table).select(sql<number>`count(*)`.as("n")).executeTakeFirstOrThrow()).n);
-      return { tasks: await n("tasks"), processed: await n("processed_updates"), unparsed: await n("unparsed_updates"), outgoing: await n("outgoing_messages") };
+      return {
+        tasks: await n("tasks"),
+        processed: await n("processed_updates"),
+        unparsed: await n("unparsed_updates"),
+        outgoing: await n("outgoing_messages"),
+      };
     }
 
     before(async () => {
@@ -120,18 +131,35 @@ for (const target of dbTargets()) {
     it("unknown plugin, non-numeric or absurd plugin id, a plugin of another service: 404", async () => {
       const before = await counts();
       // A plugin row for another service: the Telegram webhook must not serve it.
-      const other = await stack.rt.store.db.insertInto("plugin_configs").values({
-        usuario_id: (await stack.rt.store.db.selectFrom("users").select("id").executeTakeFirstOrThrow()).id,
-        servicio: "slack", identificador: "@otro_servicio", metadatos: JSON.stringify({ webhook_secret: bot.secret }),
-        token_cifrado: "x", codigo_verificacion: "JOE-SLCK", verificado: 0, chat_id_verificado: null, bloqueado_en: null,
-        created_at: new Date().toISOString(), updated_at: new Date().toISOString(),
-      }).returning("id").executeTakeFirstOrThrow();
+      const other = await stack.rt.store.db
+        .insertInto("plugin_configs")
+        .values({
+          usuario_id: (await stack.rt.store.db.selectFrom("users").select("id").executeTakeFirstOrThrow()).id,
+          servicio: "slack",
+          identificador: "@otro_servicio",
+          metadatos: JSON.stringify({ webhook_secret: bot.secret }),
+          token_cifrado: "x",
+          codigo_verificacion: "JOE-SLCK",
+          verificado: 0,
+          chat_id_verificado: null,
+          bloqueado_en: null,
+          created_at: new Date().toISOString(),
+          updated_at: new Date().toISOString(),
+        })
+        .returning("id")
+        .executeTakeFirstOrThrow();
       const body = JSON.stringify(textUpdate("a ninguna parte"));
       for (const id of ["999999", "abc", "-1", "1.5", "0x10", "99999999999999999999", "%00", String(other.id), `${bot.pluginId}abc`, " "]) {
         const a = await post(`plugin id ${id}`, { path: `/plugins/telegram/webhook/${encodeURIComponent(id)}/`, headers: jsonHeaders(), body });
         assert.equal(a.status, 404, `plugin id ${JSON.stringify(id)}: ${a.status} ${a.body}`);
       }
-      for (const path of ["/plugins/telegram/webhook/", "/plugins/telegram/webhook//", `/plugins/telegram/webhook/${bot.pluginId}/extra`, "/plugins/slack/webhook/1/", "/"]) {
+      for (const path of [
+        "/plugins/telegram/webhook/",
+        "/plugins/telegram/webhook//",
+        `/plugins/telegram/webhook/${bot.pluginId}/extra`,
+        "/plugins/slack/webhook/1/",
+        "/",
+      ]) {
         const a = await post(`path ${path}`, { path, headers: jsonHeaders(), body });
         assert.equal(a.status, 404, `${path}: ${a.status} ${a.body}`);
       }
@@ -142,7 +170,10 @@ for (const target of dbTargets()) {
       const before = await counts();
       const big = JSON.stringify(textUpdate("x".repeat(LIMIT)));
       assert.ok(Buffer.byteLength(big) > LIMIT);
-      for (const [what, headers] of [["with secret", jsonHeaders()], ["without secret", jsonHeaders(null)]] as const) {
+      for (const [what, headers] of [
+        ["with secret", jsonHeaders()],
+        ["without secret", jsonHeaders(null)],
+      ] as const) {
         const a = await post(`oversized ${what}`, { headers, body: big });
         assert.equal(a.status, 413, `${what}: ${a.status} ${a.body}`);
       }
@@ -160,7 +191,14 @@ for (const target of dbTargets()) {
     it("wrong content type (text/plain, form, multipart, none): 415, nothing stored", async () => {
       const before = await counts();
       const body = JSON.stringify(textUpdate("tipo equivocado"));
-      const types = ["text/plain", "text/plain; charset=utf-8", "application/x-www-form-urlencoded", "multipart/form-data; boundary=xyz", "application/xml", "application/jsonp"];
+      const types = [
+        "text/plain",
+        "text/plain; charset=utf-8",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=xyz",
+        "application/xml",
+        "application/jsonp",
+      ];
       for (const type of types) {
         const a = await post(`content-type ${type}`, { headers: { "content-type": type, "x-telegram-bot-api-secret-token": bot.secret }, body });
         assert.equal(a.status, 415, `${type}: ${a.status} ${a.body}`);
@@ -169,7 +207,10 @@ for (const target of dbTargets()) {
       assert.equal(none.status, 415, `no content-type: ${none.status} ${none.body}`);
       assert.deepEqual(await counts(), before);
       // With a charset parameter it is still JSON.
-      const withCharset = await post("json with charset", { headers: { "content-type": "application/json; charset=utf-8", "x-telegram-bot-api-secret-token": bot.secret }, body });
+      const withCharset = await post("json with charset", {
+        headers: { "content-type": "application/json; charset=utf-8", "x-telegram-bot-api-secret-token": bot.secret },
+        body,
+      });
       assert.equal(withCharset.status, 200, withCharset.body);
     });
 
@@ -188,8 +229,24 @@ for (const target of dbTargets()) {
     });
 
     it("JSON that is not an Update: 200, kept in unparsed_updates, no task", async () => {
-      const bodies = ["[]", "[1,2,3]", "42", "-1", '"hola"', "null", "true", "{}", '{"update_id":"x"}', '{"update_id":-1}', '{"update_id":1.5}',
-        '{"update_id":1e300}', `{"update_id":${2 ** 53}}`, '{"update_id":null}', '{"update_id":[1]}', '{"message":{"text":"sin update_id"}}'];
+      const bodies = [
+        "[]",
+        "[1,2,3]",
+        "42",
+        "-1",
+        '"hola"',
+        "null",
+        "true",
+        "{}",
+        '{"update_id":"x"}',
+        '{"update_id":-1}',
+        '{"update_id":1.5}',
+        '{"update_id":1e300}',
+        `{"update_id":${2 ** 53}}`,
+        '{"update_id":null}',
+        '{"update_id":[1]}',
+        '{"message":{"text":"sin update_id"}}',
+      ];
       for (const body of bodies) {
         const before = await counts();
         const a = await post(`not an update ${body}`, { headers: jsonHeaders(), body });
@@ -207,25 +264,120 @@ for (const target of dbTargets()) {
     it("a message with wrong field types: 200 and kept, never a task", async () => {
       type U = { update_id: number; message: Record<string, unknown> };
       const mutations: Array<[string, (u: U) => void]> = [
-        ["message_id as string", (u) => { u.message.message_id = String(u.message.message_id); }],
-        ["message_id missing", (u) => { delete u.message.message_id; }],
-        ["message_id fractional", (u) => { u.message.message_id = 1.5; }],
-        ["message_id beyond 2^53", (u) => { u.message.message_id = 2 ** 60; }],
-        ["chat missing", (u) => { delete u.message.chat; }],
-        ["chat.id as string", (u) => { u.message.chat = { id: String(CHAT), type: "private" }; }],
-        ["chat.id null", (u) => { u.message.chat = { id: null, type: "private" }; }],
-        ["chat.type as number", (u) => { u.message.chat = { id: CHAT, type: 1 }; }],
-        ["chat as array", (u) => { u.message.chat = [CHAT]; }],
-        ["text as number", (u) => { u.message.text = 12345; }],
-        ["text as object", (u) => { u.message.text = { text: "x" }; }],
-        ["text null", (u) => { u.message.text = null; }],
-        ["from as string", (u) => { u.message.from = "alguien"; }],
-        ["from.is_bot as string", (u) => { u.message.from = { id: CHAT, is_bot: "false" }; }],
-        ["voice without file_id", (u) => { u.message.voice = { file_unique_id: "u", duration: 3 }; }],
-        ["voice with negative duration", (u) => { u.message.voice = { file_id: "f", file_unique_id: "u", duration: -3 }; }],
-        ["voice as string", (u) => { u.message.voice = "audio"; }],
-        ["message as array", (u) => { (u as { message: unknown }).message = [1, 2]; }],
-        ["message as number", (u) => { (u as { message: unknown }).message = 7; }],
+        [
+          "message_id as string",
+          (u) => {
+            u.message.message_id = String(u.message.message_id);
+          },
+        ],
+        [
+          "message_id missing",
+          (u) => {
+            delete u.message.message_id;
+          },
+        ],
+        [
+          "message_id fractional",
+          (u) => {
+            u.message.message_id = 1.5;
+          },
+        ],
+        [
+          "message_id beyond 2^53",
+          (u) => {
+            u.message.message_id = 2 ** 60;
+          },
+        ],
+        [
+          "chat missing",
+          (u) => {
+            delete u.message.chat;
+          },
+        ],
+        [
+          "chat.id as string",
+          (u) => {
+            u.message.chat = { id: String(CHAT), type: "private" };
+          },
+        ],
+        [
+          "chat.id null",
+          (u) => {
+            u.message.chat = { id: null, type: "private" };
+          },
+        ],
+        [
+          "chat.type as number",
+          (u) => {
+            u.message.chat = { id: CHAT, type: 1 };
+          },
+        ],
+        [
+          "chat as array",
+          (u) => {
+            u.message.chat = [CHAT];
+          },
+        ],
+        [
+          "text as number",
+          (u) => {
+            u.message.text = 12345;
+          },
+        ],
+        [
+          "text as object",
+          (u) => {
+            u.message.text = { text: "x" };
+          },
+        ],
+        [
+          "text null",
+          (u) => {
+            u.message.text = null;
+          },
+        ],
+        [
+          "from as string",
+          (u) => {
+            u.message.from = "alguien";
+          },
+        ],
+        [
+          "from.is_bot as string",
+          (u) => {
+            u.message.from = { id: CHAT, is_bot: "false" };
+          },
+        ],
+        [
+          "voice without file_id",
+          (u) => {
+            u.message.voice = { file_unique_id: "u", duration: 3 };
+          },
+        ],
+        [
+          "voice with negative duration",
+          (u) => {
+            u.message.voice = { file_id: "f", file_unique_id: "u", duration: -3 };
+          },
+        ],
+        [
+          "voice as string",
+          (u) => {
+            u.message.voice = "audio";
+          },
+        ],
+        [
+          "message as array",
+          (u) => {
+            (u as { message: unknown }).message = [1, 2];
+          },
+        ],
+        [
+          "message as number",
+          (u) => {
+            (u as { message: unknown }).message = 7;
+          },
+        ],
       ];
       for (const [what, mutate] of mutations) {
         const u = textUpdate("tipos equivocados") as U;
@@ -244,12 +396,22 @@ for (const target of dbTargets()) {
       const body = JSON.stringify(textUpdate("a\u0000b")).replace("a\\u0000b", "a\\u0000b\\ud83c c\\udc00");
       const a = await post("NUL and lone surrogates", { headers: jsonHeaders(), body });
       assert.equal(a.status, 200, a.body);
-      const voice = { update_id: nextUpdateId++, message: { message_id: nextMessageId++, chat: { id: CHAT, type: "private" }, voice: { file_id: "f\u0000", file_unique_id: "\ud800u", duration: 3, mime_type: "audio/ogg\u0000" } } };
+      const voice = {
+        update_id: nextUpdateId++,
+        message: {
+          message_id: nextMessageId++,
+          chat: { id: CHAT, type: "private" },
+          voice: { file_id: "f\u0000", file_unique_id: "\ud800u", duration: 3, mime_type: "audio/ogg\u0000" },
+        },
+      };
       const v = await post("voice with NUL", { headers: jsonHeaders(), body: JSON.stringify(voice) });
       assert.equal(v.status, 200, v.body);
       assert.equal((await counts()).tasks, before.tasks + 2);
       const tasks = await stack.tasks(bot.pluginId);
-      assert.ok(tasks.some((t) => t.titulo === "a\ufffdb\ufffd c\ufffd"), JSON.stringify(tasks.map((t) => t.titulo)));
+      assert.ok(
+        tasks.some((t) => t.titulo === "a\ufffdb\ufffd c\ufffd"),
+        JSON.stringify(tasks.map((t) => t.titulo)),
+      );
       assert.ok(tasks.some((t) => t.metadatos_extra.file_id === "f\ufffd"));
     });
 

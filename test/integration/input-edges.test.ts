@@ -25,7 +25,8 @@ for (const target of dbTargets()) {
     /** POST raw bytes to the bot's webhook with the right secret. */
     const post = async (body: Buffer | string, headers: Record<string, string> = {}) => {
       const r = await fetch(`${s.baseUrl}/plugins/telegram/webhook/${bot.pluginId}/`, {
-        method: "POST", body: typeof body === "string" ? body : new Uint8Array(body),
+        method: "POST",
+        body: typeof body === "string" ? body : new Uint8Array(body),
         headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": bot.secret, ...headers },
       });
       return { status: r.status, text: await r.text() };
@@ -48,7 +49,10 @@ for (const target of dbTargets()) {
       assert.equal((await s.tasks(bot.pluginId)).length, count, "no task was created");
       await s.fake.waitForMessages(before + 3, bot.token);
       const replies = s.fake.sentMessages(bot.token).slice(before);
-      assert.ok(replies.every((m) => /vacío/.test(m.text)), JSON.stringify(replies.map((m) => m.text)));
+      assert.ok(
+        replies.every((m) => /vacío/.test(m.text)),
+        JSON.stringify(replies.map((m) => m.text)),
+      );
     });
 
     it("a voice note with a caption keeps the caption (metadatos_extra.texto_original)", async () => {

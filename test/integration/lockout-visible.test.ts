@@ -37,14 +37,25 @@ for (const target of dbTargets()) {
     async function start(chatId: number, code: string): Promise<string> {
       const r = await stack.sendText(bot, chatId, `/start ${code}`);
       assert.equal(r.status, 200, r.body);
-      const row = await stack.rt.store.db.selectFrom("processed_updates").select("outcome")
-        .where("plugin_id", "=", bot.pluginId).where("update_id", "=", r.update.update_id as number).executeTakeFirstOrThrow();
+      const row = await stack.rt.store.db
+        .selectFrom("processed_updates")
+        .select("outcome")
+        .where("plugin_id", "=", bot.pluginId)
+        .where("update_id", "=", r.update.update_id as number)
+        .executeTakeFirstOrThrow();
       return row.outcome;
     }
 
-    const replies = async (chatId: number) => (await stack.rt.store.db.selectFrom("outgoing_messages").select(["kind", "text"])
-      .where("plugin_id", "=", bot.pluginId).where("chat_id", "=", chatId).orderBy("id").execute());
-    const cli = (args: string[]) => runCli(args, { env: { DATABASE_URL: stack.database.url, DATA_DIR: stack.database.dataDir, FERNET_KEYS: stack.fernetKey, LOG_LEVEL: "silent" } });
+    const replies = async (chatId: number) =>
+      await stack.rt.store.db
+        .selectFrom("outgoing_messages")
+        .select(["kind", "text"])
+        .where("plugin_id", "=", bot.pluginId)
+        .where("chat_id", "=", chatId)
+        .orderBy("id")
+        .execute();
+    const cli = (args: string[]) =>
+      runCli(args, { env: { DATABASE_URL: stack.database.url, DATA_DIR: stack.database.dataDir, FERNET_KEYS: stack.fernetKey, LOG_LEVEL: "silent" } });
     async function show(): Promise<{ json: any; human: string }> {
       const [j, h] = await Promise.all([cli(["plugin", "show", String(bot.pluginId), "--json"]), cli(["plugin", "show", String(bot.pluginId)])]);
       assert.equal(j.code, 0, j.stderr);
@@ -52,9 +63,13 @@ for (const target of dbTargets()) {
       return { json: j.json(), human: h.stdout };
     }
     /** A minute (and more) passes for this chat's warnings: the next try may be answered again. */
-    const aMinutePasses = (chatId: number) => stack.rt.store.db.updateTable("chat_state")
-      .set((eb) => ({ last_warned_at: eb("last_warned_at", "-", LIMITS.warnEveryMs + 1000) }))
-      .where("plugin_id", "=", bot.pluginId).where("chat_id", "=", chatId).execute();
+    const aMinutePasses = (chatId: number) =>
+      stack.rt.store.db
+        .updateTable("chat_state")
+        .set((eb) => ({ last_warned_at: eb("last_warned_at", "-", LIMITS.warnEveryMs + 1000) }))
+        .where("plugin_id", "=", bot.pluginId)
+        .where("chat_id", "=", chatId)
+        .execute();
 
     before(async () => {
       stack = await startStack(target);
@@ -78,7 +93,11 @@ for (const target of dbTargets()) {
       const again = (await replies(locked)).at(-1)!;
       assert.equal(again.kind, "chat_locked");
       assert.match(again.text, CLOCK_RE);
-      await stack.fake.waitFor(() => stack.fake.sentMessages(bot.token).some((m) => m.chat_id === locked && m.text === again.text), 15_000, "the lock notice sent to Telegram");
+      await stack.fake.waitFor(
+        () => stack.fake.sentMessages(bot.token).some((m) => m.chat_id === locked && m.text === again.text),
+        15_000,
+        "the lock notice sent to Telegram",
+      );
 
       const { json, human } = await show();
       assert.equal(json.bloqueado, false, "one chat's lock is not the bot's");
@@ -106,7 +125,11 @@ for (const target of dbTargets()) {
       const notice = (await replies(lastChat)).at(-1)!;
       assert.equal(notice.kind, "bot_locked");
       assert.match(notice.text, /bloqueada .* hasta las \d\d:\d\d UTC \(en 1 h\)/);
-      await stack.fake.waitFor(() => stack.fake.sentMessages(bot.token).some((m) => m.chat_id === lastChat && m.text === notice.text), 15_000, "the bot-lock notice sent to Telegram");
+      await stack.fake.waitFor(
+        () => stack.fake.sentMessages(bot.token).some((m) => m.chat_id === lastChat && m.text === notice.text),
+        15_000,
+        "the bot-lock notice sent to Telegram",
+      );
 
       // The owner, from a chat that never guessed, with the right code: refused, told until when.
       const owner = freshChat();
@@ -128,17 +151,27 @@ for (const target of dbTargets()) {
       assert.notEqual(stored.bloqueado_en, null, "the bot was locked");
       lockedAt = Number(stored.bloqueado_en);
       // The hour passes.
-      await stack.rt.store.db.updateTable("plugin_configs").set({ bloqueado_en: lockedAt - LIMITS.botLockBaseMs - 1000 })
-        .where("id", "=", bot.pluginId).execute();
+      await stack.rt.store.db
+        .updateTable("plugin_configs")
+        .set({ bloqueado_en: lockedAt - LIMITS.botLockBaseMs - 1000 })
+        .where("id", "=", bot.pluginId)
+        .execute();
       const { json } = await show();
       assert.equal(json.bloqueado, false);
       assert.equal(json.bloqueado_hasta, null);
 
       const owner = freshChat();
       assert.equal(await start(owner, bot.codigo), "linked");
-      await stack.fake.waitFor(() => stack.fake.sentMessages(bot.token).some((m) => m.chat_id === owner && /vinculado con éxito/.test(m.text)), 15_000, "the link confirmation");
-      const row = await stack.rt.store.db.selectFrom("plugin_configs").select(["verificado", "chat_id_verificado", "intentos_fallidos", "bloqueado_en"])
-        .where("id", "=", bot.pluginId).executeTakeFirstOrThrow();
+      await stack.fake.waitFor(
+        () => stack.fake.sentMessages(bot.token).some((m) => m.chat_id === owner && /vinculado con éxito/.test(m.text)),
+        15_000,
+        "the link confirmation",
+      );
+      const row = await stack.rt.store.db
+        .selectFrom("plugin_configs")
+        .select(["verificado", "chat_id_verificado", "intentos_fallidos", "bloqueado_en"])
+        .where("id", "=", bot.pluginId)
+        .executeTakeFirstOrThrow();
       assert.equal(Boolean(row.verificado), true);
       assert.equal(Number(row.chat_id_verificado), owner);
       assert.equal(Number(row.intentos_fallidos), 0, "linking clears the counters");

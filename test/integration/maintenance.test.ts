@@ -16,9 +16,10 @@ for (const target of dbTargets()) {
         await migrate(store.db, store.seam);
         const now = Date.now();
         const mark = (update_id: number, received_at: number) => ({ plugin_id: 1, update_id, chat_id: 5, message_id: update_id, outcome: "task", received_at });
-        await store.db.insertInto("processed_updates").values([
-          mark(1, now - KEEP_MARKS_MS - 60_000), mark(2, now - KEEP_MARKS_MS + 60_000), mark(3, now),
-        ]).execute();
+        await store.db
+          .insertInto("processed_updates")
+          .values([mark(1, now - KEEP_MARKS_MS - 60_000), mark(2, now - KEEP_MARKS_MS + 60_000), mark(3, now)])
+          .execute();
         assert.equal(await pruneProcessedUpdates(store.db, now), 1);
         const left = (await store.db.selectFrom("processed_updates").select("update_id").orderBy("update_id").execute()).map((r) => Number(r.update_id));
         assert.deepEqual(left, [2, 3]);

@@ -15,8 +15,17 @@ import { taskCodigo, taskIdFromCodigo } from "../../src/tasks/codigo.ts";
 
 const now = new Date(0).toISOString();
 const task = (id: number, messageId: number) => ({
-  id, codigo: taskCodigo(id), usuario_id: 1, plugin_id: 1, tipo: "telegram", titulo: `nota ${id}`, estado: "queued",
-  chat_id: 555, message_id: messageId, metadatos_extra: JSON.stringify({ texto_original: `nota ${id}` }), created_at: now,
+  id,
+  codigo: taskCodigo(id),
+  usuario_id: 1,
+  plugin_id: 1,
+  tipo: "telegram",
+  titulo: `nota ${id}`,
+  estado: "queued",
+  chat_id: 555,
+  message_id: messageId,
+  metadatos_extra: JSON.stringify({ texto_original: `nota ${id}` }),
+  created_at: now,
 });
 
 const MIGRATION_0002 = "0002_tasks_codigo_not_indexed";
@@ -28,11 +37,26 @@ async function atInitialWithTasks(store: Store): Promise<void> {
   const r = await migrator.migrateTo("0001_initial");
   assert.equal(r.error, undefined);
   await db.insertInto("users").values({ id: 1, username: "ana", created_at: now }).execute();
-  await db.insertInto("plugin_configs").values({
-    id: 1, usuario_id: 1, servicio: "telegram", identificador: "@ana_bot", metadatos: "{}", token_cifrado: "x",
-    codigo_verificacion: "JOE-AAAA", verificado: seam.name === "postgres" ? (true as never) : 1, chat_id_verificado: 555, created_at: now, updated_at: now,
-  }).execute();
-  await db.insertInto("tasks").values([task(1, 10), task(2, 11), task(3, 12)]).execute();
+  await db
+    .insertInto("plugin_configs")
+    .values({
+      id: 1,
+      usuario_id: 1,
+      servicio: "telegram",
+      identificador: "@ana_bot",
+      metadatos: "{}",
+      token_cifrado: "x",
+      codigo_verificacion: "JOE-AAAA",
+      verificado: seam.name === "postgres" ? (true as never) : 1,
+      chat_id_verificado: 555,
+      created_at: now,
+      updated_at: now,
+    })
+    .execute();
+  await db
+    .insertInto("tasks")
+    .values([task(1, 10), task(2, 11), task(3, 12)])
+    .execute();
 }
 
 /** Migration 0002's own `up`, run directly (not through the Migrator, which would skip it). */
@@ -63,8 +87,14 @@ for (const target of dbTargets()) {
 
     it("keeps every task and its code", async () => {
       const rows = await store.db.selectFrom("tasks").select(["id", "codigo", "titulo", "message_id"]).orderBy("id").execute();
-      assert.deepEqual(rows.map((r) => [Number(r.id), r.codigo, r.titulo, Number(r.message_id)]),
-        [[1, taskCodigo(1), "nota 1", 10], [2, taskCodigo(2), "nota 2", 11], [3, taskCodigo(3), "nota 3", 12]]);
+      assert.deepEqual(
+        rows.map((r) => [Number(r.id), r.codigo, r.titulo, Number(r.message_id)]),
+        [
+          [1, taskCodigo(1), "nota 1", 10],
+          [2, taskCodigo(2), "nota 2", 11],
+          [3, taskCodigo(3), "nota 3", 12],
+        ],
+      );
     });
 
     it("still refuses a second task for the same message", async () => {
@@ -72,11 +102,21 @@ for (const target of dbTargets()) {
     });
 
     it("no longer indexes the code; a code still leads to its task through the primary key", async () => {
-      const indexed = store.seam.name === "sqlite"
-        ? (await sql<{ n: number }>`select count(*) as n from pragma_index_list('tasks') l join pragma_index_info(l.name) i where i.name = 'codigo'`.execute(store.db)).rows[0]!.n
-        : (await sql<{ n: number }>`select count(*) as n from pg_indexes where tablename = 'tasks' and indexdef like '%(codigo)%'`.execute(store.db)).rows[0]!.n;
+      const indexed =
+        store.seam.name === "sqlite"
+          ? (
+              await sql<{ n: number }>`select count(*) as n from pragma_index_list('tasks') l join pragma_index_info(l.name) i where i.name = 'codigo'`.execute(
+                store.db,
+              )
+            ).rows[0]!.n
+          : (await sql<{ n: number }>`select count(*) as n from pg_indexes where tablename = 'tasks' and indexdef like '%(codigo)%'`.execute(store.db)).rows[0]!
+              .n;
       assert.equal(Number(indexed), 0);
-      const found = await store.db.selectFrom("tasks").select("titulo").where("id", "=", taskIdFromCodigo(taskCodigo(2))!).executeTakeFirst();
+      const found = await store.db
+        .selectFrom("tasks")
+        .select("titulo")
+        .where("id", "=", taskIdFromCodigo(taskCodigo(2))!)
+        .executeTakeFirst();
       assert.equal(found?.titulo, "nota 2");
     });
 

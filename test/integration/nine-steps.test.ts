@@ -67,8 +67,15 @@ for (const target of dbTargets()) {
 
     it("voice note becomes a telegram_voice task pending transcription", async () => {
       const n = stack.fake.sentMessages(bot.token).length;
-      const update = { message: { message_id: 900, date: 1, chat: { id: 5001, type: "private" }, from: { id: 5001, is_bot: false, first_name: "P" },
-        voice: { file_id: "AwACAgQ", file_unique_id: "AgAD1", duration: 12, mime_type: "audio/ogg", file_size: 23456 } } };
+      const update = {
+        message: {
+          message_id: 900,
+          date: 1,
+          chat: { id: 5001, type: "private" },
+          from: { id: 5001, is_bot: false, first_name: "P" },
+          voice: { file_id: "AwACAgQ", file_unique_id: "AgAD1", duration: 12, mime_type: "audio/ogg", file_size: 23456 },
+        },
+      };
       const r = await stack.fake.deliverUpdate(bot.token, update);
       assert.equal(r.status, 200);
       const t = (await stack.tasks(bot.pluginId)).find((x) => x.tipo === "telegram_voice")!;
@@ -89,8 +96,8 @@ for (const target of dbTargets()) {
     });
 
     it("the same update delivered twice: one task, one confirmation", async () => {
-      const outgoing = () => stack.rt.store.db.selectFrom("outgoing_messages").select(["id", "task_id", "status"])
-        .where("plugin_id", "=", bot.pluginId).orderBy("id").execute();
+      const outgoing = () =>
+        stack.rt.store.db.selectFrom("outgoing_messages").select(["id", "task_id", "status"]).where("plugin_id", "=", bot.pluginId).orderBy("id").execute();
       const update = stack.fake.makeTextUpdate(bot.token, { chatId: 5001, text: "una sola vez" });
       const a = await stack.fake.deliverUpdate(bot.token, update);
       assert.equal(a.status, 200);
@@ -103,7 +110,11 @@ for (const target of dbTargets()) {
       const taskId = Number(tasks[0]!.id);
       const afterSecond = await outgoing();
       assert.equal(afterSecond.filter((m) => Number(m.task_id) === taskId).length, 1, "exactly one confirmation queued for the task");
-      assert.deepEqual(afterSecond.map((m) => Number(m.id)), afterFirst.map((m) => Number(m.id)), "the redelivery queued no outgoing row");
+      assert.deepEqual(
+        afterSecond.map((m) => Number(m.id)),
+        afterFirst.map((m) => Number(m.id)),
+        "the redelivery queued no outgoing row",
+      );
       // That one row is sent once: once it is marked sent, the outbox never sends it again.
       await until(async () => (await outgoing()).find((m) => Number(m.task_id) === taskId)?.status === "sent", "the confirmation marked sent");
       assert.equal(stack.fake.sentMessages(bot.token).filter((m) => m.text.includes(tasks[0]!.codigo)).length, 1);

@@ -36,11 +36,17 @@ for (const target of dbTargets()) {
     async function messageRow(bot: TestBot, text: string) {
       const task = (await stack.tasks(bot.pluginId)).find((t) => t.titulo === text);
       if (!task) return undefined;
-      return stack.rt.store.db.selectFrom("outgoing_messages").selectAll()
-        .where("plugin_id", "=", bot.pluginId).where("task_id", "=", task.id).executeTakeFirst();
+      return stack.rt.store.db
+        .selectFrom("outgoing_messages")
+        .selectAll()
+        .where("plugin_id", "=", bot.pluginId)
+        .where("task_id", "=", task.id)
+        .executeTakeFirst();
     }
 
-    it("the API answers later than the timeout: the chat gets the confirmation once, the message is 'unknown' in messages list", { timeout: 60_000 }, async () => {
+    it("the API answers later than the timeout: the chat gets the confirmation once, the message is 'unknown' in messages list", {
+      timeout: 60_000,
+    }, async () => {
       const { fake } = stack;
       const bot = await linkedBot();
       fake.setFault({ kind: "answerLate" });
@@ -49,10 +55,14 @@ for (const target of dbTargets()) {
         assert.equal(r.status, 200);
         // Telegram got it (the fake delivered it) but holds the answer past our 1 s timeout. Wait
         // until the message's row is closed, or a second copy shows the send was repeated.
-        await until(async () => {
-          const row = await messageRow(bot, "nota lenta");
-          return (row !== undefined && !["pending", "sending"].includes(row.status)) || (await copiesOf(bot, "nota lenta")) > 1;
-        }, "the slow send settles", 40_000);
+        await until(
+          async () => {
+            const row = await messageRow(bot, "nota lenta");
+            return (row !== undefined && !["pending", "sending"].includes(row.status)) || (await copiesOf(bot, "nota lenta")) > 1;
+          },
+          "the slow send settles",
+          40_000,
+        );
         assert.equal(await copiesOf(bot, "nota lenta"), 1, "the chat sees the confirmation once");
         const row = (await messageRow(bot, "nota lenta"))!;
         assert.equal(row.status, "unknown");
@@ -71,7 +81,10 @@ for (const target of dbTargets()) {
 
       // The owner sees it, with the reason, in `messages list`.
       const env = {
-        DATABASE_URL: stack.database.url, DATA_DIR: stack.database.dataDir, FERNET_KEYS: stack.fernetKey, LOG_LEVEL: "silent",
+        DATABASE_URL: stack.database.url,
+        DATA_DIR: stack.database.dataDir,
+        FERNET_KEYS: stack.fernetKey,
+        LOG_LEVEL: "silent",
       };
       const listed = await runCli(["messages", "list", "--status", "unknown", "--plugin", String(bot.pluginId), "--json"], { env });
       assert.equal(listed.code, 0, listed.stderr);
@@ -104,10 +117,14 @@ for (const target of dbTargets()) {
       await fake.stop();
       // Delivering the update is the fake's own client: it works with the API's port closed.
       assert.equal((await stack.sendText(bot, bot.chatId, "nota sin red")).status, 200);
-      await until(async () => {
-        const row = await messageRow(bot, "nota sin red");
-        return row !== undefined && Number(row.attempts) >= 2;
-      }, "retried while refused", 20_000);
+      await until(
+        async () => {
+          const row = await messageRow(bot, "nota sin red");
+          return row !== undefined && Number(row.attempts) >= 2;
+        },
+        "retried while refused",
+        20_000,
+      );
       const refused = (await messageRow(bot, "nota sin red"))!;
       assert.equal(refused.status, "pending");
       assert.match(refused.last_error ?? "", /ECONNREFUSED \(not sent\)/);
@@ -121,10 +138,14 @@ for (const target of dbTargets()) {
       const bot = await linkedBot();
       fake.failNext(1, { kind: "reset" });
       await stack.sendText(bot, bot.chatId, "nota cortada");
-      await until(async () => {
-        const row = await messageRow(bot, "nota cortada");
-        return row !== undefined && !["pending", "sending"].includes(row.status);
-      }, "the reset send settles", 20_000);
+      await until(
+        async () => {
+          const row = await messageRow(bot, "nota cortada");
+          return row !== undefined && !["pending", "sending"].includes(row.status);
+        },
+        "the reset send settles",
+        20_000,
+      );
       const row = (await messageRow(bot, "nota cortada"))!;
       assert.equal(row.status, "unknown");
       assert.match(row.last_error ?? "", /ECONNRESET/);

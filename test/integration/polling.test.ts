@@ -52,7 +52,10 @@ for (const target of dbTargets()) {
       await fake.waitForMessages(4, bot.token, 20_000);
       const tasks = await stack.tasks(bot.pluginId);
       assert.deepEqual(tasks.map((t) => t.titulo).sort(), ["polled note 1", "polled note 2", "polled note 3"]);
-      const codes = fake.sentMessages(bot.token).slice(1).map((m) => CODE_RE.exec(m.text)?.[1]);
+      const codes = fake
+        .sentMessages(bot.token)
+        .slice(1)
+        .map((m) => CODE_RE.exec(m.text)?.[1]);
       assert.deepEqual(codes.sort(), tasks.map((t) => t.codigo).sort(), "one confirmation per task, with its code");
 
       const last = Math.max(...queued.map((u) => u.update_id as number));
@@ -60,7 +63,10 @@ for (const target of dbTargets()) {
       // The next getUpdates carries that offset, which confirms the updates to Telegram.
       await until(() => fake.callsOf("getUpdates", bot.token).some((c) => Number(c.params.offset) === last + 1), "a poll with the new offset");
       assert.equal(fake.pendingUpdates(bot.token).length, 0, "Telegram holds nothing more for the bot");
-      assert.ok(fake.callsOf("getUpdates", bot.token).every((c) => JSON.stringify(c.params.allowed_updates).includes("message")), "allowed_updates as the webhook's");
+      assert.ok(
+        fake.callsOf("getUpdates", bot.token).every((c) => JSON.stringify(c.params.allowed_updates).includes("message")),
+        "allowed_updates as the webhook's",
+      );
 
       const metrics = await (await fetch(`${stack.baseUrl}/metrics`)).text();
       assert.match(metrics, /joe_updates_total\{source="polling",outcome="[a-z_]+"\} [1-9]/);
@@ -92,13 +98,24 @@ for (const target of dbTargets()) {
       // As if the process had died after the commit and before writing the offset (and before
       // its next getUpdates told Telegram): polling paused, the stored offset back where it was,
       // Telegram still holding both updates; then polling again.
-      await rt.store.db.updateTable("plugin_configs").set({ metadatos: JSON.stringify({ modo: "webhook" }) }).where("id", "=", bot.pluginId).execute();
+      await rt.store.db
+        .updateTable("plugin_configs")
+        .set({ metadatos: JSON.stringify({ modo: "webhook" }) })
+        .where("id", "=", bot.pluginId)
+        .execute();
       await until(() => fake.heldPolls(bot.token) === 0, "the poller to stop");
       await rt.store.db.updateTable("polling_state").set({ update_offset: first }).where("plugin_id", "=", bot.pluginId).execute();
       for (const u of updates) fake.queueUpdate(bot.token, u);
       const polls = fake.callsOf("getUpdates", bot.token).length;
       await setDeliveryMode(rt.store.db, rt.store.seam, bot.pluginId, "polling");
-      await until(() => fake.callsOf("getUpdates", bot.token).slice(polls).some((c) => Number(c.params.offset) === first), "a poll from the old offset");
+      await until(
+        () =>
+          fake
+            .callsOf("getUpdates", bot.token)
+            .slice(polls)
+            .some((c) => Number(c.params.offset) === first),
+        "a poll from the old offset",
+      );
       await until(async () => (await readPollingState(rt.store.db, bot.pluginId))?.update_offset === first + 2, "the redelivery consumed");
       assert.equal((await stack.tasks(bot.pluginId)).length, 2, "no task doubled");
       await sleep(300);
@@ -160,26 +177,39 @@ for (const target of dbTargets()) {
       // A burst, and the kill while it is being written.
       const N = 40;
       for (let i = 0; i < N; i++) fake.queueUpdate(bot.token, fake.makeTextUpdate(bot.token, { chatId: chat, text: `burst ${i}` }));
-      await until(async () => (await rt.store.db.selectFrom("tasks").select("id").where("plugin_id", "=", bot.pluginId).execute()).length >= 1, "the first task");
+      await until(
+        async () => (await rt.store.db.selectFrom("tasks").select("id").where("plugin_id", "=", bot.pluginId).execute()).length >= 1,
+        "the first task",
+      );
       s1.kill("SIGKILL");
       await s1.exited;
 
       const s2 = await startServerProcess({ env, extraEnv: POLL_ENV, startTimeoutMs: 120_000 });
       servers.push(s2);
       // The dead instance's lease runs out (3 s), then s2 polls from the committed offset.
-      await until(async () => (await rt.store.db.selectFrom("tasks").select("id").where("plugin_id", "=", bot.pluginId).execute()).length === N, "all tasks", 60_000);
+      await until(
+        async () => (await rt.store.db.selectFrom("tasks").select("id").where("plugin_id", "=", bot.pluginId).execute()).length === N,
+        "all tasks",
+        60_000,
+      );
       await fake.waitForMessages(N + 1, bot.token, 90_000);
       const tasks = await rt.store.db.selectFrom("tasks").select(["titulo"]).where("plugin_id", "=", bot.pluginId).execute();
       assert.deepEqual(tasks.map((t) => t.titulo).sort(), Array.from({ length: N }, (_, i) => `burst ${i}`).sort(), "every message once");
       await sleep(500);
-      const codes = fake.sentMessages(bot.token).map((m) => CODE_RE.exec(m.text)?.[1]).filter(Boolean);
+      const codes = fake
+        .sentMessages(bot.token)
+        .map((m) => CODE_RE.exec(m.text)?.[1])
+        .filter(Boolean);
       assert.equal(codes.length, N, "one confirmation per task");
       assert.equal(new Set(codes).size, N, "none sent twice");
       await s2.stop("SIGTERM");
       assert.equal(fake.heldPolls(bot.token), 0, "SIGTERM aborted the long poll");
     });
 
-    it("two serve instances, one bot: only one polls it (no 'terminated by other getUpdates request')", { timeout: 120_000, skip: target.name !== "postgres" && "two instances share a database on PostgreSQL" }, async () => {
+    it("two serve instances, one bot: only one polls it (no 'terminated by other getUpdates request')", {
+      timeout: 120_000,
+      skip: target.name !== "postgres" && "two instances share a database on PostgreSQL",
+    }, async () => {
       const bot = await pollBot(rt, fake);
       const a = await startServerProcess({ env, extraEnv: POLL_ENV, startTimeoutMs: 120_000 });
       const b = await startServerProcess({ env, extraEnv: POLL_ENV, startTimeoutMs: 120_000 });

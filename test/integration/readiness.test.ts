@@ -70,7 +70,9 @@ for (const target of dbTargets()) {
         const [{ page_count }] = (await sql<{ page_count: number }>`pragma page_count`.execute(db)).rows as [{ page_count: number }];
         await sql.raw(`pragma max_page_count = ${page_count}`).execute(db);
       } else {
-        await sql`create function tasks_disk_full() returns trigger language plpgsql as $$ begin raise exception 'could not extend file: No space left on device' using errcode = '53100'; end $$`.execute(db);
+        await sql`create function tasks_disk_full() returns trigger language plpgsql as $$ begin raise exception 'could not extend file: No space left on device' using errcode = '53100'; end $$`.execute(
+          db,
+        );
         await sql`create trigger tasks_disk_full before insert on tasks for each row execute function tasks_disk_full()`.execute(db);
       }
       let failed: { status: number; body: string };

@@ -32,13 +32,29 @@ for (const target of dbTargets()) {
 
     /** Another process's view of the same database with other FERNET_KEYS: a runtime and its sender. */
     async function runtimeWith(keys: string): Promise<Runtime> {
-      const sink = new Writable({ write(chunk, _e, cb) { capturedLogs.push(String(chunk)); cb(); } });
-      const config = loadConfig({ DATA_DIR: stack.database.dataDir, DATABASE_URL: stack.database.url, FERNET_KEYS: keys, TELEGRAM_API_ROOT: stack.fake.url, LOG_LEVEL: "debug" });
+      const sink = new Writable({
+        write(chunk, _e, cb) {
+          capturedLogs.push(String(chunk));
+          cb();
+        },
+      });
+      const config = loadConfig({
+        DATA_DIR: stack.database.dataDir,
+        DATABASE_URL: stack.database.url,
+        FERNET_KEYS: keys,
+        TELEGRAM_API_ROOT: stack.fake.url,
+        LOG_LEVEL: "debug",
+      });
       const rt = await openRuntime({ config, logger: createLogger("debug", sink) });
       runtimes.push(rt);
       return rt;
     }
-    const cliEnv = (keys: string) => ({ DATABASE_URL: stack.database.url, DATA_DIR: stack.database.dataDir, FERNET_KEYS: keys, TELEGRAM_API_ROOT: stack.fake.url });
+    const cliEnv = (keys: string) => ({
+      DATABASE_URL: stack.database.url,
+      DATA_DIR: stack.database.dataDir,
+      FERNET_KEYS: keys,
+      TELEGRAM_API_ROOT: stack.fake.url,
+    });
 
     /** A note from the linked chat; resolves when its confirmation reached the (fake) Telegram. */
     async function noteConfirmed(text: string, secret?: string): Promise<void> {
@@ -101,7 +117,11 @@ for (const target of dbTargets()) {
       // The other bot's token too: a message to its (unlinked) bot gets the warning.
       const r = await stack.fake.deliverUpdate(other.token, stack.fake.makeTextUpdate(other.token, { chatId: 94_777, text: "hola" }));
       assert.equal(r.status, 200);
-      await stack.fake.waitFor(() => stack.fake.sentMessages(other.token).some((m) => m.chat_id === 94_777 && /no está vinculado/.test(m.text)), 15_000, "warning from the other bot");
+      await stack.fake.waitFor(
+        () => stack.fake.sentMessages(other.token).some((m) => m.chat_id === 94_777 && /no está vinculado/.test(m.text)),
+        15_000,
+        "warning from the other bot",
+      );
     });
 
     it("plugin rotate-secret: Telegram gets the new secret; the old one is still accepted in the grace period", async () => {
@@ -128,7 +148,9 @@ for (const target of dbTargets()) {
 
     it("rotating again in-process: the new secret works at once; after a 1 s grace the old one is refused", async () => {
       const s0 = bot.secret;
-      const warm = (await stack.fake.deliverUpdate(bot.token, stack.fake.makeTextUpdate(bot.token, { chatId: CHAT, text: "calentar la caché" }), { secret: s0 })).status;
+      const warm = (
+        await stack.fake.deliverUpdate(bot.token, stack.fake.makeTextUpdate(bot.token, { chatId: CHAT, text: "calentar la caché" }), { secret: s0 })
+      ).status;
       assert.equal(warm, 200);
       const { secret: s2, previousValidUntil } = await rotateWebhookSecret(stack.rt.store.db, stack.rt.store.seam, bot.pluginId, 1);
       await setWebhook(runtimes.at(-1)!, bot.pluginId, stack.baseUrl); // the runtime holding FERNET_KEYS=new
@@ -144,13 +166,18 @@ for (const target of dbTargets()) {
       const deadline = Date.now() + 20_000;
       while (status === 200) {
         assert.ok(Date.now() < deadline, "the old secret was never refused");
-        status = (await stack.fake.deliverUpdate(bot.token, stack.fake.makeTextUpdate(bot.token, { chatId: CHAT, text: `viejo secreto ${++tries}` }), { secret: s0 })).status;
+        status = (
+          await stack.fake.deliverUpdate(bot.token, stack.fake.makeTextUpdate(bot.token, { chatId: CHAT, text: `viejo secreto ${++tries}` }), { secret: s0 })
+        ).status;
         if (status === 200) await new Promise((r) => setTimeout(r, 100));
       }
       assert.equal(status, 401);
       assert.ok(Date.now() >= previousValidUntil, "refused before the grace period ended");
       const before = (await stack.tasks(bot.pluginId)).length;
-      assert.equal((await stack.fake.deliverUpdate(bot.token, stack.fake.makeTextUpdate(bot.token, { chatId: CHAT, text: "viejo otra vez" }), { secret: s0 })).status, 401);
+      assert.equal(
+        (await stack.fake.deliverUpdate(bot.token, stack.fake.makeTextUpdate(bot.token, { chatId: CHAT, text: "viejo otra vez" }), { secret: s0 })).status,
+        401,
+      );
       assert.equal((await stack.tasks(bot.pluginId)).length, before, "a refused update made a task");
       await noteConfirmed("nuevo secreto tras la gracia");
     });

@@ -39,7 +39,13 @@ const START_TIMEOUT_MS = 120_000;
 const LINKED_TEXT = "✅ ¡Bot vinculado con éxito! Ya puedes enviarme notas de voz o texto.";
 const CONFIRMATION_RE = /^✅ Recibido\. Encolando\.\.\. \[(T-[0-9A-Z]+)\]$/;
 
-interface Bot { pluginId: number; token: string; secret: string; codigo: string; chatId: number }
+interface Bot {
+  pluginId: number;
+  token: string;
+  secret: string;
+  codigo: string;
+  chatId: number;
+}
 
 /** Deterministic pseudo-random numbers, so a failing run can be repeated. */
 function rng(seed: number): () => number {
@@ -78,8 +84,16 @@ for (const target of dbTargets()) {
     const random = rng(4);
 
     const allSent = (): SentMessage[] => fakes.flatMap((f) => f.sentMessages());
-    const pendingOutgoing = async () => Number((await rt!.store.db.selectFrom("outgoing_messages")
-      .select((eb) => eb.fn.countAll().as("n")).where("status", "in", ["pending", "sending"]).executeTakeFirstOrThrow()).n);
+    const pendingOutgoing = async () =>
+      Number(
+        (
+          await rt!.store.db
+            .selectFrom("outgoing_messages")
+            .select((eb) => eb.fn.countAll().as("n"))
+            .where("status", "in", ["pending", "sending"])
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
 
     /** Post one update to `copies` distinct instances at once (random ones, in random order). */
     async function deliverEverywhere(bot: Bot, update: object, copies: number): Promise<number[]> {
@@ -91,10 +105,12 @@ for (const target of dbTargets()) {
       order.length = copies;
       const body = JSON.stringify(update);
       // Most copies land together; some a few ms later, while the first is inside its transaction.
-      return Promise.all(order.map(async (i, k) => {
-        if (k > 0 && random() < 0.3) await new Promise((r) => setTimeout(r, Math.floor(random() * 15)));
-        return postUpdate(web[i]!.url, bot, body);
-      }));
+      return Promise.all(
+        order.map(async (i, k) => {
+          if (k > 0 && random() < 0.3) await new Promise((r) => setTimeout(r, Math.floor(random() * 15)));
+          return postUpdate(web[i]!.url, bot, body);
+        }),
+      );
     }
 
     before(async () => {
@@ -113,10 +129,12 @@ for (const target of dbTargets()) {
 
     it("all five processes, started at the same moment on an empty database, come up (migrations run concurrently)", async () => {
       const [webStarts, workerStarts] = await Promise.all([
-        Promise.allSettled(Array.from({ length: WEB }, () =>
-          startServerProcess({ env, args: ["--no-workers"], logLevel: "info", startTimeoutMs: START_TIMEOUT_MS }))),
-        Promise.allSettled(Array.from({ length: WORKERS }, (_, i) =>
-          startJoeWorker(`worker${i + 1}`, { ...env, TELEGRAM_API_ROOT: fakes[i]!.url }, START_TIMEOUT_MS))),
+        Promise.allSettled(
+          Array.from({ length: WEB }, () => startServerProcess({ env, args: ["--no-workers"], logLevel: "info", startTimeoutMs: START_TIMEOUT_MS })),
+        ),
+        Promise.allSettled(
+          Array.from({ length: WORKERS }, (_, i) => startJoeWorker(`worker${i + 1}`, { ...env, TELEGRAM_API_ROOT: fakes[i]!.url }, START_TIMEOUT_MS)),
+        ),
       ]);
       web = webStarts.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
       workers = workerStarts.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
@@ -133,7 +151,11 @@ for (const target of dbTargets()) {
       const config = loadConfig({ ...env, LOG_LEVEL: "silent" });
       rt = await openRuntime({ config, logger: createLogger("silent"), migrate: false });
       const migrations = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(rt.store.db);
-      assert.deepEqual(migrations.rows.map((r) => r.name), Object.keys(migrationsFor(rt.store.seam)).sort(), "each migration recorded once");
+      assert.deepEqual(
+        migrations.rows.map((r) => r.name),
+        Object.keys(migrationsFor(rt.store.seam)).sort(),
+        "each migration recorded once",
+      );
     });
 
     it(`${USERS} users own ${PLUGINS} plugins; each plugin's chat links through the instances`, async () => {
@@ -144,17 +166,24 @@ for (const target of dbTargets()) {
         const token = randomToken();
         for (const f of fakes) f.addBot({ token, username: `joe_scale${i}_bot` });
         const { plugin, webhookSecret } = await createPlugin(rt.store.db, rt.store.seam, rt.keys.fernet, {
-          usuarioId: users[i % USERS]!.id, identificador: `@joe_scale${i}_bot`, token,
+          usuarioId: users[i % USERS]!.id,
+          identificador: `@joe_scale${i}_bot`,
+          token,
         });
         bots.push({ pluginId: plugin.id, token, secret: webhookSecret, codigo: plugin.codigo_verificacion, chatId: 910_000 + i });
       }
 
       // The /start updates are delivered twice each too.
-      const answers = await Promise.all(bots.map((b) =>
-        deliverEverywhere(b, fakes[0]!.makeTextUpdate(b.token, { chatId: b.chatId, text: `/start ${b.codigo}` }), 2)));
+      const answers = await Promise.all(
+        bots.map((b) => deliverEverywhere(b, fakes[0]!.makeTextUpdate(b.token, { chatId: b.chatId, text: `/start ${b.codigo}` }), 2)),
+      );
       for (const [i, a] of answers.entries()) assert.ok(a.includes(200), `link of plugin ${bots[i]!.pluginId} answered ${a}`);
 
-      await until(async () => allSent().length >= PLUGINS, () => `${allSent().length}/${PLUGINS} link confirmations sent`, 120_000);
+      await until(
+        async () => allSent().length >= PLUGINS,
+        () => `${allSent().length}/${PLUGINS} link confirmations sent`,
+        120_000,
+      );
       const rows = await rt.store.db.selectFrom("plugin_configs").select(["id", "verificado", "chat_id_verificado"]).execute();
       for (const b of bots) {
         const row = rows.find((r) => Number(r.id) === b.pluginId)!;
@@ -203,7 +232,11 @@ for (const target of dbTargets()) {
 
       // Every confirmation delivered: nothing left to send, and all of them reached a fake.
       const expectedSends = PLUGINS + UPDATES;
-      await until(async () => (await pendingOutgoing()) === 0 && allSent().length >= expectedSends, () => `${allSent().length}/${expectedSends} messages sent`, 240_000);
+      await until(
+        async () => (await pendingOutgoing()) === 0 && allSent().length >= expectedSends,
+        () => `${allSent().length}/${expectedSends} messages sent`,
+        240_000,
+      );
       // Stop the workers (gracefully) so nothing can be sent after the counts below.
       await Promise.all(workers.map((w) => w.kill()));
       for (const w of workers) assert.equal(await w.exited, 0, `${w.name} stopped cleanly:\n${w.tail()}`);
@@ -238,7 +271,8 @@ for (const target of dbTargets()) {
         const chat = sent.filter((m) => m.token === b.token).sort((x, y) => x.at - y.at);
         for (let i = 1; i < chat.length; i++) {
           const [p, m] = [chat[i - 1]!, chat[i]!];
-          if (m.at - p.at < 1000) tooClose.push(`chat ${b.chatId}: "${p.text}" (worker${workerOf(p)}) then after ${m.at - p.at} ms "${m.text}" (worker${workerOf(m)})`);
+          if (m.at - p.at < 1000)
+            tooClose.push(`chat ${b.chatId}: "${p.text}" (worker${workerOf(p)}) then after ${m.at - p.at} ms "${m.text}" (worker${workerOf(m)})`);
         }
       }
       const pacingViolations = tooClose.length;
@@ -252,10 +286,15 @@ for (const target of dbTargets()) {
       const errorLines = logged.split("\n").filter((l) => /"level":"(error|fatal)"/.test(l)).length;
       const perWorker = fakes.map((f) => f.sentMessages().length);
       const confirmations = [...perCodigo.values()].reduce((n, l) => n + l.length, 0);
-      const status = [...statuses.entries()].sort().map(([s, n]) => `${s}:${n}`).join(" ");
-      process.stdout.write(`scale-out: instances ${WEB} web + ${WORKERS} workers, updates ${UPDATES}, posts ${posts}, ` +
-        `tasks ${tasks.length}, duplicates ${duplicateTasks + duplicateSends}, confirmations ${confirmations}, ` +
-        `per-worker sends ${perWorker.join(" / ")} (plus ${PLUGINS} link replies among them); answers ${status}; pacing violations ${pacingViolations}; deadlocks ${deadlocks}; error log lines ${errorLines}\n`);
+      const status = [...statuses.entries()]
+        .sort()
+        .map(([s, n]) => `${s}:${n}`)
+        .join(" ");
+      process.stdout.write(
+        `scale-out: instances ${WEB} web + ${WORKERS} workers, updates ${UPDATES}, posts ${posts}, ` +
+          `tasks ${tasks.length}, duplicates ${duplicateTasks + duplicateSends}, confirmations ${confirmations}, ` +
+          `per-worker sends ${perWorker.join(" / ")} (plus ${PLUGINS} link replies among them); answers ${status}; pacing violations ${pacingViolations}; deadlocks ${deadlocks}; error log lines ${errorLines}\n`,
+      );
     });
   });
 }
@@ -267,39 +306,52 @@ for (const target of dbTargets()) {
 // chat at once. This test sets that state up directly.
 for (const target of dbTargets()) {
   describe(`outbox claim (${target.name})`, () => {
-    it("a chat never has two messages in flight, even when an older message is committed after a newer one was claimed",
-      async () => {
-        const stack = await startStack(target);
-        try {
-          const bot = await stack.addBot();
-          await stack.link(bot, 4242);
-          const db = stack.rt.store.db;
-          // The link reply reached the fake; wait until the sender has also recorded it as sent
-          // (one message of a chat may be in flight at a time: the rows below set that up by hand).
-          for (let i = 0; i < 200; i++) {
-            const open = await db.selectFrom("outgoing_messages").select("id").where("plugin_id", "=", bot.pluginId).where("status", "!=", "sent").execute();
-            if (open.length === 0) break;
-            await new Promise((r) => setTimeout(r, 25));
-          }
-          const now = Date.now();
-          const row = (text: string, status: string, extra: { next_attempt_at: number; claimed_until: number | null }) => ({
-            plugin_id: bot.pluginId, chat_id: 4242, kind: "confirmation", text, reply_to_message_id: null, task_id: null,
-            status, attempts: 0, created_at: now, ...extra,
-          });
-          // The older message exists but is not due yet; the newer one is "being sent by another worker".
-          const older = await db.insertInto("outgoing_messages").values(row("older, committed late", "pending", { next_attempt_at: now + 3_600_000, claimed_until: null }))
-            .returning("id").executeTakeFirstOrThrow();
-          const leaseEnd = Date.now() + 3000;
-          await db.insertInto("outgoing_messages").values(row("newer, in flight elsewhere", "sending", { next_attempt_at: now, claimed_until: leaseEnd })).execute();
-          // Now the older one becomes visible/due, as when its transaction commits.
-          await db.updateTable("outgoing_messages").set({ next_attempt_at: Date.now() }).where("id", "=", older.id).execute();
-
-          await stack.fake.waitFor(() => stack.fake.sentMessages(bot.token).length >= 3, 20_000, "both messages sent");
-          const olderSent = stack.fake.sentMessages(bot.token).find((m) => m.text === "older, committed late")!;
-          assert.ok(olderSent.at >= leaseEnd, `sent ${leaseEnd - olderSent.at} ms before the newer message's claim ended`);
-        } finally {
-          await stack.stop();
+    it("a chat never has two messages in flight, even when an older message is committed after a newer one was claimed", async () => {
+      const stack = await startStack(target);
+      try {
+        const bot = await stack.addBot();
+        await stack.link(bot, 4242);
+        const db = stack.rt.store.db;
+        // The link reply reached the fake; wait until the sender has also recorded it as sent
+        // (one message of a chat may be in flight at a time: the rows below set that up by hand).
+        for (let i = 0; i < 200; i++) {
+          const open = await db.selectFrom("outgoing_messages").select("id").where("plugin_id", "=", bot.pluginId).where("status", "!=", "sent").execute();
+          if (open.length === 0) break;
+          await new Promise((r) => setTimeout(r, 25));
         }
-      });
+        const now = Date.now();
+        const row = (text: string, status: string, extra: { next_attempt_at: number; claimed_until: number | null }) => ({
+          plugin_id: bot.pluginId,
+          chat_id: 4242,
+          kind: "confirmation",
+          text,
+          reply_to_message_id: null,
+          task_id: null,
+          status,
+          attempts: 0,
+          created_at: now,
+          ...extra,
+        });
+        // The older message exists but is not due yet; the newer one is "being sent by another worker".
+        const older = await db
+          .insertInto("outgoing_messages")
+          .values(row("older, committed late", "pending", { next_attempt_at: now + 3_600_000, claimed_until: null }))
+          .returning("id")
+          .executeTakeFirstOrThrow();
+        const leaseEnd = Date.now() + 3000;
+        await db
+          .insertInto("outgoing_messages")
+          .values(row("newer, in flight elsewhere", "sending", { next_attempt_at: now, claimed_until: leaseEnd }))
+          .execute();
+        // Now the older one becomes visible/due, as when its transaction commits.
+        await db.updateTable("outgoing_messages").set({ next_attempt_at: Date.now() }).where("id", "=", older.id).execute();
+
+        await stack.fake.waitFor(() => stack.fake.sentMessages(bot.token).length >= 3, 20_000, "both messages sent");
+        const olderSent = stack.fake.sentMessages(bot.token).find((m) => m.text === "older, committed late")!;
+        assert.ok(olderSent.at >= leaseEnd, `sent ${leaseEnd - olderSent.at} ms before the newer message's claim ended`);
+      } finally {
+        await stack.stop();
+      }
+    });
   });
 }

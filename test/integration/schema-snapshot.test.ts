@@ -15,8 +15,10 @@ for (const target of dbTargets()) {
       const expected = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
       const actual = await migratedSchema(target);
       if (actual !== expected) {
-        assert.fail(`the ${target.name} schema differs from ${file} (- checked in, + migrated):\n` +
-          `${lineDiff(expected, actual)}\n\nIf the change is intended, run \`${UPDATE_COMMAND}\` and commit the file.`);
+        assert.fail(
+          `the ${target.name} schema differs from ${file} (- checked in, + migrated):\n` +
+            `${lineDiff(expected, actual)}\n\nIf the change is intended, run \`${UPDATE_COMMAND}\` and commit the file.`,
+        );
       }
     });
   });

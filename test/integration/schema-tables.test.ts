@@ -8,8 +8,21 @@ import { openStore } from "../../src/db/connect.ts";
 import { migrate } from "../../src/db/migrations.ts";
 
 const TABLES = [
-  "api_tokens", "chat_state", "dashboard_login_links", "dashboard_sessions", "events", "health_probe", "outgoing_messages",
-  "plugin_configs", "polling_state", "processed_updates", "stt_jobs", "subscriptions", "tasks", "unparsed_updates", "users",
+  "api_tokens",
+  "chat_state",
+  "dashboard_login_links",
+  "dashboard_sessions",
+  "events",
+  "health_probe",
+  "outgoing_messages",
+  "plugin_configs",
+  "polling_state",
+  "processed_updates",
+  "stt_jobs",
+  "subscriptions",
+  "tasks",
+  "unparsed_updates",
+  "users",
 ];
 
 for (const target of dbTargets()) {
@@ -19,11 +32,16 @@ for (const target of dbTargets()) {
       const store = await openStore(database.url);
       try {
         await migrate(store.db, store.seam);
-        const rows = target.name === "sqlite"
-          ? (await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(store.db)).rows
-          : (await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = 'public'`.execute(store.db)).rows;
+        const rows =
+          target.name === "sqlite"
+            ? (await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(store.db)).rows
+            : (await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = 'public'`.execute(store.db)).rows;
         const have = new Set(rows.map((r) => r.name));
-        assert.deepEqual(TABLES.filter((t) => !have.has(t)), [], "missing tables");
+        assert.deepEqual(
+          TABLES.filter((t) => !have.has(t)),
+          [],
+          "missing tables",
+        );
       } finally {
         await store.close();
         await database.drop();

@@ -20,7 +20,9 @@ import { runCli, type CliEnv, type CliResult } from "../support/cli.ts";
 
 const CHAT = 93_001;
 
-interface CliRun extends CliResult { args: string[] }
+interface CliRun extends CliResult {
+  args: string[];
+}
 
 /** Catch what `fn` throws and return its message (it must throw). */
 async function thrown(what: string, fn: () => unknown): Promise<string> {
@@ -48,7 +50,8 @@ for (const target of dbTargets()) {
     after(() => stack.stop());
 
     const outgoing = (id: number) => stack.rt.store.db.selectFrom("outgoing_messages").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
-    const lastOutgoingId = async () => Number((await stack.rt.store.db.selectFrom("outgoing_messages").select("id").orderBy("id", "desc").executeTakeFirstOrThrow()).id);
+    const lastOutgoingId = async () =>
+      Number((await stack.rt.store.db.selectFrom("outgoing_messages").select("id").orderBy("id", "desc").executeTakeFirstOrThrow()).id);
     async function note(text: string): Promise<number> {
       const r = await stack.sendText(bot, CHAT, text);
       httpBodies.push(r.body);
@@ -68,9 +71,17 @@ for (const target of dbTargets()) {
         assert.equal(r.status, 401);
         httpBodies.push(r.body);
       }
-      const nf = await fetch(`${stack.baseUrl}/plugins/telegram/webhook/987654/`, { method: "POST", headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": bot.secret }, body: "{}" });
+      const nf = await fetch(`${stack.baseUrl}/plugins/telegram/webhook/987654/`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": bot.secret },
+        body: "{}",
+      });
       httpBodies.push(await nf.text());
-      const bad = await fetch(`${stack.baseUrl}/plugins/telegram/webhook/${bot.pluginId}/`, { method: "POST", headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": bot.secret }, body: `{"token":"${bot.token}"` });
+      const bad = await fetch(`${stack.baseUrl}/plugins/telegram/webhook/${bot.pluginId}/`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": bot.secret },
+        body: `{"token":"${bot.token}"`,
+      });
       assert.equal(bad.status, 400);
       httpBodies.push(await bad.text());
 
@@ -116,13 +127,20 @@ for (const target of dbTargets()) {
       assert.match(e401, /401/);
       errorMessages.push(e401);
       stack.fake.failNext(1, { kind: "status", status: 500, description: "Internal Server Error" });
-      errorMessages.push(await thrown("getWebhookInfo 500", async () => callBot(rt, await getPluginRow(rt.store.db, bot.pluginId), (api) => api.getWebhookInfo())));
+      errorMessages.push(
+        await thrown("getWebhookInfo 500", async () => callBot(rt, await getPluginRow(rt.store.db, bot.pluginId), (api) => api.getWebhookInfo())),
+      );
       const unreachable = { ...rt, config: { ...rt.config, TELEGRAM_API_ROOT: "http://127.0.0.1:9" } };
-      errorMessages.push(await thrown("unreachable Bot API", async () => callBot(unreachable, await getPluginRow(rt.store.db, bot.pluginId), (api) => api.getMe())));
+      errorMessages.push(
+        await thrown("unreachable Bot API", async () => callBot(unreachable, await getPluginRow(rt.store.db, bot.pluginId), (api) => api.getMe())),
+      );
       // A library error that carries the token in its text is scrubbed by the CLI's error printer.
       const printed: string[] = [];
       const write = process.stdout.write.bind(process.stdout);
-      process.stdout.write = ((chunk: string) => { printed.push(String(chunk)); return true; }) as typeof process.stdout.write;
+      process.stdout.write = ((chunk: string) => {
+        printed.push(String(chunk));
+        return true;
+      }) as typeof process.stdout.write;
       try {
         printError({ json: true }, new Error(`request to ${stack.fake.url}/bot${bot.token}/getMe failed, token ${bot.token}`));
       } finally {
@@ -137,11 +155,24 @@ for (const target of dbTargets()) {
       const seam = stack.rt.store.seam;
       const usuarioId = Number((await getPluginRow(db, bot.pluginId)).usuario_id);
       const before = (await db.selectFrom("plugin_configs").select("id").execute()).length;
-      for (const token of [`${bot.token}!`, `${bot.token} extra`, `bot${bot.token}`, bot.token.replace(":", "::"), `${bot.token}\n`, bot.token.split(":")[1]!]) {
+      for (const token of [
+        `${bot.token}!`,
+        `${bot.token} extra`,
+        `bot${bot.token}`,
+        bot.token.replace(":", "::"),
+        `${bot.token}\n`,
+        bot.token.split(":")[1]!,
+      ]) {
         errorMessages.push(await thrown("bad token", () => createPlugin(db, seam, stack.rt.keys.fernet, { usuarioId, identificador: "@otro_bot_x", token })));
       }
-      errorMessages.push(await thrown("bad identificador", () => createPlugin(db, seam, stack.rt.keys.fernet, { usuarioId, identificador: bot.token, token: bot.token })));
-      errorMessages.push(await thrown("bad webhook secret", () => createPlugin(db, seam, stack.rt.keys.fernet, { usuarioId, identificador: "@otro_bot_x", token: randomToken(), webhookSecret: `${bot.secret}!` })));
+      errorMessages.push(
+        await thrown("bad identificador", () => createPlugin(db, seam, stack.rt.keys.fernet, { usuarioId, identificador: bot.token, token: bot.token })),
+      );
+      errorMessages.push(
+        await thrown("bad webhook secret", () =>
+          createPlugin(db, seam, stack.rt.keys.fernet, { usuarioId, identificador: "@otro_bot_x", token: randomToken(), webhookSecret: `${bot.secret}!` }),
+        ),
+      );
       assert.equal((await db.selectFrom("plugin_configs").select("id").execute()).length, before, "nothing created");
 
       const row = await getPluginRow(db, bot.pluginId);
@@ -152,13 +183,21 @@ for (const target of dbTargets()) {
         assert.ok(e instanceof JoeError && e.code === "KEY_MISMATCH");
         errorMessages.push(e.message);
       }
-      errorMessages.push(await thrown("invalid FERNET_KEYS entry", () => loadKeys({ fernetKeys: `${stack.fernetKey},${stack.fernetKey.slice(0, -3)}`, dataDir: stack.database.dataDir, production: true, warn: () => {} })));
+      errorMessages.push(
+        await thrown("invalid FERNET_KEYS entry", () =>
+          loadKeys({ fernetKeys: `${stack.fernetKey},${stack.fernetKey.slice(0, -3)}`, dataDir: stack.database.dataDir, production: true, warn: () => {} }),
+        ),
+      );
     });
 
     it("the CLI as a child process prints no secret (plugin list/show/create, webhook set/info, bad token)", async () => {
       const env: CliEnv = {
-        DATABASE_URL: stack.database.url, DATA_DIR: stack.database.dataDir, FERNET_KEYS: stack.fernetKey,
-        TELEGRAM_API_ROOT: stack.fake.url, PUBLIC_URL: stack.baseUrl, LOG_LEVEL: "debug",
+        DATABASE_URL: stack.database.url,
+        DATA_DIR: stack.database.dataDir,
+        FERNET_KEYS: stack.fernetKey,
+        TELEGRAM_API_ROOT: stack.fake.url,
+        PUBLIC_URL: stack.baseUrl,
+        LOG_LEVEL: "debug",
       };
       const id = String(bot.pluginId);
       const owner = String((await getPluginRow(stack.rt.store.db, bot.pluginId)).usuario_id);
@@ -186,7 +225,11 @@ for (const target of dbTargets()) {
       assert.equal(JSON.parse(badCreate!.stdout).error_code, "INVALID_INPUT");
       assert.match(stdinCreate!.stdout, /Plugin \d+ created/);
       // The plugin created from stdin holds that token, encrypted.
-      const created = (await stack.rt.store.db.selectFrom("plugin_configs").selectAll().where("identificador", "=", "@stdin_token_bot").executeTakeFirstOrThrow());
+      const created = await stack.rt.store.db
+        .selectFrom("plugin_configs")
+        .selectAll()
+        .where("identificador", "=", "@stdin_token_bot")
+        .executeTakeFirstOrThrow();
       assert.equal(decryptToken(created, stack.rt.keys.fernet), stdinToken);
     });
 
@@ -206,7 +249,10 @@ for (const target of dbTargets()) {
       }
       assert.ok(secrets.includes(bot.secret));
       const needles = [
-        ...tokens.flatMap((t) => [["bot token", t], ["bot token's secret half", t.split(":")[1]!]]),
+        ...tokens.flatMap((t) => [
+          ["bot token", t],
+          ["bot token's secret half", t.split(":")[1]!],
+        ]),
         ...secrets.map((s) => ["webhook secret", s]),
         ["Fernet key", stack.fernetKey],
         ["Fernet key (unpadded)", stack.fernetKey.replace(/=+$/, "")],
@@ -215,7 +261,10 @@ for (const target of dbTargets()) {
       // There is something to search: debug lines, outbox retries, the failures above.
       const logs = capturedLogs.join("");
       // (one info line per update outcome since polling mode's operators' logs; debug lines as before)
-      assert.ok(capturedLogs.some((l) => l.includes('"level":"debug"') || l.includes('"msg":"update committed"')), "no per-update line captured");
+      assert.ok(
+        capturedLogs.some((l) => l.includes('"level":"debug"') || l.includes('"msg":"update committed"')),
+        "no per-update line captured",
+      );
       assert.match(logs, /send will be retried/);
       assert.match(logs, /failed for good/);
       assert.ok(httpBodies.length >= 8 && errorMessages.length >= 15 && cliRuns.length === 6);
@@ -224,7 +273,13 @@ for (const target of dbTargets()) {
         ...capturedLogs.map((l, i) => [`log line ${i}`, l] as [string, string]),
         ...httpBodies.map((b, i) => [`HTTP answer ${i}`, b] as [string, string]),
         ...errorMessages.map((e, i) => [`error message ${i}`, e] as [string, string]),
-        ...cliRuns.flatMap((r) => [[`CLI ${r.args.join(" ")} stdout`, r.stdout], [`CLI ${r.args.join(" ")} stderr`, r.stderr]] as Array<[string, string]>),
+        ...cliRuns.flatMap(
+          (r) =>
+            [
+              [`CLI ${r.args.join(" ")} stdout`, r.stdout],
+              [`CLI ${r.args.join(" ")} stderr`, r.stderr],
+            ] as Array<[string, string]>,
+        ),
       ];
       const outbox = await db.selectFrom("outgoing_messages").select(["text", "last_error"]).execute();
       places.push(...outbox.map((m, i) => [`outgoing message ${i}`, `${m.text} ${m.last_error ?? ""}`] as [string, string]));
@@ -233,7 +288,9 @@ for (const target of dbTargets()) {
         for (const [what, needle] of needles) if (text.includes(needle)) leaks.push(`${what} in ${where}: ${text.slice(0, 300)}`);
       }
       assert.deepEqual(leaks, []);
-      process.stdout.write(`secrets (${target.name}): searched ${capturedLogs.length} log lines, ${httpBodies.length} HTTP answers, ${errorMessages.length} error messages, ${cliRuns.length} CLI runs for ${needles.length} secrets: 0 found\n`);
+      process.stdout.write(
+        `secrets (${target.name}): searched ${capturedLogs.length} log lines, ${httpBodies.length} HTTP answers, ${errorMessages.length} error messages, ${cliRuns.length} CLI runs for ${needles.length} secrets: 0 found\n`,
+      );
     });
   });
 }

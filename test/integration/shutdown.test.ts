@@ -10,8 +10,15 @@ import type { FakeBotApi } from "../support/fake-bot-api.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import { sleep } from "../support/wait.ts";
 import {
-  deliverAll, messageIdOf, startServerProcess, startWorld, stopWorld,
-  type Outgoing, type ServerEnv, type ServerProcess, type WorldBot,
+  deliverAll,
+  messageIdOf,
+  startServerProcess,
+  startWorld,
+  stopWorld,
+  type Outgoing,
+  type ServerEnv,
+  type ServerProcess,
+  type WorldBot,
 } from "../support/server-process.ts";
 
 // One chat per bot (a chat is paced to ~1 message/s): 10 chats x 10 messages.
@@ -75,7 +82,11 @@ for (const target of dbTargets()) {
       const exit = await first.exited;
       assert.deepEqual(exit, { code: 0, signal: null }, `serve exits 0 on SIGTERM\n${first.stderr().slice(-3000)}`);
       await fake.waitFor(() => sendsInFlightAtTerm.every((c) => c.status !== 0), 5000, "the fake answered the sends in flight");
-      assert.deepEqual(sendsInFlightAtTerm.map((c) => c.status), sendsInFlightAtTerm.map(() => 200), "sends in flight at SIGTERM were finished, not cut");
+      assert.deepEqual(
+        sendsInFlightAtTerm.map((c) => c.status),
+        sendsInFlightAtTerm.map(() => 200),
+        "sends in flight at SIGTERM were finished, not cut",
+      );
       assert.ok(termSent, "SIGTERM was sent during delivery");
 
       const ok = results.filter((d) => d.result.status === 200);
@@ -90,19 +101,38 @@ for (const target of dbTargets()) {
       const tasksAtExit = await rt.store.db.selectFrom("tasks").select(["plugin_id", "message_id"]).where("plugin_id", "in", pluginIds).execute();
       const atExit = new Set(tasksAtExit.map((t) => key(Number(t.plugin_id), Number(t.message_id))));
       const without = ok.filter((d) => !atExit.has(key(d.bot.pluginId, messageIdOf(d.update))));
-      assert.deepEqual(without.map((d) => messageIdOf(d.update)), [], "no 200 without its task");
+      assert.deepEqual(
+        without.map((d) => messageIdOf(d.update)),
+        [],
+        "no 200 without its task",
+      );
       // The sender finished what it had claimed: nothing is left half-sent.
-      const outgoingAtExit = await rt.store.db.selectFrom("outgoing_messages").select(["id", "status"])
-        .where("plugin_id", "in", pluginIds).where("task_id", "is not", null).execute();
-      assert.deepEqual(outgoingAtExit.filter((o) => o.status === "sending"), [], "no message left claimed");
+      const outgoingAtExit = await rt.store.db
+        .selectFrom("outgoing_messages")
+        .select(["id", "status"])
+        .where("plugin_id", "in", pluginIds)
+        .where("task_id", "is not", null)
+        .execute();
+      assert.deepEqual(
+        outgoingAtExit.filter((o) => o.status === "sending"),
+        [],
+        "no message left claimed",
+      );
       const queuedAtExit = outgoingAtExit.filter((o) => o.status === "pending").length;
       const sentBeforeExit = fake.sentMessages().filter((m) => CODE_RE.test(m.text)).length;
       assert.ok(queuedAtExit > 0, "some confirmations were still queued at the exit (per-chat pacing)");
 
       // Start again with the Bot API up; Telegram redelivers what was refused.
       server = await startServerProcess({ env, port });
-      const again = await deliverAll(fake, refused.map(({ bot, update }) => ({ bot, update })), { concurrency: IN_FLIGHT });
-      assert.deepEqual(again.filter((d) => d.result.status !== 200).map((d) => d.result.status), []);
+      const again = await deliverAll(
+        fake,
+        refused.map(({ bot, update }) => ({ bot, update })),
+        { concurrency: IN_FLIGHT },
+      );
+      assert.deepEqual(
+        again.filter((d) => d.result.status !== 200).map((d) => d.result.status),
+        [],
+      );
 
       const tasks = await rt.store.db.selectFrom("tasks").select(["plugin_id", "message_id", "codigo"]).where("plugin_id", "in", pluginIds).execute();
       assert.equal(tasks.length, items.length, "one task per message");
@@ -122,11 +152,17 @@ for (const target of dbTargets()) {
       assert.deepEqual([...perCode.keys()].sort(), tasks.map((t) => t.codigo).sort(), "every task confirmed");
       for (const bot of bots) {
         const replyTo = confirmations([bot]).map((m) => m.reply_to_message_id!);
-        assert.deepEqual(replyTo, items.filter((it) => it.bot === bot).map((it) => messageIdOf(it.update)), `order kept in chat ${bot.chatId}`);
+        assert.deepEqual(
+          replyTo,
+          items.filter((it) => it.bot === bot).map((it) => messageIdOf(it.update)),
+          `order kept in chat ${bot.chatId}`,
+        );
       }
 
       const statuses = [...new Set(refused.map((d) => d.result.status))].join("/");
-      console.log(`shutdown (${target.name}): delivered ${items.length}, answered 200 ${ok.length} (of them in flight at SIGTERM and answered after it: ${answeredAfterTerm200}), refused ${refused.length} (status ${statuses}), in flight at SIGTERM ${inFlightAtTerm} requests + ${sendsInFlightAtTerm.length} sends, exit code ${exit.code}, confirmations sent before exit ${sentBeforeExit}, queued at exit ${queuedAtExit}, sent after restart ${sent.length - sentBeforeExit}, duplicates ${twice.length}`);
+      console.log(
+        `shutdown (${target.name}): delivered ${items.length}, answered 200 ${ok.length} (of them in flight at SIGTERM and answered after it: ${answeredAfterTerm200}), refused ${refused.length} (status ${statuses}), in flight at SIGTERM ${inFlightAtTerm} requests + ${sendsInFlightAtTerm.length} sends, exit code ${exit.code}, confirmations sent before exit ${sentBeforeExit}, queued at exit ${queuedAtExit}, sent after restart ${sent.length - sentBeforeExit}, duplicates ${twice.length}`,
+      );
     });
   });
 }

@@ -33,7 +33,9 @@ for (const target of dbTargets()) {
 
     // After this, the next request reads the plugin again, and that state stays cached until the
     // next call (PluginDirectory's TTL, on the injected clock).
-    const cacheExpires = () => { skewMs += DIRECTORY_LIMITS.ttlMs + 1; };
+    const cacheExpires = () => {
+      skewMs += DIRECTORY_LIMITS.ttlMs + 1;
+    };
     const tasksOf = async (chatId: number) => (await stack.tasks(bot.pluginId)).filter((t) => t.metadatos_extra.chat_id === chatId);
 
     it("the linked chat's message becomes a task (and warms the cache)", async () => {
@@ -50,10 +52,24 @@ for (const target of dbTargets()) {
       fastPath.length = 0;
       const r = await stack.sendText(bot, OLD_CHAT, "después de desvincular");
       assert.equal(r.status, 200);
-      assert.deepEqual(fastPath.map(({ chatId, held }) => ({ chatId, held })), [{ chatId: OLD_CHAT, held: false }], "decided on the cached (linked) state, caught by the check");
+      assert.deepEqual(
+        fastPath.map(({ chatId, held }) => ({ chatId, held })),
+        [{ chatId: OLD_CHAT, held: false }],
+        "decided on the cached (linked) state, caught by the check",
+      );
       assert.equal((await tasksOf(OLD_CHAT)).length, 1, "no task for a chat that is no longer linked");
-      await stack.fake.waitFor(() => stack.fake.sentMessages(bot.token).slice(sentBefore).some((m) => m.chat_id === OLD_CHAT && /no está vinculado/.test(m.text)));
-      const outgoing = await stack.rt.store.db.selectFrom("outgoing_messages").select("kind").where("plugin_id", "=", bot.pluginId).orderBy("id", "desc").executeTakeFirstOrThrow();
+      await stack.fake.waitFor(() =>
+        stack.fake
+          .sentMessages(bot.token)
+          .slice(sentBefore)
+          .some((m) => m.chat_id === OLD_CHAT && /no está vinculado/.test(m.text)),
+      );
+      const outgoing = await stack.rt.store.db
+        .selectFrom("outgoing_messages")
+        .select("kind")
+        .where("plugin_id", "=", bot.pluginId)
+        .orderBy("id", "desc")
+        .executeTakeFirstOrThrow();
       assert.equal(outgoing.kind, "not_linked");
     });
 
@@ -67,7 +83,10 @@ for (const target of dbTargets()) {
       // The cache still says NEW_CHAT: the statement's check must catch that the link moved.
       fastPath.length = 0;
       assert.equal((await stack.sendText(bot, NEW_CHAT, "el chat nuevo ya no es el vinculado")).status, 200);
-      assert.deepEqual(fastPath.map(({ chatId, held }) => ({ chatId, held })), [{ chatId: NEW_CHAT, held: false }]);
+      assert.deepEqual(
+        fastPath.map(({ chatId, held }) => ({ chatId, held })),
+        [{ chatId: NEW_CHAT, held: false }],
+      );
       assert.equal((await tasksOf(NEW_CHAT)).length, 1, "no task once the link moved away");
       assert.equal((await stack.sendText(bot, OLD_CHAT, "el chat viejo vuelve a estar vinculado")).status, 200);
       assert.equal((await tasksOf(OLD_CHAT)).length, 2, "the chat the link moved to is served at once");

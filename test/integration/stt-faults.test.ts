@@ -25,7 +25,13 @@ for (const target of dbTargets()) {
       const stt = await startFakeStt();
       const extraEnv = { STT_PROVIDER: "openai", STT_URL: stt.url, STT_LEASE_SECONDS: "3", STT_TIMEOUT_SECONDS: "600" };
       const world = await startWorld(target, 1, extraEnv);
-      const { fake, env, rt, port, bots: [bot] } = world;
+      const {
+        fake,
+        env,
+        rt,
+        port,
+        bots: [bot],
+      } = world;
       try {
         let server = world.server;
         stt.faults.push({ hang: true }); // the first transcription never answers
@@ -38,10 +44,14 @@ for (const target of dbTargets()) {
         await server.exited;
         server = await startServerProcess({ env, extraEnv, port });
         try {
-          const task = await until(async () => {
-            const t = (await listTasks(rt.store.db, rt.store.seam, { pluginId: bot!.pluginId })).find((x) => x.tipo === "telegram_voice");
-            return t?.metadatos_extra.pendiente_stt === false ? t : null;
-          }, "transcribed after the restart", BOUND_MS);
+          const task = await until(
+            async () => {
+              const t = (await listTasks(rt.store.db, rt.store.seam, { pluginId: bot!.pluginId })).find((x) => x.tipo === "telegram_voice");
+              return t?.metadatos_extra.pendiente_stt === false ? t : null;
+            },
+            "transcribed after the restart",
+            BOUND_MS,
+          );
           assert.equal(task.titulo, "sobrevive al kill");
           assert.equal((task.metadatos_extra.stt as { intentos: number }).intentos, 2);
           await until(async () => fake.edits.length >= 1, "edit", BOUND_MS);
@@ -61,23 +71,47 @@ for (const target of dbTargets()) {
     test("a note the process died on STT_MAX_ATTEMPTS times is failed, not taken again forever", async () => {
       const stt = await startFakeStt();
       const world = await startWorld(target, 1);
-      const { fake, rt, bots: [bot] } = world;
+      const {
+        fake,
+        rt,
+        bots: [bot],
+      } = world;
       let w: SttWorker | undefined;
       try {
         fake.addFile(bot!.token, { file_id: "deadly", bytes: NOTE });
-        assert.equal((await fake.deliverUpdate(bot!.token, fake.makeVoiceUpdate(bot!.token, { chatId: bot!.chatId, fileId: "deadly", duration: 6 }))).status, 200);
-        const task = await until(async () => (await listTasks(rt.store.db, rt.store.seam, { pluginId: bot!.pluginId })).find((x) => x.tipo === "telegram_voice"), "the voice task", BOUND_MS);
+        assert.equal(
+          (await fake.deliverUpdate(bot!.token, fake.makeVoiceUpdate(bot!.token, { chatId: bot!.chatId, fileId: "deadly", duration: 6 }))).status,
+          200,
+        );
+        const task = await until(
+          async () => (await listTasks(rt.store.db, rt.store.seam, { pluginId: bot!.pluginId })).find((x) => x.tipo === "telegram_voice"),
+          "the voice task",
+          BOUND_MS,
+        );
         // As left by three processes that each died in the middle of this note: leased, lease run out.
-        await rt.store.db.insertInto("stt_jobs").values({ task_id: task.id, estado: "transcribing", attempts: 3, next_attempt_at: 0, lease_until: 1, last_error: null, updated_at: 0 }).execute();
+        await rt.store.db
+          .insertInto("stt_jobs")
+          .values({ task_id: task.id, estado: "transcribing", attempts: 3, next_attempt_at: 0, lease_until: 1, last_error: null, updated_at: 0 })
+          .execute();
         w = new SttWorker({
-          db: rt.store.db, seam: rt.store.seam, fernet: rt.keys.fernet, apiRoot: fake.url, logger: createLogger("silent"),
-          provider: openAiProvider({ url: stt.url, model: "whisper-1" }), maxAttempts: 3, pollMs: 20,
+          db: rt.store.db,
+          seam: rt.store.seam,
+          fernet: rt.keys.fernet,
+          apiRoot: fake.url,
+          logger: createLogger("silent"),
+          provider: openAiProvider({ url: stt.url, model: "whisper-1" }),
+          maxAttempts: 3,
+          pollMs: 20,
         });
         w.start();
-        const failed = await until(async () => {
-          const t = (await listTasks(rt.store.db, rt.store.seam, { pluginId: bot!.pluginId })).find((x) => x.id === task.id)!;
-          return (t.metadatos_extra.stt as { estado?: string } | undefined)?.estado === "failed" ? t : null;
-        }, "failed for good", BOUND_MS);
+        const failed = await until(
+          async () => {
+            const t = (await listTasks(rt.store.db, rt.store.seam, { pluginId: bot!.pluginId })).find((x) => x.id === task.id)!;
+            return (t.metadatos_extra.stt as { estado?: string } | undefined)?.estado === "failed" ? t : null;
+          },
+          "failed for good",
+          BOUND_MS,
+        );
         assert.match(String((failed.metadatos_extra.stt as { error: string }).error), /stopped 3 times/);
         assert.equal(stt.uploads.length, 0, "not transcribed a fourth time");
       } finally {
@@ -90,7 +124,12 @@ for (const target of dbTargets()) {
     test("two workers on one database: each of 12 notes is transcribed exactly once", async () => {
       const stt = await startFakeStt();
       const world = await startWorld(target, 1);
-      const { fake, env, rt, bots: [bot] } = world;
+      const {
+        fake,
+        env,
+        rt,
+        bots: [bot],
+      } = world;
       const rtB = await openTestRuntime(env);
       const workers: SttWorker[] = [];
       try {
@@ -103,16 +142,26 @@ for (const target of dbTargets()) {
         stt.respond = () => `nota ${++n}`;
         for (const r of [rt, rtB]) {
           const w = new SttWorker({
-            db: r.store.db, seam: r.store.seam, fernet: r.keys.fernet, apiRoot: fake.url, logger: createLogger("silent"),
-            provider: openAiProvider({ url: stt.url, model: "whisper-1" }), concurrency: 3, pollMs: 20,
+            db: r.store.db,
+            seam: r.store.seam,
+            fernet: r.keys.fernet,
+            apiRoot: fake.url,
+            logger: createLogger("silent"),
+            provider: openAiProvider({ url: stt.url, model: "whisper-1" }),
+            concurrency: 3,
+            pollMs: 20,
           });
           w.start();
           workers.push(w);
         }
-        await until(async () => {
-          const ts = (await listTasks(rt.store.db, rt.store.seam, { pluginId: bot!.pluginId })).filter((x) => x.tipo === "telegram_voice");
-          return ts.length === 12 && ts.every((t) => t.metadatos_extra.pendiente_stt === false);
-        }, "all transcribed", BOUND_MS);
+        await until(
+          async () => {
+            const ts = (await listTasks(rt.store.db, rt.store.seam, { pluginId: bot!.pluginId })).filter((x) => x.tipo === "telegram_voice");
+            return ts.length === 12 && ts.every((t) => t.metadatos_extra.pendiente_stt === false);
+          },
+          "all transcribed",
+          BOUND_MS,
+        );
         assert.equal(stt.uploads.length, 12, "one upload per note");
         await until(async () => fake.edits.length >= 12, "12 confirmations edited", BOUND_MS);
         await new Promise((r2) => setTimeout(r2, 1000));

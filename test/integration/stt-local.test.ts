@@ -21,8 +21,12 @@ const NOTE = new Uint8Array(fs.readFileSync(path.join(path.dirname(fileURLToPath
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "joe-whisper-"));
 const MODEL = path.join(dir, "ggml-random-test.bin");
 
-describe("local whisper.cpp provider", { skip: whisperInstalled() ? false : "whisper.cpp not built: run `npx joe-telegram stt install` (.ci/run does)" }, () => {
-  before(() => { writeRandomWhisperModel(MODEL, WHISPER_SIZES.test!); });
+describe("local whisper.cpp provider", {
+  skip: whisperInstalled() ? false : "whisper.cpp not built: run `npx joe-telegram stt install` (.ci/run does)",
+}, () => {
+  before(() => {
+    writeRandomWhisperModel(MODEL, WHISPER_SIZES.test!);
+  });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   test("loads a random-weight model in the real layout and transcribes a real OGG/Opus note in a child process", async () => {
@@ -52,8 +56,12 @@ describe("local whisper.cpp provider", { skip: whisperInstalled() ? false : "whi
   for (const target of dbTargets()) {
     describe(`end to end (${target.name})`, () => {
       let s: Stack;
-      before(async () => { s = await startStack(target, { env: { STT_PROVIDER: "local", WHISPER_MODEL: MODEL, WHISPER_THREADS: "1" } }); });
-      after(async () => { await s.stop(); });
+      before(async () => {
+        s = await startStack(target, { env: { STT_PROVIDER: "local", WHISPER_MODEL: MODEL, WHISPER_THREADS: "1" } });
+      });
+      after(async () => {
+        await s.stop();
+      });
 
       test("a voice note is transcribed by whisper.cpp, titled, and the confirmation edited; the webhook answers meanwhile", async () => {
         const bot = await s.addBot();
@@ -64,10 +72,14 @@ describe("local whisper.cpp provider", { skip: whisperInstalled() ? false : "whi
         // While whisper.cpp works in its child process, the server still answers webhooks.
         const during = await s.sendText(bot, 4242, "texto mientras se transcribe");
         assert.equal(during.status, 200);
-        const task = await until(async () => {
-          const t = (await s.tasks(bot.pluginId)).find((x) => x.tipo === "telegram_voice");
-          return t?.metadatos_extra.pendiente_stt === false ? t : null;
-        }, "transcribed voice task", 60_000);
+        const task = await until(
+          async () => {
+            const t = (await s.tasks(bot.pluginId)).find((x) => x.tipo === "telegram_voice");
+            return t?.metadatos_extra.pendiente_stt === false ? t : null;
+          },
+          "transcribed voice task",
+          60_000,
+        );
         const info = task.metadatos_extra.stt as Record<string, unknown>;
         assert.equal(info.proveedor, "local");
         assert.equal(info.modelo, "ggml-random-test.bin");

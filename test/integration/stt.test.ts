@@ -20,12 +20,22 @@ for (const target of dbTargets()) {
     let stt: FakeStt;
     before(async () => {
       stt = await startFakeStt();
-      s = await startStack(target, { env: {
-        STT_PROVIDER: "openai", STT_URL: stt.url, STT_API_KEY: "sk-test-secret-key", STT_MODEL: "whisper-1",
-        STT_RETRY_BASE_SECONDS: "0.2", STT_TIMEOUT_SECONDS: "2", STT_MAX_ATTEMPTS: "3",
-      } });
+      s = await startStack(target, {
+        env: {
+          STT_PROVIDER: "openai",
+          STT_URL: stt.url,
+          STT_API_KEY: "sk-test-secret-key",
+          STT_MODEL: "whisper-1",
+          STT_RETRY_BASE_SECONDS: "0.2",
+          STT_TIMEOUT_SECONDS: "2",
+          STT_MAX_ATTEMPTS: "3",
+        },
+      });
     });
-    after(async () => { await s.stop(); await stt.close(); });
+    after(async () => {
+      await s.stop();
+      await stt.close();
+    });
 
     async function linkedBot(): Promise<{ bot: TestBot; chat: number }> {
       const bot = await s.addBot();
@@ -82,10 +92,22 @@ for (const target of dbTargets()) {
       await sendVoice(bot, chat, "voice-long");
       await until(async () => s.fake.edits.find((e) => e.token === bot.token), "edit");
       await until(async () => {
-        const got = [s.fake.edits.find((e) => e.token === bot.token)!.text, ...s.fake.sentMessages(bot.token).filter((m) => m.text.includes("palabra")).map((m) => m.text)].join(" ");
+        const got = [
+          s.fake.edits.find((e) => e.token === bot.token)!.text,
+          ...s.fake
+            .sentMessages(bot.token)
+            .filter((m) => m.text.includes("palabra"))
+            .map((m) => m.text),
+        ].join(" ");
         return got.includes("palabra1499");
       }, "the rest of the transcript");
-      const pieces = [s.fake.edits.find((e) => e.token === bot.token)!.text.split("🎤 ")[1]!, ...s.fake.sentMessages(bot.token).filter((m) => m.text.startsWith("palabra")).map((m) => m.text)];
+      const pieces = [
+        s.fake.edits.find((e) => e.token === bot.token)!.text.split("🎤 ")[1]!,
+        ...s.fake
+          .sentMessages(bot.token)
+          .filter((m) => m.text.startsWith("palabra"))
+          .map((m) => m.text),
+      ];
       for (const p of pieces) assert.ok(p.length <= 4096);
       assert.deepEqual(pieces.join(" ").split(/\s+/), words, "every word, in order, none cut");
     });
@@ -101,7 +123,10 @@ for (const target of dbTargets()) {
       assert.match(String((task.metadatos_extra.stt as { error: string }).error), /20 MB/);
       assert.equal(task.metadatos_extra.pendiente_stt, true);
       assert.equal(s.fake.downloads.length, downloadsBefore, "nothing downloaded");
-      await until(async () => s.fake.sentMessages(bot.token).find((m) => m.text.includes("No pude transcribir") && m.text.includes(task.codigo)), "the chat told");
+      await until(
+        async () => s.fake.sentMessages(bot.token).find((m) => m.text.includes("No pude transcribir") && m.text.includes(task.codigo)),
+        "the chat told",
+      );
     });
 
     test("an expired file link is fetched again with getFile", async () => {
@@ -115,7 +140,10 @@ for (const target of dbTargets()) {
       }, "transcribed");
       assert.equal(task.titulo, "enlace renovado");
       assert.equal(s.fake.callsOf("getFile", bot.token).length, 2);
-      assert.deepEqual(s.fake.downloads.filter((d) => d.token === bot.token).map((d) => d.status), [404, 200]);
+      assert.deepEqual(
+        s.fake.downloads.filter((d) => d.token === bot.token).map((d) => d.status),
+        [404, 200],
+      );
     });
 
     test("a provider that fails (500, 429) or hangs is retried with backoff, and the chat hears once", async () => {
@@ -125,10 +153,14 @@ for (const target of dbTargets()) {
       // times out the second; the third attempt succeeds.
       stt.faults.push({ status: 500 }, { status: 429, retryAfter: 1 }, { status: 503 }, { status: 502 }, { hang: true });
       await sendVoice(bot, chat, "voice-flaky");
-      const task = await until(async () => {
-        const t = await taskOf(bot.pluginId);
-        return t?.metadatos_extra.pendiente_stt === false ? t : null;
-      }, "transcribed after retries", 40_000);
+      const task = await until(
+        async () => {
+          const t = await taskOf(bot.pluginId);
+          return t?.metadatos_extra.pendiente_stt === false ? t : null;
+        },
+        "transcribed after retries",
+        40_000,
+      );
       assert.equal(task.titulo, "al final sí");
       assert.ok((task.metadatos_extra.stt as { intentos: number }).intentos >= 2);
       await until(async () => s.fake.edits.find((e) => e.token === bot.token), "edit");
@@ -148,7 +180,10 @@ for (const target of dbTargets()) {
       assert.match(String((task.metadatos_extra.stt as { error: string }).error), /Invalid file format/);
       assert.equal(stt.uploads.length - before, 1);
       // The chat hears a plain reason, not the provider's words.
-      const told = await until(async () => s.fake.sentMessages(bot.token).find((m) => m.text.includes("No pude transcribir") && m.text.includes(task.codigo)), "the chat told");
+      const told = await until(
+        async () => s.fake.sentMessages(bot.token).find((m) => m.text.includes("No pude transcribir") && m.text.includes(task.codigo)),
+        "the chat told",
+      );
       assert.ok(!told.text.includes("Invalid file format"));
       assert.match(told.text, /servicio de transcripción falló/);
     });

@@ -7,10 +7,7 @@ import assert from "node:assert/strict";
 import { dbTargets, type TestDatabase } from "../support/databases.ts";
 import type { FakeBotApi } from "../support/fake-bot-api.ts";
 import type { Runtime } from "../../src/runtime.ts";
-import {
-  createBots, linkBots, openWorld, startServerProcess, stopWorld,
-  type ServerEnv, type ServerProcess,
-} from "../support/server-process.ts";
+import { createBots, linkBots, openWorld, startServerProcess, stopWorld, type ServerEnv, type ServerProcess } from "../support/server-process.ts";
 import { freePort } from "../support/child-process.ts";
 import { rawConnect, slowBody, slowHeaders } from "../support/raw-http.ts";
 import { until } from "../support/wait.ts";
@@ -45,7 +42,9 @@ for (const target of dbTargets()) {
 
     const exitWithin = async (s: ServerProcess, ms: number) => {
       let timer: NodeJS.Timeout | undefined;
-      const bound = new Promise<"still running">((r) => { timer = setTimeout(() => r("still running"), ms); });
+      const bound = new Promise<"still running">((r) => {
+        timer = setTimeout(() => r("still running"), ms);
+      });
       try {
         return await Promise.race([s.exited, bound]);
       } finally {
@@ -70,7 +69,12 @@ for (const target of dbTargets()) {
     });
 
     it("idle, slow-header, slow-body and kept-alive connections are closed by the server's timeouts", { timeout: 90_000 }, async () => {
-      const s = await start({ HTTP_IDLE_TIMEOUT_MS: "1500", HTTP_HEADERS_TIMEOUT_MS: "1000", HTTP_REQUEST_TIMEOUT_MS: "3000", HTTP_KEEPALIVE_TIMEOUT_MS: "1000" });
+      const s = await start({
+        HTTP_IDLE_TIMEOUT_MS: "1500",
+        HTTP_HEADERS_TIMEOUT_MS: "1000",
+        HTTP_REQUEST_TIMEOUT_MS: "3000",
+        HTTP_KEEPALIVE_TIMEOUT_MS: "1000",
+      });
       const idle = await rawConnect(s.port);
       const slow = await slowBody(s.port, "/plugins/telegram/webhook/1/", 100);
       const slowHead = await slowHeaders(s.port, 100);
@@ -106,7 +110,8 @@ for (const target of dbTargets()) {
       const body = JSON.stringify(update);
       const nextBody = JSON.stringify(next);
       const path = `/plugins/telegram/webhook/${bot!.pluginId}/`;
-      const head = (len: number, expect: boolean) => `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-Telegram-Bot-Api-Secret-Token: ${bot!.secret}\r\nContent-Length: ${len}\r\n${expect ? "Expect: 100-continue\r\n" : ""}\r\n`;
+      const head = (len: number, expect: boolean) =>
+        `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-Telegram-Bot-Api-Secret-Token: ${bot!.secret}\r\nContent-Length: ${len}\r\n${expect ? "Expect: 100-continue\r\n" : ""}\r\n`;
       const c = await rawConnect(s.port);
       try {
         // "100 Continue" proves the server has taken the request in before SIGTERM.
@@ -132,7 +137,11 @@ for (const target of dbTargets()) {
         assert.equal(json.error_code, "SHUTTING_DOWN");
 
         const tasks = await rt.store.db.selectFrom("tasks").select(["titulo"]).where("plugin_id", "=", bot!.pluginId).execute();
-        assert.deepEqual(tasks.map((t) => t.titulo), ["en vuelo durante el apagado"], "the update in flight was committed; the late one was not");
+        assert.deepEqual(
+          tasks.map((t) => t.titulo),
+          ["en vuelo durante el apagado"],
+          "the update in flight was committed; the late one was not",
+        );
       } finally {
         c.stop();
       }

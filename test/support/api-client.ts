@@ -6,7 +6,13 @@ import type { Db, DialectSeam } from "../../src/db/dialect.ts";
 import { createApiToken } from "../../src/api/tokens.ts";
 import { taskCodigo } from "../../src/tasks/codigo.ts";
 
-export interface ApiUser { bot: TestBot; usuarioId: number; token: string; tokenId: number; chatId: number }
+export interface ApiUser {
+  bot: TestBot;
+  usuarioId: number;
+  token: string;
+  tokenId: number;
+  chatId: number;
+}
 
 let chatSeq = 0;
 
@@ -20,7 +26,11 @@ export async function userWithBot(s: Stack, opts: { idioma?: "es" | "en" } = {})
   return { bot, usuarioId, token, tokenId: info.id, chatId };
 }
 
-export interface Answer<T = any> { status: number; body: T; headers: Headers }
+export interface Answer<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
 
 export function client(baseUrl: string, token: string | null) {
   async function call<T = any>(method: string, path: string, body?: unknown): Promise<Answer<T>> {
@@ -44,8 +54,12 @@ export async function taskFromChat(s: Stack, u: ApiUser, text: string, extra?: {
   if (r.status !== 200) throw new Error(`webhook answered ${r.status}`);
   const messageId = Number((r.update.message as { message_id: number }).message_id);
   for (let i = 0; i < 200; i++) {
-    const t = await s.rt.store.db.selectFrom("tasks").select("codigo")
-      .where("plugin_id", "=", u.bot.pluginId).where("message_id", "=", messageId).executeTakeFirst();
+    const t = await s.rt.store.db
+      .selectFrom("tasks")
+      .select("codigo")
+      .where("plugin_id", "=", u.bot.pluginId)
+      .where("message_id", "=", messageId)
+      .executeTakeFirst();
     if (t) return { codigo: t.codigo, messageId };
     await new Promise((res) => setTimeout(res, 25));
   }
@@ -53,22 +67,44 @@ export async function taskFromChat(s: Stack, u: ApiUser, text: string, extra?: {
 }
 
 /** Writes `n` queued text tasks for a plugin directly (ids from the dialect, like the webhook). */
-export async function insertQueuedTasks(db: Db, seam: DialectSeam, p: { usuarioId: number; pluginId: number; chatId: number }, n: number, firstMessageId = 1): Promise<number[]> {
+export async function insertQueuedTasks(
+  db: Db,
+  seam: DialectSeam,
+  p: { usuarioId: number; pluginId: number; chatId: number },
+  n: number,
+  firstMessageId = 1,
+): Promise<number[]> {
   const ids: number[] = [];
-  for (let done = 0; done < n;) {
+  for (let done = 0; done < n; ) {
     const k = Math.min(200, n - done);
     await db.transaction().execute(async (trx) => {
       const got = await seam.taskIds.next(trx, k);
-      await trx.insertInto("tasks").values(got.map((id, i) => ({
-        id, codigo: taskCodigo(id), usuario_id: p.usuarioId, plugin_id: p.pluginId, tipo: "telegram",
-        titulo: `tarea ${done + i}`, estado: "queued", chat_id: p.chatId, message_id: firstMessageId + done + i,
-        metadatos_extra: JSON.stringify({ chat_id: p.chatId, message_id: firstMessageId + done + i, plugin_id: p.pluginId, texto_original: `tarea ${done + i}` }),
-        created_at: new Date().toISOString(),
-      }))).execute();
+      await trx
+        .insertInto("tasks")
+        .values(
+          got.map((id, i) => ({
+            id,
+            codigo: taskCodigo(id),
+            usuario_id: p.usuarioId,
+            plugin_id: p.pluginId,
+            tipo: "telegram",
+            titulo: `tarea ${done + i}`,
+            estado: "queued",
+            chat_id: p.chatId,
+            message_id: firstMessageId + done + i,
+            metadatos_extra: JSON.stringify({
+              chat_id: p.chatId,
+              message_id: firstMessageId + done + i,
+              plugin_id: p.pluginId,
+              texto_original: `tarea ${done + i}`,
+            }),
+            created_at: new Date().toISOString(),
+          })),
+        )
+        .execute();
       ids.push(...got);
     });
     done += k;
   }
   return ids;
 }
-

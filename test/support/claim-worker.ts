@@ -20,8 +20,15 @@ async function post(path: string, body: object): Promise<{ status: number; body:
 
 for (;;) {
   const c = await post("/tasks/claim", { limit: 10, lease_seconds: 10 });
-  if (c.status !== 200) { console.log(`error claim ${c.status}`); await new Promise((r) => setTimeout(r, 100)); continue; }
-  if (c.body.items.length === 0) { await new Promise((r) => setTimeout(r, 50)); continue; }
+  if (c.status !== 200) {
+    console.log(`error claim ${c.status}`);
+    await new Promise((r) => setTimeout(r, 100));
+    continue;
+  }
+  if (c.body.items.length === 0) {
+    await new Promise((r) => setTimeout(r, 50));
+    continue;
+  }
   console.log(`claimed ${c.body.items.map((t: { codigo: string }) => t.codigo).join(" ")}`);
   for (const t of c.body.items as Array<{ codigo: string; lease_id: string }>) {
     if (workMs) await new Promise((r) => setTimeout(r, workMs));

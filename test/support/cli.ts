@@ -45,13 +45,20 @@ export function runCli(args: string[], opts: { env: CliEnv; stdin?: string; time
   const child = spawnCli(args, opts.env);
   let stdout = "";
   let stderr = "";
-  child.stdout!.setEncoding("utf8").on("data", (c: string) => { stdout += c; });
-  child.stderr!.setEncoding("utf8").on("data", (c: string) => { stderr += c; });
+  child.stdout!.setEncoding("utf8").on("data", (c: string) => {
+    stdout += c;
+  });
+  child.stderr!.setEncoding("utf8").on("data", (c: string) => {
+    stderr += c;
+  });
   child.stdin!.on("error", () => {}); // the command may exit before reading it
   child.stdin!.end(opts.stdin ?? "");
   const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 60_000);
   return new Promise((resolve, reject) => {
-    child.once("error", (err) => { clearTimeout(timer); reject(err); });
+    child.once("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
     child.once("close", (code, signal) => {
       clearTimeout(timer);
       cliOutputs.push(stdout, stderr);
@@ -77,8 +84,12 @@ export function startCli(args: string[], opts: { env: CliEnv }): CliProcess {
   const child = spawnCli(args, opts.env);
   let stdout = "";
   let stderr = "";
-  child.stdout!.setEncoding("utf8").on("data", (c: string) => { stdout += c; });
-  child.stderr!.setEncoding("utf8").on("data", (c: string) => { stderr += c; });
+  child.stdout!.setEncoding("utf8").on("data", (c: string) => {
+    stdout += c;
+  });
+  child.stderr!.setEncoding("utf8").on("data", (c: string) => {
+    stderr += c;
+  });
   child.stdin!.on("error", () => {});
   child.stdin!.end();
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
@@ -95,7 +106,9 @@ export function startCli(args: string[], opts: { env: CliEnv }): CliProcess {
     async stop(signal = "SIGTERM", timeoutMs = 20_000) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<"timeout">((r) => { timer = setTimeout(() => r("timeout"), timeoutMs); });
+      const timeout = new Promise<"timeout">((r) => {
+        timer = setTimeout(() => r("timeout"), timeoutMs);
+      });
       const r = await Promise.race([exited, timeout]);
       clearTimeout(timer);
       if (r === "timeout") {
@@ -111,7 +124,9 @@ export function startCli(args: string[], opts: { env: CliEnv }): CliProcess {
 /** Poll `url` until it answers 200 (or the process exits, or `timeoutMs` passes). */
 export async function waitForHttp(url: string, proc: CliProcess, timeoutMs = 30_000): Promise<void> {
   let exited = false;
-  void proc.exited.then(() => { exited = true; });
+  void proc.exited.then(() => {
+    exited = true;
+  });
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (exited) throw new Error(`process exited before ${url} answered:\n${proc.stderr()}`);

@@ -43,9 +43,11 @@ export class DashClient {
   /** POST a form; `_csrf` is added from the last page unless `csrf: false` (or a given value). */
   async post(path: string, fields: Record<string, string> = {}, opts: { csrf?: boolean | string } = {}): Promise<Page> {
     const form = new URLSearchParams(fields);
-    if (opts.csrf !== false) form.set("_csrf", typeof opts.csrf === "string" ? opts.csrf : this.csrf ?? "");
+    if (opts.csrf !== false) form.set("_csrf", typeof opts.csrf === "string" ? opts.csrf : (this.csrf ?? ""));
     const res = await fetch(this.baseUrl + path, {
-      method: "POST", redirect: "manual", body: form.toString(),
+      method: "POST",
+      redirect: "manual",
+      body: form.toString(),
       headers: { cookie: this.cookieHeader(), "content-type": "application/x-www-form-urlencoded" },
     });
     return this.handle(res);

@@ -39,7 +39,8 @@ const postgres: DbTarget = {
     u.pathname = `/${name}`;
     const dataDir = tempDir("tg-test");
     return {
-      url: u.toString(), dataDir,
+      url: u.toString(),
+      dataDir,
       async drop() {
         removeDir(dataDir);
         const c = new pg.Client({ connectionString: PG_URL });

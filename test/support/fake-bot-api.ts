@@ -145,10 +145,7 @@ export interface MethodContext {
   bot: FakeBot;
   api: FakeBotApi;
 }
-export type MethodHandler = (
-  params: Record<string, unknown>,
-  ctx: MethodContext,
-) => unknown | Promise<unknown>;
+export type MethodHandler = (params: Record<string, unknown>, ctx: MethodContext) => unknown | Promise<unknown>;
 
 /**
  * Throw this from an `onMethod` handler to answer with a Bot API error,
@@ -186,10 +183,7 @@ const LIMIT_PRIVATE_CHAT = { windowMs: 1_000, max: 1 };
 const LIMIT_GROUP_CHAT = { windowMs: 60_000, max: 20 };
 const LIMIT_PER_BOT = { windowMs: 1_000, max: 30 };
 
-const HTML_TAGS = new Set([
-  "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span",
-  "tg-spoiler", "a", "code", "pre", "tg-emoji", "blockquote",
-]);
+const HTML_TAGS = new Set(["b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a", "code", "pre", "tg-emoji", "blockquote"]);
 
 // ---------------------------------------------------------------------------
 // Internal state
@@ -621,7 +615,10 @@ export class FakeBotApi {
       chat: chatObject(m.chatId, from),
       from,
       voice: {
-        file_id: m.fileId, file_unique_id: stored?.file_unique_id ?? `u_${m.fileId}`, duration: m.duration, mime_type: "audio/ogg",
+        file_id: m.fileId,
+        file_unique_id: stored?.file_unique_id ?? `u_${m.fileId}`,
+        duration: m.duration,
+        mime_type: "audio/ogg",
         file_size: m.fileSize ?? stored?.bytes.byteLength ?? 1000,
       },
     };
@@ -640,14 +637,9 @@ export class FakeBotApi {
    * opts.secret overrides the header value (null: send no header); opts.url
    * overrides the target; opts.timeoutMs bounds the wait (default 10 s).
    */
-  async deliverUpdate(
-    token: string,
-    update: object,
-    opts: { secret?: string | null; url?: string; timeoutMs?: number } = {},
-  ): Promise<DeliveryResult> {
+  async deliverUpdate(token: string, update: object, opts: { secret?: string | null; url?: string; timeoutMs?: number } = {}): Promise<DeliveryResult> {
     const st = this.state(token);
-    const body: Record<string, unknown> =
-      "update_id" in update ? { ...(update as Record<string, unknown>) } : { update_id: st.nextUpdateId++, ...update };
+    const body: Record<string, unknown> = "update_id" in update ? { ...(update as Record<string, unknown>) } : { update_id: st.nextUpdateId++, ...update };
     const uid = body.update_id;
     if (typeof uid === "number" && uid >= st.nextUpdateId) st.nextUpdateId = uid + 1;
     const res = await this.post(st, body, opts);
@@ -677,7 +669,7 @@ export class FakeBotApi {
     if (!target) {
       throw new Error(`FakeBotApi.deliverUpdate: bot ${st.bot.token} has no webhook set (and no opts.url given)`);
     }
-    const secret = opts.secret === undefined ? st.webhook?.secret_token : opts.secret ?? undefined;
+    const secret = opts.secret === undefined ? st.webhook?.secret_token : (opts.secret ?? undefined);
     const payload = JSON.stringify(update);
     const headers: Record<string, string | number> = {
       "content-type": "application/json",
@@ -699,31 +691,22 @@ export class FakeBotApi {
     return result;
   }
 
-  private postOnce(
-    u: URL,
-    headers: Record<string, string | number>,
-    payload: string,
-    timeoutMs: number,
-  ): Promise<DeliveryResult & { staleSocket?: boolean }> {
+  private postOnce(u: URL, headers: Record<string, string | number>, payload: string, timeoutMs: number): Promise<DeliveryResult & { staleSocket?: boolean }> {
     const isHttps = u.protocol === "https:";
     return new Promise((resolve) => {
-      const req = (isHttps ? https : http).request(
-        u,
-        { method: "POST", headers, agent: isHttps ? this.httpsAgent : this.httpAgent },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => {
-            const status = res.statusCode ?? 0;
-            const body = Buffer.concat(chunks).toString("utf8");
-            if (status >= 200 && status < 300) return resolve({ status, body });
-            // Telegram's wording, e.g. "Wrong response from the webhook: 401 Unauthorized".
-            const reason = res.statusMessage || http.STATUS_CODES[status] || "";
-            resolve({ status, body, error: `Wrong response from the webhook: ${status} ${reason}`.trimEnd() });
-          });
-          res.on("error", (err) => resolve({ status: 0, body: "", error: `Connection error: ${err.message}` }));
-        },
-      );
+      const req = (isHttps ? https : http).request(u, { method: "POST", headers, agent: isHttps ? this.httpsAgent : this.httpAgent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const status = res.statusCode ?? 0;
+          const body = Buffer.concat(chunks).toString("utf8");
+          if (status >= 200 && status < 300) return resolve({ status, body });
+          // Telegram's wording, e.g. "Wrong response from the webhook: 401 Unauthorized".
+          const reason = res.statusMessage || http.STATUS_CODES[status] || "";
+          resolve({ status, body, error: `Wrong response from the webhook: ${status} ${reason}`.trimEnd() });
+        });
+        res.on("error", (err) => resolve({ status: 0, body: "", error: `Connection error: ${err.message}` }));
+      });
       req.setTimeout(timeoutMs, () => {
         req.destroy(Object.assign(new Error("timeout"), { code: "FAKE_TIMEOUT" }));
       });
@@ -788,9 +771,8 @@ export class FakeBotApi {
         case "retryAfter":
           return this.answer(res, call, tooManyRequests(fault.seconds));
         case "answerLate": {
-          const payload: ApiPayload = parseError !== undefined
-            ? { ok: false, error_code: 400, description: `Bad Request: ${parseError}` }
-            : await this.execute(token, method, params);
+          const payload: ApiPayload =
+            parseError !== undefined ? { ok: false, error_code: 400, description: `Bad Request: ${parseError}` } : await this.execute(token, method, params);
           await new Promise<void>((resolve) => this.held.add({ release: resolve }));
           return this.answer(res, call, payload); // not written if the client gave up
         }
@@ -825,9 +807,7 @@ export class FakeBotApi {
       const builtin = BUILTINS.get(key);
       if (!builtin) return { ok: false, error_code: 404, description: "Not Found: method not found" };
       const reply = builtin.fn(st, params, this.env);
-      return reply.description === undefined
-        ? { ok: true, result: reply.result }
-        : { ok: true, result: reply.result, description: reply.description };
+      return reply.description === undefined ? { ok: true, result: reply.result } : { ok: true, result: reply.result, description: reply.description };
     } catch (err) {
       if (err instanceof BotApiError) {
         return {
@@ -880,8 +860,7 @@ export class FakeBotApi {
    */
   queueUpdate(token: string, update: object): Record<string, unknown> {
     const st = this.state(token);
-    const body: Record<string, unknown> =
-      "update_id" in update ? { ...(update as Record<string, unknown>) } : { update_id: st.nextUpdateId++, ...update };
+    const body: Record<string, unknown> = "update_id" in update ? { ...(update as Record<string, unknown>) } : { update_id: st.nextUpdateId++, ...update };
     const uid = body.update_id;
     if (typeof uid === "number" && uid >= st.nextUpdateId) st.nextUpdateId = uid + 1;
     st.pending.push(body);
@@ -908,7 +887,11 @@ export class FakeBotApi {
     try {
       for (;;) {
         if (me.superseded) {
-          return { ok: false, error_code: 409, description: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running" };
+          return {
+            ok: false,
+            error_code: 409,
+            description: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+          };
         }
         const r = await this.execute(token, "getUpdates", params);
         const empty = r.ok && Array.isArray(r.result) && r.result.length === 0;
@@ -1005,9 +988,7 @@ builtin("setWebhook", (st, p) => {
     ...(asString(p.ip_address) ? { ip_address: asString(p.ip_address) } : {}),
     ...(drop ? { drop_pending_updates: true } : {}),
     // Delivery errors are about a url; keep them only while the url stays the same.
-    ...(sameUrl && prev?.last_error_date !== undefined
-      ? { last_error_date: prev.last_error_date, last_error_message: prev.last_error_message }
-      : {}),
+    ...(sameUrl && prev?.last_error_date !== undefined ? { last_error_date: prev.last_error_date, last_error_message: prev.last_error_message } : {}),
   };
   return { result: true, description: sameUrl ? "Webhook is already set" : "Webhook was set" };
 });
@@ -1108,7 +1089,10 @@ builtin("editMessageText", (st, p, env) => {
   const message = st.messages.get(`${chatId}:${messageId}`);
   const botId = (botUser(st.bot) as { id: number }).id;
   if (!message || (message.from as { id?: number } | undefined)?.id !== botId) throw badRequest("message to edit not found");
-  if (message.text === visible) throw badRequest("message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message");
+  if (message.text === visible)
+    throw badRequest(
+      "message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
+    );
   message.text = visible;
   message.edit_date = unixNow();
   env.recordEdit({ token: st.bot.token, chat_id: chatId, message_id: messageId, text: visible, at: Date.now() });
@@ -1137,7 +1121,7 @@ function commandsKeyOf(p: Record<string, unknown>): string {
 
 builtin("setMyCommands", (st, p) => {
   const commands = asArray(p.commands);
-  if (!commands) throw badRequest("parameter \"commands\" is required");
+  if (!commands) throw badRequest('parameter "commands" is required');
   if (commands.length > 100) throw badRequest("too many commands specified");
   for (const c of commands) {
     const o = asObject(c);
@@ -1181,10 +1165,7 @@ function nextMessageId(st: BotState, chatId: number): number {
 /** Whole seconds (≥ 1) until another message to `chatId` fits all flood windows; 0 if it fits now. */
 function floodWait(st: BotState, chatId: number, now: number): number {
   const chatLimit = chatId > 0 ? LIMIT_PRIVATE_CHAT : LIMIT_GROUP_CHAT;
-  const waitMs = Math.max(
-    windowWait(st.chatSendTimes.get(chatId) ?? [], chatLimit, now),
-    windowWait(st.sendTimes, LIMIT_PER_BOT, now),
-  );
+  const waitMs = Math.max(windowWait(st.chatSendTimes.get(chatId) ?? [], chatLimit, now), windowWait(st.sendTimes, LIMIT_PER_BOT, now));
   return waitMs > 0 ? Math.max(1, Math.ceil(waitMs / 1000)) : 0;
 }
 
@@ -1229,7 +1210,10 @@ function checkEntities(text: string, parseMode: string | undefined): string {
     case "markdownv2":
       return checkMarkdownV2(text);
     case "markdown":
-      return text.replace(/\\(.)/g, "$1").replace(/\]\([^)]*\)/g, "").replace(/[*_`[]/g, "");
+      return text
+        .replace(/\\(.)/g, "$1")
+        .replace(/\]\([^)]*\)/g, "")
+        .replace(/[*_`[]/g, "");
     default:
       throw badRequest("unsupported parse_mode");
   }
@@ -1265,8 +1249,15 @@ function checkHtml(text: string): string {
       if (m) {
         const e = m[1]!;
         visible +=
-          e === "lt" ? "<" : e === "gt" ? ">" : e === "amp" ? "&" : e === "quot" ? '"'
-          : String.fromCodePoint(e.startsWith("#x") ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
+          e === "lt"
+            ? "<"
+            : e === "gt"
+              ? ">"
+              : e === "amp"
+                ? "&"
+                : e === "quot"
+                  ? '"'
+                  : String.fromCodePoint(e.startsWith("#x") ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
         i += m[0].length;
       } else {
         // Telegram leaves unrecognised "&..." as text.
@@ -1301,9 +1292,7 @@ function checkMarkdownV2(text: string): string {
     }
     afterLinkText = ch === "]";
     if ("#+-={}.!()".includes(ch) || (ch === ">" && i > 0 && text[i - 1] !== "\n")) {
-      throw badRequest(
-        `can't parse entities: Character '${ch}' is reserved and must be escaped with the preceding '\\'`,
-      );
+      throw badRequest(`can't parse entities: Character '${ch}' is reserved and must be escaped with the preceding '\\'`);
     }
     if (!"*_~|`[]>".includes(ch)) visible += ch;
   }
@@ -1335,13 +1324,20 @@ function tooManyRequests(seconds: number): ApiPayload {
 
 function defaultDescription(status: number): string {
   switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 409: return "Conflict";
-    case 429: return "Too Many Requests";
-    default: return http.STATUS_CODES[status] ?? "Error";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 409:
+      return "Conflict";
+    case 429:
+      return "Too Many Requests";
+    default:
+      return http.STATUS_CODES[status] ?? "Error";
   }
 }
 
@@ -1374,12 +1370,17 @@ function chatObject(id: number, user?: Record<string, unknown>): Record<string, 
 
 function networkErrorMessage(err: NodeJS.ErrnoException): string {
   switch (err.code) {
-    case "ECONNREFUSED": return "Connection refused";
-    case "ECONNRESET": return "Connection reset by peer";
-    case "FAKE_TIMEOUT": return "Read timeout expired";
+    case "ECONNREFUSED":
+      return "Connection refused";
+    case "ECONNRESET":
+      return "Connection reset by peer";
+    case "FAKE_TIMEOUT":
+      return "Read timeout expired";
     case "ENOTFOUND":
-    case "EAI_AGAIN": return "Failed to resolve host: Name or service not known";
-    default: return `Connection error: ${err.message}`;
+    case "EAI_AGAIN":
+      return "Failed to resolve host: Name or service not known";
+    default:
+      return `Connection error: ${err.message}`;
   }
 }
 
@@ -1392,7 +1393,6 @@ function hashId(s: string): number {
   for (const c of s) h = (h * 31 + c.charCodeAt(0)) >>> 0;
   return (h % 2_000_000_000) + 1;
 }
-
 
 function sendJson(res: http.ServerResponse, status: number, payload: unknown): void {
   const body = JSON.stringify(payload);
@@ -1426,9 +1426,7 @@ function asBool(v: unknown): boolean {
 /** Objects may be sent as JSON-serialised strings outside of JSON bodies. */
 function asObject(v: unknown): Record<string, unknown> | undefined {
   const parsed = typeof v === "string" ? tryJson(v) : v;
-  return parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)
-    ? (parsed as Record<string, unknown>)
-    : undefined;
+  return parsed !== null && typeof parsed === "object" && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
 }
 
 function asArray(v: unknown): unknown[] | undefined {
@@ -1516,10 +1514,7 @@ function parseMultipart(body: Buffer, boundary: string): Record<string, unknown>
       const name = /;\s*name="([^"]*)"/i.exec(headers)?.[1];
       const filename = /filename="([^"]*)"/i.exec(headers)?.[1];
       if (name !== undefined) {
-        out[name] =
-          filename !== undefined
-            ? { filename, size: content.length, bytes: new Uint8Array(content) }
-            : content.toString("utf8");
+        out[name] = filename !== undefined ? { filename, size: content.length, bytes: new Uint8Array(content) } : content.toString("utf8");
       }
     }
     pos = next;

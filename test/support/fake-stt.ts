@@ -72,7 +72,8 @@ export async function startFakeStt(): Promise<FakeStt> {
       return;
     }
     if (fault) {
-      res.writeHead(fault.status, { "content-type": "application/json", ...(fault.retryAfter ? { "retry-after": String(fault.retryAfter) } : {}) })
+      res
+        .writeHead(fault.status, { "content-type": "application/json", ...(fault.retryAfter ? { "retry-after": String(fault.retryAfter) } : {}) })
         .end(JSON.stringify({ error: { message: fault.message ?? "fake failure" } }));
       return;
     }

@@ -4,21 +4,31 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
-export async function apiGet<T = any>(baseUrl: string, token: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+export async function apiGet<T = any>(
+  baseUrl: string,
+  token: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: T }> {
   const r = await fetch(`${baseUrl}/api/v1${path}`, { headers: { authorization: `Bearer ${token}`, ...headers } });
   return { status: r.status, body: (await r.json()) as T };
 }
 
 export async function apiSend<T = any>(baseUrl: string, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
   const r = await fetch(`${baseUrl}/api/v1${path}`, {
-    method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await r.text();
   return { status: r.status, body: (text ? JSON.parse(text) : null) as T };
 }
 
-export interface SseMessage { id?: string; event?: string; data: string }
+export interface SseMessage {
+  id?: string;
+  event?: string;
+  data: string;
+}
 
 export interface SseClient {
   status: Promise<number>;
@@ -51,7 +61,10 @@ export function openSse(url: string, token: string, headers: Record<string, stri
           if (line.startsWith(":")) comments.push(line.slice(1).trim());
           else if (line.startsWith("id: ")) m.id = line.slice(4);
           else if (line.startsWith("event: ")) m.event = line.slice(7);
-          else if (line.startsWith("data: ")) { m.data += line.slice(6); isData = true; }
+          else if (line.startsWith("data: ")) {
+            m.data += line.slice(6);
+            isData = true;
+          }
         }
         if (isData) messages.push(m);
       }
@@ -59,11 +72,18 @@ export function openSse(url: string, token: string, headers: Record<string, stri
     res.on("end", () => resolveEnded());
     res.on("close", () => resolveEnded());
   });
-  req.on("error", () => { resolveStatus(0); resolveEnded(); });
+  req.on("error", () => {
+    resolveStatus(0);
+    resolveEnded();
+  });
   return { status, messages, comments, ended, close: () => req.destroy() };
 }
 
-export interface Delivery { headers: Record<string, string>; body: string; at: number }
+export interface Delivery {
+  headers: Record<string, string>;
+  body: string;
+  at: number;
+}
 
 export interface Subscriber {
   url: string;

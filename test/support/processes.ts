@@ -52,7 +52,10 @@ export function startJoeProcess(name: string, args: string[], env: Record<string
   });
 
   const proc: JoeProcess = {
-    name, child, lines, exited,
+    name,
+    child,
+    lines,
+    exited,
     tail: (n = 20) => lines.slice(-n).join("\n"),
     waitForLine(re, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {
@@ -74,7 +77,9 @@ export function startJoeProcess(name: string, args: string[], env: Record<string
     async kill(graceMs = 10_000) {
       if (!ended && child.exitCode === null && child.signalCode === null) {
         child.kill("SIGTERM");
-        const timer = setTimeout(() => { if (!ended) child.kill("SIGKILL"); }, graceMs);
+        const timer = setTimeout(() => {
+          if (!ended) child.kill("SIGKILL");
+        }, graceMs);
         const r = await exited;
         clearTimeout(timer);
         return r;

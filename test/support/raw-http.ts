@@ -21,16 +21,27 @@ export async function rawConnect(port: number): Promise<RawClient> {
   let data = "";
   let closed = false;
   let trickle: NodeJS.Timeout | undefined;
-  socket.setEncoding("utf8").on("data", (d: string) => { data += d; });
-  const whenClosed = new Promise<void>((r) => socket.once("close", () => { closed = true; clearInterval(trickle); r(); }));
+  socket.setEncoding("utf8").on("data", (d: string) => {
+    data += d;
+  });
+  const whenClosed = new Promise<void>((r) =>
+    socket.once("close", () => {
+      closed = true;
+      clearInterval(trickle);
+      r();
+    }),
+  );
   await new Promise<void>((resolve, reject) => {
     socket.once("connect", resolve);
     socket.once("error", reject);
   });
   const client: RawClient & { trickle(bytes: string, everyMs: number): void } = {
-    socket, whenClosed,
+    socket,
+    whenClosed,
     received: () => data,
-    get closed() { return closed; },
+    get closed() {
+      return closed;
+    },
     async waitFor(text, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       while (!data.includes(text)) {
@@ -57,7 +68,9 @@ export async function rawConnect(port: number): Promise<RawClient> {
 /** A POST whose headers arrive at once and whose body then comes one byte every `everyMs`. */
 export async function slowBody(port: number, path: string, everyMs = 200): Promise<RawClient> {
   const c = (await rawConnect(port)) as RawClient & { trickle(bytes: string, everyMs: number): void };
-  c.socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-Telegram-Bot-Api-Secret-Token: wrong\r\nContent-Length: 100000\r\n\r\n{"update_id":`);
+  c.socket.write(
+    `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-Telegram-Bot-Api-Secret-Token: wrong\r\nContent-Length: 100000\r\n\r\n{"update_id":`,
+  );
   c.trickle("1", everyMs);
   return c;
 }

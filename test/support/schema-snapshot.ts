@@ -37,15 +37,18 @@ export async function migratedSchema(target: DbTarget): Promise<string> {
  * unchanged lines around each change. Longest common subsequence: the texts are a few hundred lines.
  */
 export function lineDiff(expected: string, actual: string, context = 3): string {
-  const a = expected.split("\n"), b = actual.split("\n");
-  const n = a.length, m = b.length;
+  const a = expected.split("\n"),
+    b = actual.split("\n");
+  const n = a.length,
+    m = b.length;
   // lcs[i][j]: length of the longest common subsequence of a[i..] and b[j..].
   const lcs = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
   for (let i = n - 1; i >= 0; i--) {
     for (let j = m - 1; j >= 0; j--) lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
   }
   const ops: { tag: " " | "-" | "+"; line: string; a: number; b: number }[] = [];
-  let i = 0, j = 0;
+  let i = 0,
+    j = 0;
   while (i < n || j < m) {
     if (i < n && j < m && a[i] === b[j]) ops.push({ tag: " ", line: a[i]!, a: i++, b: j++ });
     // Removals before additions, as diff(1) prints them.
@@ -55,9 +58,13 @@ export function lineDiff(expected: string, actual: string, context = 3): string 
   const out: string[] = [];
   let k = 0;
   while (k < ops.length) {
-    if (ops[k]!.tag === " ") { k++; continue; }
+    if (ops[k]!.tag === " ") {
+      k++;
+      continue;
+    }
     // A hunk: this change and those within 2×context lines of it.
-    let start = Math.max(0, k - context), end = k;
+    let start = Math.max(0, k - context),
+      end = k;
     while (end < ops.length) {
       let next = end;
       while (next < ops.length && ops[next]!.tag !== " ") next++;

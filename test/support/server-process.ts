@@ -77,12 +77,20 @@ export async function startServerProcess(opts: ServerProcessOptions): Promise<Se
 
 async function spawnOnce(opts: ServerProcessOptions, port: number): Promise<ServerProcess> {
   const child = spawnJoe(["serve", ...(opts.args ?? [])], {
-    PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: opts.logLevel ?? "info", ...opts.env, ...opts.extraEnv,
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    LOG_LEVEL: opts.logLevel ?? "info",
+    ...opts.env,
+    ...opts.extraEnv,
   });
   let out = "";
   let err = "";
-  child.stdout!.setEncoding("utf8").on("data", (d: string) => { out += d; });
-  child.stderr!.setEncoding("utf8").on("data", (d: string) => { err += d; });
+  child.stdout!.setEncoding("utf8").on("data", (d: string) => {
+    out += d;
+  });
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => {
+    err += d;
+  });
   let exitInfo: Exit | undefined;
   const exited = new Promise<Exit>((resolve) => {
     child.once("exit", (code, signal) => {
@@ -92,17 +100,22 @@ async function spawnOnce(opts: ServerProcessOptions, port: number): Promise<Serv
   });
   const url = `http://127.0.0.1:${port}`;
   const sp: ServerProcess = {
-    port, url, pid: child.pid!, child, exited,
+    port,
+    url,
+    pid: child.pid!,
+    child,
+    exited,
     stdout: () => out,
     stderr: () => err,
-    logLines: () => err.split("\n").flatMap((l) => {
-      try {
-        const v = JSON.parse(l) as unknown;
-        return v !== null && typeof v === "object" ? [v as Record<string, unknown>] : [];
-      } catch {
-        return [];
-      }
-    }),
+    logLines: () =>
+      err.split("\n").flatMap((l) => {
+        try {
+          const v = JSON.parse(l) as unknown;
+          return v !== null && typeof v === "object" ? [v as Record<string, unknown>] : [];
+        } catch {
+          return [];
+        }
+      }),
     get alive() {
       return exitInfo === undefined;
     },
@@ -141,7 +154,11 @@ async function spawnOnce(opts: ServerProcessOptions, port: number): Promise<Serv
 /** A runtime on the server's database and keys (migrated), logging nowhere. */
 export async function openTestRuntime(env: ServerEnv): Promise<Runtime> {
   const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "warn", ...env });
-  const sink = new Writable({ write(_c, _e, cb) { cb(); } });
+  const sink = new Writable({
+    write(_c, _e, cb) {
+      cb();
+    },
+  });
   return openRuntime({ config, logger: createLogger("warn", sink) });
 }
 
@@ -169,7 +186,9 @@ export async function createBots(rt: Runtime, fake: FakeBotApi, baseUrl: string,
     const username = `joe_fault${seq}_${i}_bot`;
     fake.addBot({ token, username });
     const { plugin, webhookSecret } = await createPlugin(rt.store.db, rt.store.seam, rt.keys.fernet, {
-      usuarioId: user.id, identificador: `@${username}`, token,
+      usuarioId: user.id,
+      identificador: `@${username}`,
+      token,
     });
     await setWebhook(rt, plugin.id, baseUrl);
     bots.push({ pluginId: plugin.id, token, codigo: plugin.codigo_verificacion, secret: webhookSecret, chatId: 700_000 + seq * 1000 + i });
@@ -209,7 +228,8 @@ export function messageIdOf(update: Record<string, unknown>): number {
  * previous one was answered). `onStart` sees each request go out, `onResult` every answer as it comes.
  */
 export async function deliverAll(
-  fake: FakeBotApi, items: Outgoing[],
+  fake: FakeBotApi,
+  items: Outgoing[],
   opts: { concurrency: number; timeoutMs?: number; onStart?: (it: Outgoing) => void; onResult?: (d: Delivered) => void },
 ): Promise<Delivered[]> {
   const byChat = new Map<string, Outgoing[]>();
@@ -222,7 +242,10 @@ export async function deliverAll(
   let free = opts.concurrency;
   const waiting: Array<() => void> = [];
   const acquire = async () => {
-    if (free > 0) { free--; return; }
+    if (free > 0) {
+      free--;
+      return;
+    }
     await new Promise<void>((r) => waiting.push(r));
   };
   const release = () => {
@@ -230,20 +253,22 @@ export async function deliverAll(
     if (next) next();
     else free++;
   };
-  await Promise.all([...byChat.values()].map(async (queue) => {
-    for (const it of queue) {
-      await acquire();
-      try {
-        opts.onStart?.(it);
-        const result = await fake.deliverUpdate(it.bot.token, it.update, { timeoutMs: opts.timeoutMs ?? 30_000 });
-        const d = { ...it, result };
-        results.push(d);
-        opts.onResult?.(d);
-      } finally {
-        release();
+  await Promise.all(
+    [...byChat.values()].map(async (queue) => {
+      for (const it of queue) {
+        await acquire();
+        try {
+          opts.onStart?.(it);
+          const result = await fake.deliverUpdate(it.bot.token, it.update, { timeoutMs: opts.timeoutMs ?? 30_000 });
+          const d = { ...it, result };
+          results.push(d);
+          opts.onResult?.(d);
+        } finally {
+          release();
+        }
       }
-    }
-  }));
+    }),
+  );
   return results;
 }
 

@@ -36,7 +36,12 @@ export interface Stack {
   addBot(opts?: { username?: string; idioma?: "es" | "en" }): Promise<TestBot>;
   /** Send `/start <code>` from chatId and wait for the link confirmation to be sent. */
   link(bot: TestBot, chatId: number): Promise<void>;
-  sendText(bot: TestBot, chatId: number, text: string, extra?: { languageCode?: string }): Promise<{ status: number; body: string; update: Record<string, unknown> }>;
+  sendText(
+    bot: TestBot,
+    chatId: number,
+    text: string,
+    extra?: { languageCode?: string },
+  ): Promise<{ status: number; body: string; update: Record<string, unknown> }>;
   tasks(pluginId?: number): ReturnType<typeof listTasks>;
   stop(): Promise<void>;
 }
@@ -45,7 +50,9 @@ let botSeq = 0;
 
 export function randomToken(): string {
   const digits = String(1_000_000_000 + Math.floor(Math.random() * 8_000_000_000));
-  const tail = Buffer.from(Array.from({ length: 27 }, () => Math.floor(Math.random() * 256))).toString("base64url").slice(0, 35);
+  const tail = Buffer.from(Array.from({ length: 27 }, () => Math.floor(Math.random() * 256)))
+    .toString("base64url")
+    .slice(0, 35);
   return `${digits}:${tail}`;
 }
 
@@ -62,17 +69,33 @@ export async function startStack(target: DbTarget, opts: StackOptions = {}): Pro
   const database = await target.create();
   const fernetKey = generateKey();
   const config = loadConfig({
-    PORT: "0", HOST: "127.0.0.1", DATA_DIR: database.dataDir, DATABASE_URL: database.url,
-    FERNET_KEYS: fernetKey, TELEGRAM_API_ROOT: fake.url, LOG_LEVEL: "debug", ...opts.env,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    DATA_DIR: database.dataDir,
+    DATABASE_URL: database.url,
+    FERNET_KEYS: fernetKey,
+    TELEGRAM_API_ROOT: fake.url,
+    LOG_LEVEL: "debug",
+    ...opts.env,
   });
-  const sink = new Writable({ write(chunk, _enc, cb) { capturedLogs.push(String(chunk)); cb(); } });
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      capturedLogs.push(String(chunk));
+      cb();
+    },
+  });
   const rt = await openRuntime({ config, logger: createLogger("debug", sink) });
   const plugins = opts.pluginCacheNow ? new PluginDirectory(rt.store.db, rt.store.seam, undefined, opts.pluginCacheNow) : undefined;
   const running = await startServer(rt, { workers: opts.workers ?? true, plugins });
   const baseUrl = running.url!.replace("localhost", "127.0.0.1");
 
   const stack: Stack = {
-    fake, rt, running, baseUrl, database, fernetKey,
+    fake,
+    rt,
+    running,
+    baseUrl,
+    database,
+    fernetKey,
     async addBot(o = {}) {
       const n = ++botSeq;
       const token = randomToken();
@@ -80,7 +103,10 @@ export async function startStack(target: DbTarget, opts: StackOptions = {}): Pro
       fake.addBot({ token, username });
       const user = await createUser(rt.store.db, rt.store.seam, `user${n}_${Date.now().toString(36)}`);
       const { plugin, webhookSecret } = await createPlugin(rt.store.db, rt.store.seam, rt.keys.fernet, {
-        usuarioId: user.id, identificador: `@${username}`, token, idioma: o.idioma,
+        usuarioId: user.id,
+        identificador: `@${username}`,
+        token,
+        idioma: o.idioma,
       });
       await setWebhook(rt, plugin.id, baseUrl);
       return { pluginId: plugin.id, token, username, codigo: plugin.codigo_verificacion, secret: webhookSecret };
@@ -93,7 +119,7 @@ export async function startStack(target: DbTarget, opts: StackOptions = {}): Pro
     },
     async sendText(bot, chatId, text, extra = {}) {
       const update = fake.makeTextUpdate(bot.token, { chatId, text });
-      if (extra.languageCode) ((update.message as { from: Record<string, unknown> }).from).language_code = extra.languageCode;
+      if (extra.languageCode) (update.message as { from: Record<string, unknown> }).from.language_code = extra.languageCode;
       const r = await fake.deliverUpdate(bot.token, update);
       return { status: r.status, body: r.body, update };
     },

@@ -10,7 +10,10 @@ export function sleep(ms: number): Promise<void> {
  * `timeoutMs` (a bound, not a timing assertion) naming `what`.
  */
 export async function until<T>(
-  fn: () => T | Promise<T>, what: string | (() => string), timeoutMs = 20_000, intervalMs = 50,
+  fn: () => T | Promise<T>,
+  what: string | (() => string),
+  timeoutMs = 20_000,
+  intervalMs = 50,
 ): Promise<Exclude<T, false | null | undefined | 0 | "">> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -18,8 +18,15 @@ const T0 = 1_700_000_000_000;
 
 function plugin(over: Partial<PluginState> = {}): PluginState {
   return {
-    id: 7, usuarioId: 3, identificador: "@joe_bot", codigoVerificacion: CODE,
-    verificado: false, chatIdVerificado: null, intentosFallidos: 0, bloqueadoEn: null, ...over,
+    id: 7,
+    usuarioId: 3,
+    identificador: "@joe_bot",
+    codigoVerificacion: CODE,
+    verificado: false,
+    chatIdVerificado: null,
+    intentosFallidos: 0,
+    bloqueadoEn: null,
+    ...over,
   };
 }
 const linkedPlugin = (over: Partial<PluginState> = {}) => plugin({ verificado: true, chatIdVerificado: OWNER_CHAT, ...over });
@@ -27,7 +34,13 @@ const linkedPlugin = (over: Partial<PluginState> = {}) => plugin({ verificado: t
 let nextUpdateId = 1000;
 let nextMessageId = 50;
 
-interface MsgOpts { chatId?: number; chatType?: string; lang?: string; isBot?: boolean; from?: boolean }
+interface MsgOpts {
+  chatId?: number;
+  chatType?: string;
+  lang?: string;
+  isBot?: boolean;
+  from?: boolean;
+}
 
 /** A Telegram "message" update as Telegram sends it, parsed the way the webhook parses it. */
 function messageUpdate(fields: Record<string, unknown>, o: MsgOpts = {}): ParsedUpdate {
@@ -36,7 +49,8 @@ function messageUpdate(fields: Record<string, unknown>, o: MsgOpts = {}): Parsed
   return parse({
     update_id: nextUpdateId++,
     message: {
-      message_id: nextMessageId++, date: 1_700_000_000,
+      message_id: nextMessageId++,
+      date: 1_700_000_000,
       chat: { id: chatId, type: o.chatType ?? (chatId < 0 ? "supergroup" : "private") },
       ...(o.from === false ? {} : { from }),
       ...fields,
@@ -177,7 +191,10 @@ describe("decide: an unverified plugin warns and stores nothing", () => {
       assert.equal(d.outcome, "warned:not_linked");
       assert.equal(d.task, undefined);
     }
-    const edit = parse({ update_id: nextUpdateId++, edited_message: { message_id: 3, date: 1, edit_date: 2, chat: { id: OWNER_CHAT, type: "private" }, text: "x" } });
+    const edit = parse({
+      update_id: nextUpdateId++,
+      edited_message: { message_id: 3, date: 1, edit_date: 2, chat: { id: OWNER_CHAT, type: "private" }, text: "x" },
+    });
     const d = decide(edit, plugin(), EMPTY_CHAT, T0);
     assert.equal(d.outcome, "ignored:edited_message");
     assertNothingHappens(d);
@@ -198,8 +215,12 @@ describe("decide: an unverified plugin warns and stores nothing", () => {
       ({ plugin: p, chat } = applyDecision(p, chat, d));
     }
     assert.deepEqual(outcomes, [
-      "warned:not_linked", "warn_suppressed:not_linked", "warn_suppressed:not_linked",
-      "warned:not_linked", "warn_suppressed:not_linked", "warned:not_linked",
+      "warned:not_linked",
+      "warn_suppressed:not_linked",
+      "warn_suppressed:not_linked",
+      "warned:not_linked",
+      "warn_suppressed:not_linked",
+      "warned:not_linked",
     ]);
   });
 
@@ -240,7 +261,10 @@ describe("decide: wrong codes and brute-force limits", () => {
     // The fifth reply says when the chat may try again: the end of the window its first failure opened.
     const until = T0 + 1000 + LIMITS.chatWindowMs;
     assert.deepEqual(replies, [
-      TEXTS.wrongCode.es(4), TEXTS.wrongCode.es(3), TEXTS.wrongCode.es(2), TEXTS.wrongCode.es(1),
+      TEXTS.wrongCode.es(4),
+      TEXTS.wrongCode.es(3),
+      TEXTS.wrongCode.es(2),
+      TEXTS.wrongCode.es(1),
       TEXTS.chatLockedOut.es(until, T0 + LIMITS.chatFailures * 1000),
     ]);
     assert.match(replies[0]!, /Te quedan 4 intento/);
@@ -411,7 +435,10 @@ describe("decide: a verified plugin in its linked chat", () => {
       tipo: "telegram",
       titulo: "Comprar leche y pan",
       metadatos_extra: {
-        chat_id: OWNER_CHAT, message_id: u.message!.messageId, plugin_id: 7, owner_id: 3,
+        chat_id: OWNER_CHAT,
+        message_id: u.message!.messageId,
+        plugin_id: 7,
+        owner_id: 3,
         texto_original: "Comprar leche y pan",
       },
     });
@@ -434,9 +461,17 @@ describe("decide: a verified plugin in its linked chat", () => {
       tipo: "telegram_voice",
       titulo: "🎤 Nota de voz (0:12)",
       metadatos_extra: {
-        chat_id: OWNER_CHAT, message_id: u.message!.messageId, plugin_id: 7, owner_id: 3,
-        pendiente_stt: true, file_id: voice.file_id, file_unique_id: voice.file_unique_id,
-        duration: 12, mime_type: "audio/ogg", file_size: 48213, language_code: null,
+        chat_id: OWNER_CHAT,
+        message_id: u.message!.messageId,
+        plugin_id: 7,
+        owner_id: 3,
+        pendiente_stt: true,
+        file_id: voice.file_id,
+        file_unique_id: voice.file_unique_id,
+        duration: 12,
+        mime_type: "audio/ogg",
+        file_size: 48213,
+        language_code: null,
       },
     });
     assert.equal("texto_original" in d.task!.metadatos_extra, false);
@@ -498,7 +533,10 @@ describe("decide: a verified plugin in its linked chat", () => {
   });
 
   it("a sticker gets the 'what I can take' reply and no task", () => {
-    const sticker = messageUpdate({ sticker: { file_id: "S", file_unique_id: "SU", type: "regular", width: 512, height: 512, is_animated: false, is_video: false } }, { lang: "en" });
+    const sticker = messageUpdate(
+      { sticker: { file_id: "S", file_unique_id: "SU", type: "regular", width: 512, height: 512, is_animated: false, is_video: false } },
+      { lang: "en" },
+    );
     const ds = decide(sticker, linkedPlugin(), EMPTY_CHAT, T0);
     assert.equal(ds.outcome, "unsupported");
     assert.equal(ds.task, undefined);
@@ -567,7 +605,13 @@ describe("decide: what is ignored", () => {
   });
 
   it("non-message updates are ignored without a reply", () => {
-    const msg = { message_id: 9, date: 1, chat: { id: OWNER_CHAT, type: "private" }, from: { id: OWNER_CHAT, is_bot: false, first_name: "P" }, text: "editado" };
+    const msg = {
+      message_id: 9,
+      date: 1,
+      chat: { id: OWNER_CHAT, type: "private" },
+      from: { id: OWNER_CHAT, is_bot: false, first_name: "P" },
+      text: "editado",
+    };
     const updates: Array<[string, Record<string, unknown>]> = [
       ["channel_post", { channel_post: { ...msg, chat: { id: -100777, type: "channel" } } }],
       ["callback_query", { callback_query: { id: "cb1", from: msg.from, chat_instance: "ci", data: "x" } }],
@@ -595,8 +639,11 @@ function edited(fields: Record<string, unknown>, messageId = 60, o: { chatId?: n
   return parse({
     update_id: nextUpdateId++,
     edited_message: {
-      message_id: messageId, date: 1_700_000_000, edit_date: 1_700_000_100,
-      chat: { id: chatId, type: "private" }, from: { id: chatId, is_bot: false, first_name: "Pedro", ...(o.lang ? { language_code: o.lang } : {}) },
+      message_id: messageId,
+      date: 1_700_000_000,
+      edit_date: 1_700_000_100,
+      chat: { id: chatId, type: "private" },
+      from: { id: chatId, is_bot: false, first_name: "Pedro", ...(o.lang ? { language_code: o.lang } : {}) },
       ...fields,
     },
   });
@@ -604,7 +651,12 @@ function edited(fields: Record<string, unknown>, messageId = 60, o: { chatId?: n
 
 describe("decide: chat commands", () => {
   it("/tareas, /tasks, /tareas@joe_bot ask for the list, in the sender's language; nothing else happens", () => {
-    for (const [t, lang] of [["/tareas", "es"], ["/tasks", "en"], ["/tareas@joe_bot", "es"], ["/TAREAS todas", "es"]] as const) {
+    for (const [t, lang] of [
+      ["/tareas", "es"],
+      ["/tasks", "en"],
+      ["/tareas@joe_bot", "es"],
+      ["/TAREAS todas", "es"],
+    ] as const) {
       const u = text(t, { lang });
       const d = decide(u, linkedPlugin(), EMPTY_CHAT, T0);
       assert.equal(d.outcome, "command:list_tasks", t);
@@ -618,7 +670,10 @@ describe("decide: chat commands", () => {
     assert.equal(last.outcome, "command:undo");
     assert.deepEqual((last.intent as Extract<ChatIntent, { kind: "undo" }>).target, { kind: "last" });
     assertNothingHappens(last);
-    const reply = messageUpdate({ text: "/undo", reply_to_message: { message_id: 12, date: 1, chat: { id: OWNER_CHAT, type: "private" }, text: "✅" } }, { lang: "en" });
+    const reply = messageUpdate(
+      { text: "/undo", reply_to_message: { message_id: 12, date: 1, chat: { id: OWNER_CHAT, type: "private" }, text: "✅" } },
+      { lang: "en" },
+    );
     const d = decide(reply, linkedPlugin(), EMPTY_CHAT, T0);
     assert.deepEqual(d.intent, { kind: "undo", lang: "en", replyTo: reply.message!.messageId, target: { kind: "reply", messageId: 12 } });
   });
@@ -651,32 +706,64 @@ describe("decide: chat commands", () => {
 
 describe("decide: photos, documents, forwards", () => {
   it("a photo with a caption is a task titled by the caption, with its largest size as adjunto", () => {
-    const u = messageUpdate({ caption: "pizarra de la reunión", photo: [
-      { file_id: "small", file_unique_id: "s", width: 90, height: 90, file_size: 900 },
-      { file_id: "big", file_unique_id: "b", width: 1280, height: 1280, file_size: 99_000 },
-    ] });
+    const u = messageUpdate({
+      caption: "pizarra de la reunión",
+      photo: [
+        { file_id: "small", file_unique_id: "s", width: 90, height: 90, file_size: 900 },
+        { file_id: "big", file_unique_id: "b", width: 1280, height: 1280, file_size: 99_000 },
+      ],
+    });
     const d = decide(u, linkedPlugin(), EMPTY_CHAT, T0);
     assert.equal(d.outcome, "task");
     assert.equal(d.task?.tipo, "telegram");
     assert.equal(d.task?.titulo, "pizarra de la reunión");
     assert.equal(d.task?.metadatos_extra.texto_original, "pizarra de la reunión");
-    assert.deepEqual(d.task?.metadatos_extra.adjunto, { kind: "photo", file_id: "big", file_unique_id: "b", file_name: null, mime_type: null, file_size: 99_000, width: 1280, height: 1280 });
+    assert.deepEqual(d.task?.metadatos_extra.adjunto, {
+      kind: "photo",
+      file_id: "big",
+      file_unique_id: "b",
+      file_name: null,
+      mime_type: null,
+      file_size: 99_000,
+      width: 1280,
+      height: 1280,
+    });
     assert.equal(replyText(d, "T-ABCD"), TEXTS.received.es("T-ABCD"));
   });
 
   it("without a caption: 📷 Foto / 📎 <file name>, in the sender's language", () => {
-    const photo = decide(messageUpdate({ photo: [{ file_id: "P", file_unique_id: "PU", width: 9, height: 9 }] }, { lang: "en" }), linkedPlugin(), EMPTY_CHAT, T0);
+    const photo = decide(
+      messageUpdate({ photo: [{ file_id: "P", file_unique_id: "PU", width: 9, height: 9 }] }, { lang: "en" }),
+      linkedPlugin(),
+      EMPTY_CHAT,
+      T0,
+    );
     assert.equal(photo.task?.titulo, "📷 Photo");
     assert.equal(photo.task?.metadatos_extra.texto_original, undefined);
-    const doc = decide(messageUpdate({ document: { file_id: "D", file_unique_id: "DU", file_name: "factura.pdf", mime_type: "application/pdf", file_size: 10 } }), linkedPlugin(), EMPTY_CHAT, T0);
+    const doc = decide(
+      messageUpdate({ document: { file_id: "D", file_unique_id: "DU", file_name: "factura.pdf", mime_type: "application/pdf", file_size: 10 } }),
+      linkedPlugin(),
+      EMPTY_CHAT,
+      T0,
+    );
     assert.equal(doc.task?.titulo, "📎 factura.pdf");
-    assert.deepEqual(doc.task?.metadatos_extra.adjunto, { kind: "document", file_id: "D", file_unique_id: "DU", file_name: "factura.pdf", mime_type: "application/pdf", file_size: 10 });
+    assert.deepEqual(doc.task?.metadatos_extra.adjunto, {
+      kind: "document",
+      file_id: "D",
+      file_unique_id: "DU",
+      file_name: "factura.pdf",
+      mime_type: "application/pdf",
+      file_size: 10,
+    });
     const nameless = decide(messageUpdate({ document: { file_id: "D", file_unique_id: "DU" } }), linkedPlugin(), EMPTY_CHAT, T0);
     assert.equal(nameless.task?.titulo, "📎 Documento");
   });
 
   it("a forwarded note keeps where it came from in reenviado_de", () => {
-    const u = messageUpdate({ text: "idea de Ana", forward_origin: { type: "user", date: 1_700_000_000, sender_user: { id: 5, is_bot: false, first_name: "Ana" } } });
+    const u = messageUpdate({
+      text: "idea de Ana",
+      forward_origin: { type: "user", date: 1_700_000_000, sender_user: { id: 5, is_bot: false, first_name: "Ana" } },
+    });
     const d = decide(u, linkedPlugin(), EMPTY_CHAT, T0);
     assert.deepEqual(d.task?.metadatos_extra.reenviado_de, { type: "user", name: "Ana", id: 5, date: "2023-11-14T22:13:20.000Z" });
     assert.equal(decide(text("propia"), linkedPlugin(), EMPTY_CHAT, T0).task?.metadatos_extra.reenviado_de, undefined);
@@ -708,10 +795,21 @@ describe("decide: edits", () => {
 
 describe("decide-chat: what /tareas, /deshacer and edits answer", () => {
   const task = (over: Partial<TaskSnapshot> = {}): TaskSnapshot => ({
-    id: 1, codigo: "T-AAAA", estado: "queued", titulo: "comprar pan", tipo: "telegram",
-    metadatos_extra: { chat_id: OWNER_CHAT, message_id: 60, texto_original: "comprar pan" }, ...over,
+    id: 1,
+    codigo: "T-AAAA",
+    estado: "queued",
+    titulo: "comprar pan",
+    tipo: "telegram",
+    metadatos_extra: { chat_id: OWNER_CHAT, message_id: 60, texto_original: "comprar pan" },
+    ...over,
   });
-  const editOf = (t: string, lang: "es" | "en" = "es"): Extract<ChatIntent, { kind: "edit" }> => ({ kind: "edit", lang, messageId: 60, text: t, editedAt: "2026-01-01T00:00:00.000Z" });
+  const editOf = (t: string, lang: "es" | "en" = "es"): Extract<ChatIntent, { kind: "edit" }> => ({
+    kind: "edit",
+    lang,
+    messageId: 60,
+    text: t,
+    editedAt: "2026-01-01T00:00:00.000Z",
+  });
 
   it("the list: code, state and title per line; an empty chat is said so", () => {
     const text = taskListText([task({ codigo: "T-BBBB", estado: "done", titulo: "b" }), task()], "es");
@@ -744,7 +842,11 @@ describe("decide-chat: what /tareas, /deshacer and edits answer", () => {
     assert.equal(first.metadatos_extra.editado_en, "2026-01-01T00:00:00.000Z");
     const second = decideEdit(task({ metadatos_extra: first.metadatos_extra, titulo: first.titulo }), editOf("comprar dos panes"));
     assert.equal(second.outcome, "edit:applied");
-    if (second.outcome === "edit:applied") assert.deepEqual((second.metadatos_extra.versiones as Array<{ texto: string }>).map((v) => v.texto), ["comprar pan", "comprar pan integral"]);
+    if (second.outcome === "edit:applied")
+      assert.deepEqual(
+        (second.metadatos_extra.versiones as Array<{ texto: string }>).map((v) => v.texto),
+        ["comprar pan", "comprar pan integral"],
+      );
   });
 
   it("an edit after the task left the queue is noted, not applied; no task, voice notes, same text: nothing", () => {
@@ -762,12 +864,15 @@ describe("decide-chat: what /tareas, /deshacer and edits answer", () => {
 
   it("messages that only make a task (text, voice, photo, document) plan rows alone; commands and edits read tasks first", () => {
     const p = linkedPlugin();
-    const plan = (u: ParsedUpdate) => planBatch([{ index: 0, pluginId: p.id, update: u }], { plugins: new Map([[p.id, p]]), chats: new Map() }, 1_700_000_000_000)[0]!;
+    const plan = (u: ParsedUpdate) =>
+      planBatch([{ index: 0, pluginId: p.id, update: u }], { plugins: new Map([[p.id, p]]), chats: new Map() }, 1_700_000_000_000)[0]!;
     for (const u of [
-      text("nota"), messageUpdate({ voice: { file_id: "F", file_unique_id: "U", duration: 3 } }),
+      text("nota"),
+      messageUpdate({ voice: { file_id: "F", file_unique_id: "U", duration: 3 } }),
       messageUpdate({ photo: [{ file_id: "P", file_unique_id: "PU", width: 9, height: 9 }] }),
       messageUpdate({ document: { file_id: "D", file_unique_id: "DU" } }),
-    ]) assert.equal(onlyRows(plan(u)), true);
+    ])
+      assert.equal(onlyRows(plan(u)), true);
     for (const u of [text("/tareas"), text("/undo@joe_bot"), edited({ text: "x" })]) assert.equal(onlyRows(plan(u)), false);
   });
 });

@@ -13,8 +13,9 @@ const SRC = path.resolve(import.meta.dirname, "../../src");
 const codes = Object.keys(ERRORS) as ErrorCode[];
 
 function sourceFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? sourceFiles(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : []);
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? sourceFiles(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : []));
 }
 
 describe("the error table", () => {
@@ -28,7 +29,10 @@ describe("the error table", () => {
   });
 
   it("every code is raised or answered somewhere in src/ (no dead entries)", () => {
-    const text = sourceFiles(SRC).filter((f) => f !== path.join(SRC, "errors.ts")).map((f) => fs.readFileSync(f, "utf8")).join("\n");
+    const text = sourceFiles(SRC)
+      .filter((f) => f !== path.join(SRC, "errors.ts"))
+      .map((f) => fs.readFileSync(f, "utf8"))
+      .join("\n");
     const unused = codes.filter((c) => !text.includes(`"${c}"`) && !text.includes(`ERRORS.${c}`));
     assert.deepEqual(unused, []);
   });

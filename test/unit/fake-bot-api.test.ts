@@ -145,7 +145,11 @@ describe("FakeBotApi", () => {
     const sent = fake.sentMessages(TOKEN).filter((s) => s.chat_id === 4242);
     assert.deepEqual(
       sent.map(({ chat_id, text, reply_to_message_id, message_id, parse_mode }) => ({
-        chat_id, text, reply_to_message_id, message_id, parse_mode,
+        chat_id,
+        text,
+        reply_to_message_id,
+        message_id,
+        parse_mode,
       })),
       [
         { chat_id: 4242, text: "hello", reply_to_message_id: 7, message_id: 1, parse_mode: undefined },
@@ -351,7 +355,10 @@ describe("FakeBotApi with enforceLimits", () => {
     // The refused send did not count: after waiting retry_after, sending works.
     await new Promise((r) => setTimeout(r, err.parameters.retry_after! * 1000));
     await api.sendMessage(10, "two, later");
-    assert.deepEqual(fake.sentMessages(token).map((m) => m.text), ["one", "another chat is fine", "two, later"]);
+    assert.deepEqual(
+      fake.sentMessages(token).map((m) => m.text),
+      ["one", "another chat is fine", "two, later"],
+    );
   });
 
   test("more than 20 messages per minute to a group is 429 with retry_after up to 60", async () => {
@@ -370,9 +377,7 @@ describe("FakeBotApi with enforceLimits", () => {
     const token = "333:bot";
     fake.addBot({ token });
     const api = new Api(token, { apiRoot: fake.url });
-    const results = await Promise.allSettled(
-      Array.from({ length: 31 }, (_, i) => api.sendMessage(1000 + i, "x")),
-    );
+    const results = await Promise.allSettled(Array.from({ length: 31 }, (_, i) => api.sendMessage(1000 + i, "x")));
     const refused = results.filter((r) => r.status === "rejected");
     assert.equal(refused.length, 1);
     const reason = (refused[0] as PromiseRejectedResult).reason as GrammyError;

@@ -5,14 +5,7 @@ import { fileURLToPath } from "node:url";
 import { createHmac } from "node:crypto";
 import { inspect } from "node:util";
 
-import {
-  FernetError,
-  MultiFernet,
-  decrypt,
-  encrypt,
-  generateKey,
-  isValidKey,
-} from "../../src/crypto/fernet.ts";
+import { FernetError, MultiFernet, decrypt, encrypt, generateKey, isValidKey } from "../../src/crypto/fernet.ts";
 
 // Official vectors from github.com/fernet/spec (see test/fixtures/fernet/README.md).
 const FIXTURES = fileURLToPath(new URL("../fixtures/fernet/", import.meta.url));
@@ -188,7 +181,9 @@ describe("fernet: round trip and layout", () => {
     assert.equal(ciphertextLen, 48);
     assert.equal(ciphertextLen % 16, 0);
     const signingKey = b64urlDecode(key).subarray(0, 16);
-    const mac = createHmac("sha256", signingKey).update(raw.subarray(0, raw.length - 32)).digest();
+    const mac = createHmac("sha256", signingKey)
+      .update(raw.subarray(0, raw.length - 32))
+      .digest();
     assert.deepEqual(raw.subarray(raw.length - 32), mac);
   });
 
@@ -205,8 +200,7 @@ describe("fernet: round trip and layout", () => {
   it("rejects a bad version byte and empty ciphertext even with a valid HMAC", () => {
     const key = generateKey();
     const signingKey = b64urlDecode(key).subarray(0, 16);
-    const sign = (body: Buffer) =>
-      b64urlEncode(Buffer.concat([body, createHmac("sha256", signingKey).update(body).digest()]));
+    const sign = (body: Buffer) => b64urlEncode(Buffer.concat([body, createHmac("sha256", signingKey).update(body).digest()]));
     const good = b64urlDecode(encrypt(key, "hi", { now: 1000 }));
     const body = Buffer.from(good.subarray(0, good.length - 32));
     body[0] = 0x81;

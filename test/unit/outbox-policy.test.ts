@@ -14,7 +14,12 @@ const TOKEN_SECRET = "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
 
 function apiError(error_code: number, description: string, parameters?: { retry_after?: number; migrate_to_chat_id?: number }): GrammyError {
   const payload = { chat_id: 123, text: "✅ Recibido. Encolando... [T-4KQ2]" };
-  return new GrammyError("Call to 'sendMessage' failed!", { ok: false, error_code, description, ...(parameters ? { parameters } : {}) }, "sendMessage", payload);
+  return new GrammyError(
+    "Call to 'sendMessage' failed!",
+    { ok: false, error_code, description, ...(parameters ? { parameters } : {}) },
+    "sendMessage",
+    payload,
+  );
 }
 function networkError(code: string | undefined, message: string): HttpError {
   const inner = Object.assign(new Error(message), code ? { code } : {});

@@ -18,7 +18,10 @@ test("the decimator's output does not depend on how its input is cut", () => {
   assert.equal(expected.length, 16_000);
   const pieces = new Decimator(3);
   let at = 0;
-  for (const n of [1, 2, 50, 7, 1000, 3, 9999, 17]) { pieces.push(input.subarray(at, at + n)); at += n; }
+  for (const n of [1, 2, 50, 7, 1000, 3, 9999, 17]) {
+    pieces.push(input.subarray(at, at + n));
+    at += n;
+  }
   pieces.push(input.subarray(at), true);
   const got = pieces.result();
   assert.equal(got.length, expected.length);

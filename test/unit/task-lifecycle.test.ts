@@ -19,7 +19,10 @@ test("cutForTelegram: at most 4096 UTF-16 units, ends with …, never half an em
 test("cursors round-trip; anything else is INVALID_INPUT", () => {
   assert.equal(decodeCursor(encodeCursor(123456)), 123456);
   for (const bad of ["", "abc", Buffer.from("t1.-5").toString("base64url"), Buffer.from("t2.5").toString("base64url")]) {
-    assert.throws(() => decodeCursor(bad), (e: unknown) => e instanceof JoeError && e.code === "INVALID_INPUT");
+    assert.throws(
+      () => decodeCursor(bad),
+      (e: unknown) => e instanceof JoeError && e.code === "INVALID_INPUT",
+    );
   }
 });
 

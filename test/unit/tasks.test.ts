@@ -100,58 +100,78 @@ describe("titleFromText", () => {
     );
     const space = fc.constantFrom(" ", "  ", "\n", "\t", " \n ");
     const textArb = fc.array(fc.tuple(token, space), { maxLength: 80 }).map((ts) => ts.map(([w, s]) => w + s).join(""));
-    fc.assert(fc.property(textArb, (text) => {
-      const t = titleFromText(text);
-      const folded = fold(text);
-      assert.ok(codePoints(t) <= 200);
-      assert.ok(!LONE_SURROGATE.test(t));
-      assert.ok(!/\s\s|^\s|[\n\t]/.test(t), "whitespace folded");
-      if (codePoints(folded) <= 200) {
-        assert.equal(t, folded);
-      } else {
-        assert.ok(t.endsWith("…"));
-        assert.ok(folded.startsWith(t.slice(0, -1)));
-      }
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(textArb, (text) => {
+        const t = titleFromText(text);
+        const folded = fold(text);
+        assert.ok(codePoints(t) <= 200);
+        assert.ok(!LONE_SURROGATE.test(t));
+        assert.ok(!/\s\s|^\s|[\n\t]/.test(t), "whitespace folded");
+        if (codePoints(folded) <= 200) {
+          assert.equal(t, folded);
+        } else {
+          assert.ok(t.endsWith("…"));
+          assert.ok(folded.startsWith(t.slice(0, -1)));
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it("property: texts of short words are always cut between words", () => {
     const word = fc.string({ unit: fc.constantFrom(..."abcdefghijklmnñopqrstuvwxyz0123456789😀é"), minLength: 1, maxLength: 15 });
-    fc.assert(fc.property(fc.array(word, { minLength: 40, maxLength: 120 }), (words) => {
-      const text = words.join(" ");
-      fc.pre(codePoints(text) > 200);
-      const t = titleFromText(text);
-      const body = t.slice(0, -1);
-      assert.ok(t.endsWith("…"));
-      assert.ok(text.startsWith(body));
-      assert.equal(text[body.length], " ", `cut inside a word: …${JSON.stringify(body.slice(-10))}`);
-      assert.ok(codePoints(t) <= 200);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.array(word, { minLength: 40, maxLength: 120 }), (words) => {
+        const text = words.join(" ");
+        fc.pre(codePoints(text) > 200);
+        const t = titleFromText(text);
+        const body = t.slice(0, -1);
+        assert.ok(t.endsWith("…"));
+        assert.ok(text.startsWith(body));
+        assert.equal(text[body.length], " ", `cut inside a word: …${JSON.stringify(body.slice(-10))}`);
+        assert.ok(codePoints(t) <= 200);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it("property: Latin text with single spaces (the fast path) ends at the last whole word within 199 characters", () => {
     const word = fc.string({ unit: fc.constantFrom(..."abcdefghijklmnñopqrstuvwxyzáéíóúü0123456789,.:"), minLength: 1, maxLength: 15 });
-    fc.assert(fc.property(fc.array(word, { minLength: 30, maxLength: 120 }), (words) => {
-      const text = words.join(" ");
-      fc.pre(text.length > 200);
-      // The longest prefix of whole words shorter than the 199 characters before the "…" (a word
-      // ending exactly at the 199th cannot be told from one cut there, so it is left out too).
-      let body = words[0]!;
-      for (const w of words.slice(1)) {
-        if (body.length + 1 + w.length >= TITLE_MAX - 1) break;
-        body += " " + w;
-      }
-      assert.equal(titleFromText(text), body + "…");
-      // The same text with its spaces doubled and turned into newlines is folded to the same title.
-      assert.equal(titleFromText(`\n ${words.join(" \n\t ")}  `), body + "…");
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.array(word, { minLength: 30, maxLength: 120 }), (words) => {
+        const text = words.join(" ");
+        fc.pre(text.length > 200);
+        // The longest prefix of whole words shorter than the 199 characters before the "…" (a word
+        // ending exactly at the 199th cannot be told from one cut there, so it is left out too).
+        let body = words[0]!;
+        for (const w of words.slice(1)) {
+          if (body.length + 1 + w.length >= TITLE_MAX - 1) break;
+          body += " " + w;
+        }
+        assert.equal(titleFromText(text), body + "…");
+        // The same text with its spaces doubled and turned into newlines is folded to the same title.
+        assert.equal(titleFromText(`\n ${words.join(" \n\t ")}  `), body + "…");
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
 describe("formatDuration", () => {
   for (const [s, want] of [
-    [0, "0:00"], [1, "0:01"], [12, "0:12"], [59, "0:59"], [60, "1:00"], [75, "1:15"], [600, "10:00"],
-    [3599, "59:59"], [3600, "1:00:00"], [3725, "1:02:05"], [36_000, "10:00:00"], [12.9, "0:12"], [-5, "0:00"],
+    [0, "0:00"],
+    [1, "0:01"],
+    [12, "0:12"],
+    [59, "0:59"],
+    [60, "1:00"],
+    [75, "1:15"],
+    [600, "10:00"],
+    [3599, "59:59"],
+    [3600, "1:00:00"],
+    [3725, "1:02:05"],
+    [36_000, "10:00:00"],
+    [12.9, "0:12"],
+    [-5, "0:00"],
   ] as const) {
     it(`${s} s → ${want}`, () => assert.equal(formatDuration(s), want));
   }
@@ -210,7 +230,10 @@ describe("taskIdFromCodigo", () => {
   it("gives back the id of every code (both sides of the 4 → 5 and 5 → 6 character boundaries, and large ids)", () => {
     const ids = [1, 2, 99, 12_345, 36 ** 4 - 1, 36 ** 4, 36 ** 4 + 1, 36 ** 5 - 1, 36 ** 5, 2 ** 40, Number.MAX_SAFE_INTEGER];
     for (const id of ids) assert.equal(taskIdFromCodigo(taskCodigo(id)), id, `id ${id}`);
-    fc.assert(fc.property(fc.integer({ min: 1, max: 2 ** 45 }), (id) => taskIdFromCodigo(taskCodigo(id)) === id), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 45 }), (id) => taskIdFromCodigo(taskCodigo(id)) === id),
+      { numRuns: 2000 },
+    );
   });
 
   it("accepts the code as people type it (lower case, spaces around)", () => {

@@ -24,7 +24,8 @@ describe("parseUpdate: messages Joe takes", () => {
   it("a text message", () => {
     const u = ok(JSON.parse(JSON.stringify({ update_id: 10, message: msg({ text: "Comprar leche" }) })));
     assert.deepEqual(u, {
-      updateId: 10, kind: "message",
+      updateId: 10,
+      kind: "message",
       message: { messageId: 42, chatId: 123456789, chatType: "private", languageCode: "es", fromBot: false, kind: "text", text: "Comprar leche" },
     });
   });
@@ -90,32 +91,70 @@ describe("parseUpdate: messages Joe does not take", () => {
 
 describe("parseUpdate: photos, documents, replies, forwards, edits", () => {
   it("a photo: its largest size, and the caption apart from text", () => {
-    const m = ok({ update_id: 22, message: msg({ caption: "mira esto", photo: [
-      { file_id: "S", file_unique_id: "SU", width: 90, height: 60, file_size: 1000 },
-      { file_id: "L", file_unique_id: "LU", width: 1280, height: 853, file_size: 90_000 },
-      { file_id: "M", file_unique_id: "MU", width: 320, height: 213, file_size: 9000 },
-    ] }) }).message!;
+    const m = ok({
+      update_id: 22,
+      message: msg({
+        caption: "mira esto",
+        photo: [
+          { file_id: "S", file_unique_id: "SU", width: 90, height: 60, file_size: 1000 },
+          { file_id: "L", file_unique_id: "LU", width: 1280, height: 853, file_size: 90_000 },
+          { file_id: "M", file_unique_id: "MU", width: 320, height: 213, file_size: 9000 },
+        ],
+      }),
+    }).message!;
     assert.equal(m.kind, "photo");
     assert.equal(m.text, undefined);
     assert.equal(m.caption, "mira esto");
-    assert.deepEqual(m.attachment, { kind: "photo", file_id: "L", file_unique_id: "LU", file_name: null, mime_type: null, file_size: 90_000, width: 1280, height: 853 });
+    assert.deepEqual(m.attachment, {
+      kind: "photo",
+      file_id: "L",
+      file_unique_id: "LU",
+      file_name: null,
+      mime_type: null,
+      file_size: 90_000,
+      width: 1280,
+      height: 853,
+    });
   });
 
   it("a document with its name and type", () => {
-    const m = ok({ update_id: 23, message: msg({ document: { file_id: "D", file_unique_id: "DU", file_name: "factura.pdf", mime_type: "application/pdf", file_size: 12_345 } }) }).message!;
+    const m = ok({
+      update_id: 23,
+      message: msg({ document: { file_id: "D", file_unique_id: "DU", file_name: "factura.pdf", mime_type: "application/pdf", file_size: 12_345 } }),
+    }).message!;
     assert.equal(m.kind, "document");
     assert.equal(m.caption, undefined);
-    assert.deepEqual(m.attachment, { kind: "document", file_id: "D", file_unique_id: "DU", file_name: "factura.pdf", mime_type: "application/pdf", file_size: 12_345 });
+    assert.deepEqual(m.attachment, {
+      kind: "document",
+      file_id: "D",
+      file_unique_id: "DU",
+      file_name: "factura.pdf",
+      mime_type: "application/pdf",
+      file_size: 12_345,
+    });
   });
 
   it("a reply names the message it answers; a forward keeps its origin (user, hidden user, channel)", () => {
     const r = ok({ update_id: 24, message: msg({ text: "/deshacer", reply_to_message: { message_id: 77, date: 1, chat: PRIVATE, text: "✅" } }) }).message!;
     assert.equal(r.replyToMessageId, 77);
-    const user = ok({ update_id: 25, message: msg({ text: "reenviado", forward_origin: { type: "user", date: 1_700_000_000, sender_user: { id: 99, is_bot: false, first_name: "Ana", last_name: "Pérez", username: "ana" } } }) }).message!;
+    const user = ok({
+      update_id: 25,
+      message: msg({
+        text: "reenviado",
+        forward_origin: { type: "user", date: 1_700_000_000, sender_user: { id: 99, is_bot: false, first_name: "Ana", last_name: "Pérez", username: "ana" } },
+      }),
+    }).message!;
     assert.deepEqual(user.forwardOrigin, { type: "user", name: "Ana Pérez", id: 99, username: "ana", date: "2023-11-14T22:13:20.000Z" });
-    const hidden = ok({ update_id: 26, message: msg({ text: "x", forward_origin: { type: "hidden_user", date: 1_700_000_000, sender_user_name: "Alguien" } }) }).message!;
+    const hidden = ok({ update_id: 26, message: msg({ text: "x", forward_origin: { type: "hidden_user", date: 1_700_000_000, sender_user_name: "Alguien" } }) })
+      .message!;
     assert.deepEqual(hidden.forwardOrigin, { type: "hidden_user", name: "Alguien", date: "2023-11-14T22:13:20.000Z" });
-    const channel = ok({ update_id: 27, message: msg({ text: "x", forward_origin: { type: "channel", date: 1_700_000_000, chat: { id: -100123, type: "channel", title: "Noticias" }, message_id: 5 } }) }).message!;
+    const channel = ok({
+      update_id: 27,
+      message: msg({
+        text: "x",
+        forward_origin: { type: "channel", date: 1_700_000_000, chat: { id: -100123, type: "channel", title: "Noticias" }, message_id: 5 },
+      }),
+    }).message!;
     assert.deepEqual(channel.forwardOrigin, { type: "channel", name: "Noticias", id: -100123, message_id: 5, date: "2023-11-14T22:13:20.000Z" });
     const broken = ok({ update_id: 28, message: msg({ text: "x", forward_origin: { type: "user", date: 1e300 } }) }).message!;
     assert.equal(broken.forwardOrigin, undefined, "an origin we cannot read is left out, the message still taken");
@@ -128,7 +167,10 @@ describe("parseUpdate: photos, documents, replies, forwards, edits", () => {
     assert.equal(u.message?.edited, true);
     assert.equal(u.message?.text, "editado");
     assert.equal(u.message?.editDate, 1_700_000_100);
-    const photo = ok({ update_id: 30, edited_message: msg({ caption: "nuevo pie", photo: [{ file_id: "P", file_unique_id: "PU", width: 9, height: 9 }], edit_date: 2 }) });
+    const photo = ok({
+      update_id: 30,
+      edited_message: msg({ caption: "nuevo pie", photo: [{ file_id: "P", file_unique_id: "PU", width: 9, height: 9 }], edit_date: 2 }),
+    });
     assert.equal(photo.message?.kind, "photo");
     assert.equal(photo.message?.text, "nuevo pie", "an edited caption is the edit's text");
   });
@@ -196,8 +238,18 @@ describe("parseUpdate: update kinds", () => {
 describe("parseUpdate: what is refused", () => {
   it("no valid update_id → not ok", () => {
     const bodies: unknown[] = [
-      { message: msg({ text: "x" }) }, { update_id: "10", message: msg({ text: "x" }) }, { update_id: 1.5 },
-      { update_id: -1 }, { update_id: null }, {}, [], null, "update", 42, true, undefined,
+      { message: msg({ text: "x" }) },
+      { update_id: "10", message: msg({ text: "x" }) },
+      { update_id: 1.5 },
+      { update_id: -1 },
+      { update_id: null },
+      {},
+      [],
+      null,
+      "update",
+      42,
+      true,
+      undefined,
       { update_id: 2 ** 53 },
     ];
     for (const b of bodies) {
@@ -245,7 +297,9 @@ describe("parseUpdate: what is refused", () => {
 describe("parseUpdate: ids and extra fields", () => {
   it("keeps 52-bit negative group chat ids exactly", () => {
     for (const idText of ["-1001234567890", "-4503599627370495", "-4503599627370496", "-1009876543210123"]) {
-      const body = JSON.parse(`{"update_id":987654321,"message":{"message_id":2147483647,"date":1,"chat":{"id":${idText},"type":"supergroup","title":"G"},"from":{"id":4503599627370495,"is_bot":false,"first_name":"A"},"text":"hola"}}`);
+      const body = JSON.parse(
+        `{"update_id":987654321,"message":{"message_id":2147483647,"date":1,"chat":{"id":${idText},"type":"supergroup","title":"G"},"from":{"id":4503599627370495,"is_bot":false,"first_name":"A"},"text":"hola"}}`,
+      );
       const m = ok(body).message!;
       assert.equal(String(m.chatId), idText);
       assert.equal(m.chatId, Number(idText));

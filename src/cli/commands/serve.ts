@@ -7,7 +7,8 @@ import { printError } from "../output.ts";
 import { firstRunSignIn } from "../../dashboard/first-run.ts";
 
 export function registerServe(program: Command): void {
-  program.command("serve")
+  program
+    .command("serve")
     .description("run the HTTP server (webhook) and, unless --no-workers, the background workers")
     .option("--no-workers", "HTTP only: run workers separately with `joe-telegram worker`")
     .option("--port <port>", "port to listen on (default: PORT or 8080)")
@@ -21,14 +22,16 @@ export function registerServe(program: Command): void {
         stopOnSignals(starting, logger);
         const running = await starting;
         // First start with no user: create one and print its dashboard sign-in link.
-        await firstRunSignIn({ db: rt.store.db, seam: rt.store.seam, logger, publicUrl: config.PUBLIC_URL, port: new URL(running.url!).port })
-          .catch((err) => logger.warn({ err }, "dashboard: could not create the first user"));
+        await firstRunSignIn({ db: rt.store.db, seam: rt.store.seam, logger, publicUrl: config.PUBLIC_URL, port: new URL(running.url!).port }).catch((err) =>
+          logger.warn({ err }, "dashboard: could not create the first user"),
+        );
       } catch (err) {
         process.exitCode = printError(o, err);
       }
     });
 
-  program.command("worker")
+  program
+    .command("worker")
     .description("run the background workers only (outgoing messages); any number may run on PostgreSQL")
     .option("--json", "print errors as JSON")
     .action(async (o: { json?: boolean }) => {

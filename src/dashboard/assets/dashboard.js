@@ -8,7 +8,11 @@
   function poll(fn, ms) {
     var run = function () {
       if (document.hidden) return setTimeout(run, ms);
-      fn().catch(function () {}).then(function () { setTimeout(run, ms); });
+      fn()
+        .catch(function () {})
+        .then(function () {
+          setTimeout(run, ms);
+        });
     };
     setTimeout(run, ms);
   }
@@ -19,19 +23,30 @@
       var q = list.dataset.query ? list.dataset.query + "&" : "";
       var url = list.dataset.live + "?" + q + "after=" + list.dataset.after + "&ev=" + list.dataset.ev;
       return fetch(url, { credentials: "same-origin", headers: { accept: "application/json" } })
-        .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.json(); })
+        .then(function (r) {
+          if (!r.ok) throw new Error(String(r.status));
+          return r.json();
+        })
         .then(function (data) {
           // Oldest first, so that each new one goes on top and the newest ends up first.
-          data.items.slice().sort(function (a, b) { return a.id - b.id; }).forEach(function (it) {
-            var tpl = document.createElement("template");
-            tpl.innerHTML = it.html.trim();
-            var node = tpl.content.firstElementChild;
-            var old = document.getElementById("task-" + it.id);
-            if (old) { old.replaceWith(node); return; }
-            if (it.id <= Number(list.dataset.after)) return; // changed, but not on this page
-            node.classList.add("fresh");
-            list.prepend(node);
-          });
+          data.items
+            .slice()
+            .sort(function (a, b) {
+              return a.id - b.id;
+            })
+            .forEach(function (it) {
+              var tpl = document.createElement("template");
+              tpl.innerHTML = it.html.trim();
+              var node = tpl.content.firstElementChild;
+              var old = document.getElementById("task-" + it.id);
+              if (old) {
+                old.replaceWith(node);
+                return;
+              }
+              if (it.id <= Number(list.dataset.after)) return; // changed, but not on this page
+              node.classList.add("fresh");
+              list.prepend(node);
+            });
           list.dataset.after = String(data.after);
           list.dataset.ev = String(data.ev);
           var empty = document.querySelector(".empty");
@@ -44,12 +59,18 @@
   if (link) {
     poll(function () {
       return fetch(link.dataset.linkStatus, { credentials: "same-origin" })
-        .then(function (r) { return r.json(); })
-        .then(function (s) { if (s.verificado) location.reload(); });
+        .then(function (r) {
+          return r.json();
+        })
+        .then(function (s) {
+          if (s.verificado) location.reload();
+        });
     }, 1500);
   }
 
   document.querySelectorAll("form[data-confirm]").forEach(function (f) {
-    f.addEventListener("submit", function (e) { if (!confirm(f.dataset.confirm)) e.preventDefault(); });
+    f.addEventListener("submit", function (e) {
+      if (!confirm(f.dataset.confirm)) e.preventDefault();
+    });
   });
 })();

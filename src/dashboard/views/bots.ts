@@ -6,7 +6,10 @@ import { csrfField, layout, when, type Viewer } from "./layout.ts";
 import type { BotHealth } from "../bot-actions.ts";
 
 export function botsPage(viewer: Viewer, bots: PluginRow[], opts: { error?: string; status?: string } = {}): SafeHtml {
-  return layout("Bots", viewer, html`
+  return layout(
+    "Bots",
+    viewer,
+    html`
 ${bots.length ? html`<ul class="bots">${bots.map((b) => html`<li><a href="/bots/${Number(b.id)}">${b.identificador}</a> <small>${b.verificado ? "linked" : "not linked yet"}</small></li>`)}</ul>` : html`<p>No bots yet.</p>`}
 <h2>Add a bot</h2>
 <form method="post" action="/bots" class="add-bot">
@@ -16,7 +19,9 @@ ${csrfField(viewer.csrf)}
 <small>In Telegram, talk to <a href="https://t.me/BotFather">@BotFather</a>: <code>/newbot</code> creates a bot and shows its token (<code>/mybots</code> → API Token shows it again).</small>
 ${opts.error ? html`<p class="error" role="alert">${opts.error}</p>` : ""}
 <button type="submit" id="add-bot">Add bot</button>
-</form>`, { status: opts.status });
+</form>`,
+    { status: opts.status },
+  );
 }
 
 export interface BotPageData {
@@ -61,16 +66,29 @@ export function botPage(viewer: Viewer, d: BotPageData, status?: string): SafeHt
   const id = Number(d.bot.id);
   const form = (action: string, label: string, extra: SafeHtml | string = "") =>
     html`<form method="post" action="/bots/${id}/${action}" class="inline" ${extra}>${csrfField(viewer.csrf)}<button type="submit" id="bot-${action}">${label}</button></form>`;
-  return layout(d.bot.identificador, viewer, html`
+  return layout(
+    d.bot.identificador,
+    viewer,
+    html`
 ${linking(d)}
 <h2>Health</h2>
 ${health(d.health)}
 <h2>Messages that failed</h2>
-${d.failed.length ? html`<ul class="messages">${d.failed.map((m) => html`<li>${m.text}<br><small>to chat ${String(m.chat_id)} · ${when(Number(m.created_at))} · <span class="error">${m.last_error ?? "unknown error"}</span></small>
-<form method="post" action="/bots/${id}/messages/${Number(m.id)}/retry" class="inline">${csrfField(viewer.csrf)}<button type="submit">Retry</button></form></li>`)}</ul>` : html`<p>None.</p>`}
+${
+  d.failed.length
+    ? html`<ul class="messages">${d.failed.map(
+        (
+          m,
+        ) => html`<li>${m.text}<br><small>to chat ${String(m.chat_id)} · ${when(Number(m.created_at))} · <span class="error">${m.last_error ?? "unknown error"}</span></small>
+<form method="post" action="/bots/${id}/messages/${Number(m.id)}/retry" class="inline">${csrfField(viewer.csrf)}<button type="submit">Retry</button></form></li>`,
+      )}</ul>`
+    : html`<p>None.</p>`
+}
 <h2>Manage</h2>
 <p><a href="/?bot=${id}">This bot's tasks</a> (${d.taskCount})</p>
 <p>${form("unlink", "Unlink (new code)", raw(`data-confirm="Unlink this bot from its chat? Messages will create no tasks until you link it again."`))}
 ${form("delete", "Delete bot", raw(`data-confirm="Delete this bot and its ${d.taskCount} task(s)? This cannot be undone."`))}</p>
-`, { status });
+`,
+    { status },
+  );
 }

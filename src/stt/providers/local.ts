@@ -21,7 +21,8 @@ export interface LocalWhisperOptions {
 }
 
 type ChildReply =
-  | { type: "ready" } | { type: "fatal"; message: string }
+  | { type: "ready" }
+  | { type: "fatal"; message: string }
   | { type: "progress"; id: number; fraction: number }
   | { type: "done"; id: number; text: string; language?: string }
   | { type: "error"; id: number; message: string };
@@ -29,7 +30,8 @@ type ChildReply =
 const CHILD = new URL(import.meta.url.endsWith(".ts") ? "../whisper-child.ts" : "../whisper-child.js", import.meta.url);
 
 export function localWhisperProvider(o: LocalWhisperOptions): SttProvider {
-  if (!fs.existsSync(o.modelPath)) throw new Error(`WHISPER_MODEL: no model file at ${o.modelPath} (download one with \`npx joe-telegram stt fetch-model base\`)`);
+  if (!fs.existsSync(o.modelPath))
+    throw new Error(`WHISPER_MODEL: no model file at ${o.modelPath} (download one with \`npx joe-telegram stt fetch-model base\`)`);
   const threads = o.threads ?? Math.max(1, os.cpus().length - 1);
   let child: ChildProcess | null = null;
   let ready: Promise<void> | null = null;
@@ -44,9 +46,15 @@ export function localWhisperProvider(o: LocalWhisperOptions): SttProvider {
       stdio: ["ignore", "ignore", "pipe", "ipc"],
     });
     child = c;
-    try { os.setPriority(c.pid!, 10); } catch { /* not allowed here: runs at normal priority */ }
+    try {
+      os.setPriority(c.pid!, 10);
+    } catch {
+      /* not allowed here: runs at normal priority */
+    }
     let stderr = "";
-    c.stderr?.on("data", (d: Buffer) => { stderr = (stderr + d.toString()).slice(-2000); });
+    c.stderr?.on("data", (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-2000);
+    });
     ready = new Promise<void>((resolve, reject) => {
       c.on("message", (m: ChildReply) => {
         if (m.type === "ready") return resolve();
@@ -64,12 +72,22 @@ export function localWhisperProvider(o: LocalWhisperOptions): SttProvider {
         reject(why);
         for (const w of waiting.values()) w.reject(why);
         waiting.clear();
-        if (child === c) { child = null; ready = null; }
+        if (child === c) {
+          child = null;
+          ready = null;
+        }
       });
       // A send to a child that just died must not become an uncaught error in the server.
-      c.on("error", () => { if (child === c) { child = null; ready = null; } });
+      c.on("error", () => {
+        if (child === c) {
+          child = null;
+          ready = null;
+        }
+      });
     });
-    ready.catch(() => { /* reported to the transcription that waits on it */ });
+    ready.catch(() => {
+      /* reported to the transcription that waits on it */
+    });
     return ready;
   }
 
@@ -81,7 +99,10 @@ export function localWhisperProvider(o: LocalWhisperOptions): SttProvider {
     name: "local",
     model: o.modelPath.split(/[\\/]/).pop() ?? o.modelPath,
     transcribe(input: TranscribeInput): Promise<Transcript> {
-      const mine = turn.then(() => transcribeNow(input), () => transcribeNow(input));
+      const mine = turn.then(
+        () => transcribeNow(input),
+        () => transcribeNow(input),
+      );
       turn = mine.catch(() => {});
       return mine;
     },
@@ -89,34 +110,46 @@ export function localWhisperProvider(o: LocalWhisperOptions): SttProvider {
   };
 
   async function transcribeNow(input: TranscribeInput): Promise<Transcript> {
-      if (input.signal.aborted) throw new SttError("transcription stopped", true);
-      await start();
-      const c = child!;
-      const id = nextId++;
-      const seconds = input.audio.seconds;
-      const limit = (o.timeoutBaseMs ?? 120_000) + seconds * (o.timeoutPerAudioSecondMs ?? 2_000);
-      return new Promise<Transcript>((resolve, reject) => {
-        const stop = (why: SttError) => {
-          if (!waiting.has(id)) return;
-          waiting.delete(id);
-          // The native call cannot be interrupted: the child is replaced.
-          if (child === c) { child = null; ready = null; }
-          c.kill("SIGKILL");
-          reject(why);
-        };
-        const timer = setTimeout(() => stop(new SttError(`whisper.cpp took longer than ${Math.round(limit / 1000)} s`, true)), limit);
-        const onAbort = () => stop(new SttError("transcription stopped", true));
-        input.signal.addEventListener("abort", onAbort, { once: true });
-        const done = () => { clearTimeout(timer); input.signal.removeEventListener("abort", onAbort); };
-        waiting.set(id, {
-          resolve: (t) => { done(); resolve({ text: t.text, language: t.language ?? input.language }); },
-          reject: (e) => { done(); reject(e); },
-          progress: input.onProgress,
-        });
-        c.send({ type: "transcribe", id, pcm: input.audio.pcm, language: input.language, threads, seconds, params: o.params ?? {} }, (err) => {
-          if (err) stop(new SttError(`the whisper.cpp process could not be reached: ${err.message}`, true));
-        });
+    if (input.signal.aborted) throw new SttError("transcription stopped", true);
+    await start();
+    const c = child!;
+    const id = nextId++;
+    const seconds = input.audio.seconds;
+    const limit = (o.timeoutBaseMs ?? 120_000) + seconds * (o.timeoutPerAudioSecondMs ?? 2_000);
+    return new Promise<Transcript>((resolve, reject) => {
+      const stop = (why: SttError) => {
+        if (!waiting.has(id)) return;
+        waiting.delete(id);
+        // The native call cannot be interrupted: the child is replaced.
+        if (child === c) {
+          child = null;
+          ready = null;
+        }
+        c.kill("SIGKILL");
+        reject(why);
+      };
+      const timer = setTimeout(() => stop(new SttError(`whisper.cpp took longer than ${Math.round(limit / 1000)} s`, true)), limit);
+      const onAbort = () => stop(new SttError("transcription stopped", true));
+      input.signal.addEventListener("abort", onAbort, { once: true });
+      const done = () => {
+        clearTimeout(timer);
+        input.signal.removeEventListener("abort", onAbort);
+      };
+      waiting.set(id, {
+        resolve: (t) => {
+          done();
+          resolve({ text: t.text, language: t.language ?? input.language });
+        },
+        reject: (e) => {
+          done();
+          reject(e);
+        },
+        progress: input.onProgress,
       });
+      c.send({ type: "transcribe", id, pcm: input.audio.pcm, language: input.language, threads, seconds, params: o.params ?? {} }, (err) => {
+        if (err) stop(new SttError(`the whisper.cpp process could not be reached: ${err.message}`, true));
+      });
+    });
   }
 
   async function close(): Promise<void> {
@@ -133,5 +166,12 @@ export function localWhisperProvider(o: LocalWhisperOptions): SttProvider {
 }
 
 function lastLine(s: string): string {
-  return s.trim().split("\n").filter((l) => /error/i.test(l)).pop()?.slice(0, 200) ?? "";
+  return (
+    s
+      .trim()
+      .split("\n")
+      .filter((l) => /error/i.test(l))
+      .pop()
+      ?.slice(0, 200) ?? ""
+  );
 }

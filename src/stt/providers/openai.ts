@@ -35,12 +35,19 @@ export function openAiProvider(o: OpenAiOptions): SttProvider {
       let res: Response;
       try {
         res = await fetch(endpoint, {
-          method: "POST", body: form, signal: AbortSignal.any([signal, timeout]),
+          method: "POST",
+          body: form,
+          signal: AbortSignal.any([signal, timeout]),
           headers: o.apiKey ? { authorization: `Bearer ${o.apiKey}` } : {},
         });
       } catch (err) {
         if (signal.aborted) throw new SttError("transcription stopped (shutting down)", true);
-        lastError = new SttError(timeout.aborted ? "the transcription API did not answer in time" : `the transcription API cannot be reached (${(err as Error).cause ? ((err as Error).cause as Error).message : (err as Error).message})`, true);
+        lastError = new SttError(
+          timeout.aborted
+            ? "the transcription API did not answer in time"
+            : `the transcription API cannot be reached (${(err as Error).cause ? ((err as Error).cause as Error).message : (err as Error).message})`,
+          true,
+        );
         await pause(500 * attempt, signal);
         continue;
       }
@@ -87,7 +94,13 @@ export function openAiProvider(o: OpenAiOptions): SttProvider {
       let language = input.language;
       for (let start = 0; start < audio.pcm.length; start += per) {
         const chunk = audio.pcm.subarray(start, Math.min(audio.pcm.length, start + per));
-        const t = await post(new Blob([new Uint8Array(wavFromPcm(chunk))], { type: "audio/wav" }), "voice.wav", chunk.length / WHISPER_RATE, language, input.signal);
+        const t = await post(
+          new Blob([new Uint8Array(wavFromPcm(chunk))], { type: "audio/wav" }),
+          "voice.wav",
+          chunk.length / WHISPER_RATE,
+          language,
+          input.signal,
+        );
         parts.push(t.text.trim());
         language ??= t.language;
         input.onProgress?.(Math.min(1, (start + per) / audio.pcm.length));
@@ -102,7 +115,9 @@ function apiMessage(body: string): string {
   try {
     const m = (JSON.parse(body) as { error?: { message?: unknown } }).error?.message;
     if (typeof m === "string") return `: ${m.slice(0, 200)}`;
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   return "";
 }
 
@@ -110,6 +125,9 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(done, ms);
     signal.addEventListener("abort", done, { once: true });
-    function done() { clearTimeout(t); resolve(); }
+    function done() {
+      clearTimeout(t);
+      resolve();
+    }
   });
 }

@@ -30,7 +30,12 @@ export interface SttProvider {
 /** A provider failure: `retryable` ones are tried again later with backoff; the others end the job. */
 export class SttError extends Error {
   /** `noteFault`: the note itself is the problem, and the chat is told which; otherwise it hears a generic reason. */
-  constructor(message: string, readonly retryable: boolean, readonly retryAfterMs?: number, readonly noteFault?: "too_big" | "not_audio") {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly retryAfterMs?: number,
+    readonly noteFault?: "too_big" | "not_audio",
+  ) {
     super(message);
   }
 }

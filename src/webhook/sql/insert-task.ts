@@ -4,6 +4,13 @@ import { defineOp, rowParams, rowShape } from "../../db/prepared-op.ts";
 import type { TaskInsert } from "../rows.ts";
 
 export const insertTask = defineOp<TaskInsert, number>({
-  name: "insert_task", mode: "run", params: rowParams, shape: rowShape,
-  build: (db, row) => db.insertInto("tasks").values(row).onConflict((oc) => oc.columns(["plugin_id", "chat_id", "message_id"]).doNothing()),
+  name: "insert_task",
+  mode: "run",
+  params: rowParams,
+  shape: rowShape,
+  build: (db, row) =>
+    db
+      .insertInto("tasks")
+      .values(row)
+      .onConflict((oc) => oc.columns(["plugin_id", "chat_id", "message_id"]).doNothing()),
 });

@@ -3,7 +3,8 @@ import { sql } from "kysely";
 import { defineOp } from "../../db/prepared-op.ts";
 
 export const maxTaskId = defineOp<Record<string, never>, { m: number | string } | undefined>({
-  name: "max_task_id", mode: "get",
+  name: "max_task_id",
+  mode: "get",
   build: (db) => db.selectFrom("tasks").select(sql<number>`coalesce(max(id), 0)`.as("m")),
   params: () => [],
 });

@@ -3,7 +3,8 @@ import { defineOp } from "../../db/prepared-op.ts";
 import type { ChatStateRow } from "../../db/schema.ts";
 
 export const readChat = defineOp<{ pluginId: number; chatId: number }, ChatStateRow | undefined>({
-  name: "read_chat", mode: "get",
+  name: "read_chat",
+  mode: "get",
   build: (db, a) => db.selectFrom("chat_state").selectAll().where("plugin_id", "=", a.pluginId).where("chat_id", "=", a.chatId),
   params: (a) => [a.pluginId, a.chatId],
 });

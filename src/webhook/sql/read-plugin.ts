@@ -8,7 +8,11 @@ import type { Database, PluginRow } from "../../db/schema.ts";
 
 type Args = { id: number };
 const build = (db: Kysely<Database>, a: Args, lock: RawBuilder<unknown> | null) =>
-  db.selectFrom("plugin_configs").selectAll().where("id", "=", a.id).$if(lock !== null, (q) => q.modifyEnd(lock!));
+  db
+    .selectFrom("plugin_configs")
+    .selectAll()
+    .where("id", "=", a.id)
+    .$if(lock !== null, (q) => q.modifyEnd(lock!));
 const params = (a: Args) => [a.id];
 
 export const readPlugin = defineOp<Args, PluginRow | undefined>({ name: "read_plugin", mode: "get", lock: "read", build, params });

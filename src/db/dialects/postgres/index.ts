@@ -23,7 +23,15 @@ export function createPostgresSeam(): DialectSeam {
   const taskIds = createTaskIds();
   return {
     name: "postgres",
-    capabilities, columns, json, search, locks, taskIds, migrations, outbox, errors,
+    capabilities,
+    columns,
+    json,
+    search,
+    locks,
+    taskIds,
+    migrations,
+    outbox,
+    errors,
     webhookWriter: postgresWebhookWriter(taskIds),
   };
 }

@@ -19,16 +19,37 @@ import type { Db } from "../../dialect.ts";
 import type { EventInsert, MarkRow, OutgoingInsert, TaskInsert } from "../../../webhook/rows.ts";
 
 const MARK: Record<keyof MarkRow, string> = {
-  plugin_id: "bigint", update_id: "bigint", chat_id: "bigint", message_id: "bigint", outcome: "text", received_at: "bigint",
+  plugin_id: "bigint",
+  update_id: "bigint",
+  chat_id: "bigint",
+  message_id: "bigint",
+  outcome: "text",
+  received_at: "bigint",
 };
 const TASK: Record<keyof TaskInsert, string> = {
-  id: "bigint", codigo: "text", usuario_id: "bigint", plugin_id: "bigint", tipo: "text", titulo: "text", estado: "text",
-  chat_id: "bigint", message_id: "bigint", metadatos_extra: "jsonb", created_at: "text",
+  id: "bigint",
+  codigo: "text",
+  usuario_id: "bigint",
+  plugin_id: "bigint",
+  tipo: "text",
+  titulo: "text",
+  estado: "text",
+  chat_id: "bigint",
+  message_id: "bigint",
+  metadatos_extra: "jsonb",
+  created_at: "text",
 };
 const EVENT: Record<keyof EventInsert, string> = { type: "text", usuario_id: "bigint", plugin_id: "bigint", task_id: "bigint", at: "bigint" };
 const OUTGOING: Record<keyof OutgoingInsert, string> = {
-  plugin_id: "bigint", chat_id: "bigint", kind: "text", text: "text", reply_to_message_id: "bigint", task_id: "bigint",
-  status: "text", next_attempt_at: "bigint", created_at: "bigint",
+  plugin_id: "bigint",
+  chat_id: "bigint",
+  kind: "text",
+  text: "text",
+  reply_to_message_id: "bigint",
+  task_id: "bigint",
+  status: "text",
+  next_attempt_at: "bigint",
+  created_at: "bigint",
 };
 
 export interface RowsRun {
@@ -60,7 +81,12 @@ const arrayType = (t: string) => (t === "jsonb" ? "text" : t);
 const cols = (p: Part) => Object.keys(p.types);
 const list = (names: string[]) => sql.raw(names.join(", "));
 /** `h.t_metadatos_extra::jsonb, …`: a part's input columns, cast to the table's types. */
-const selected = (p: Part, alias: string) => sql.raw(cols(p).map((c) => `${alias}.${p.prefix}${c}${p.types[c] === "jsonb" ? "::jsonb" : ""}`).join(", "));
+const selected = (p: Part, alias: string) =>
+  sql.raw(
+    cols(p)
+      .map((c) => `${alias}.${p.prefix}${c}${p.types[c] === "jsonb" ? "::jsonb" : ""}`)
+      .join(", "),
+  );
 
 export async function writeRowsRun(db: Db, rows: RowsRun[]): Promise<RowsRunOutcome[]> {
   if (rows.length === 0) return [];

@@ -105,9 +105,12 @@ async function drive(trx: Tx, jobs: readonly PlanJob[], plans: readonly Plan[], 
     const { sql: text, parameters } = step.op.compile(trx, "postgres", locks, step.args);
     const r = await trx.executeQuery(CompiledQuery.raw(text, parameters));
     switch (step.op.spec.mode) {
-      case "run": return Number(r.numAffectedRows ?? 0n);
-      case "get": return r.rows[0];
-      case "all": return r.rows;
+      case "run":
+        return Number(r.numAffectedRows ?? 0n);
+      case "get":
+        return r.rows[0];
+      case "all":
+        return r.rows;
     }
   };
   const steps = writePlans(jobs, plans, ctx);

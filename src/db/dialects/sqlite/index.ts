@@ -38,5 +38,13 @@ export function openSqlite(file: string): { db: Db; seam: DialectSeam; close: ()
 
 export const sqliteSeam: Omit<DialectSeam, "webhookWriter"> = {
   name: "sqlite",
-  capabilities, columns, json, search, locks, taskIds, migrations, outbox, errors,
+  capabilities,
+  columns,
+  json,
+  search,
+  locks,
+  taskIds,
+  migrations,
+  outbox,
+  errors,
 };

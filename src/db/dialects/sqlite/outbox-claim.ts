@@ -12,7 +12,8 @@ export const outbox: OutboxClaims = {
       const end = (await windowEnd(w).execute(trx)).rows[0];
       const nextAfterId = end && Number(end.n) >= w.window ? Number(end.last) : 0;
       if (ids.length === 0) return { rows: [] as OutgoingRow[], nextAfterId };
-      const rows = await trx.updateTable("outgoing_messages")
+      const rows = await trx
+        .updateTable("outgoing_messages")
         .set({ status: "sending", claimed_until: w.now + leaseMs })
         .where("id", "in", ids)
         .returningAll()
@@ -21,8 +22,7 @@ export const outbox: OutboxClaims = {
     });
   },
   async recoverClaims(db: Db) {
-    const r = await db.updateTable("outgoing_messages").set({ status: "pending", claimed_until: null })
-      .where("status", "=", "sending").executeTakeFirst();
+    const r = await db.updateTable("outgoing_messages").set({ status: "pending", claimed_until: null }).where("status", "=", "sending").executeTakeFirst();
     return Number(r.numUpdatedRows);
   },
 };

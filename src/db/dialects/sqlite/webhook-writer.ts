@@ -31,9 +31,12 @@ export function sqliteWebhookWriter(native: Sqlite.Database): WebhookWriter {
         statements.set(key, stmt);
       }
       switch (step.op.spec.mode) {
-        case "run": return stmt.run(parameters).changes;
-        case "get": return stmt.get(parameters);
-        case "all": return stmt.all(parameters);
+        case "run":
+          return stmt.run(parameters).changes;
+        case "get":
+          return stmt.get(parameters);
+        case "all":
+          return stmt.all(parameters);
       }
     };
     const steps = writePlans(jobs, plans, ctx);
