@@ -1,8 +1,8 @@
 // A/B of what the feed adds to the webhook's write (issue 12): the same batches of linked-chat
 // text updates written by the base tree's writeBatch (before task.created events) and by this
 // tree's, alternating in one process, each on its own fresh database, so the machine's noise
-// falls on both alike. Measures the write only (fast path: one statement on PostgreSQL, one
-// synchronous transaction on SQLite), which is all the change touched.
+// falls on both alike. Measures the write only (linked-chat messages planned on the cached state:
+// one statement on PostgreSQL, one synchronous transaction on SQLite), which is all the change touched.
 //
 //   git archive <base-commit> | tar -x -C /tmp/base && ln -s "$PWD/node_modules" /tmp/base/node_modules
 //   BENCH_BASE_TREE=/tmp/base node --import tsx bench/event-cost-ab.ts

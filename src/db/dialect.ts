@@ -102,7 +102,7 @@ export interface RowLocks {
    * Appended to the read of a plugin row before deciding an update that may change its linking
    * counters (a `/start` guess, a warning to a stranger). PostgreSQL: `for no key update`, so
    * concurrent instances decide one after the other on the committed counters (it does not wait
-   * for, nor block, the fast path's `for key share`).
+   * for, nor block, the one-statement run's `for key share`).
    */
   readonly decide: RawBuilder<unknown> | null;
   /** Appended to the read of a task a chat command or an edit is about to change (PostgreSQL: `for update`). */

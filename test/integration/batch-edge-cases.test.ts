@@ -36,7 +36,7 @@ for (const target of dbTargets()) {
     let store: Store;
     let pluginId: number;
     let linked: PluginState;
-    /** The store's seam with its fast path watched: which updates it was given, and what it did. */
+    /** The store's seam with its writer watched: which updates it was given planned on the cache, and whether that held. */
     let seam: DialectSeam;
     let fastPath: CachedDecision[] = [];
     before(async () => {
@@ -76,7 +76,7 @@ for (const target of dbTargets()) {
       assert.deepEqual(
         fastPath.map((f) => f.updateId),
         [11, 12, 13],
-        "the fast path wrote them (the duplicate update dropped before)",
+        "planned on the cached state and written as planned (the duplicate update planned as one)",
       );
       assert.deepEqual(
         results.map((r) => r.outcome),
@@ -151,7 +151,7 @@ for (const target of dbTargets()) {
       );
     });
 
-    it("when the rest of a batch fails after the fast path committed, the committed updates are answered as written", async () => {
+    it("when part of a batch fails, the updates committed are answered as written and the failed one alone fails", async () => {
       // A chat that is not linked gets a warning, written through the transactional path: make
       // that write fail, in the same batch as a message from the linked chat.
       if (target.name === "sqlite") {
@@ -232,8 +232,8 @@ for (const target of dbTargets()) {
       );
     });
 
-    it("a transaction left open on the connection makes the fast path fail, not answer for what is not committed", {
-      skip: target.name !== "sqlite" ? "SQLite only (its fast path runs on the one shared connection)" : false,
+    it("a transaction left open on the connection makes the writer fail, not answer for what is not committed", {
+      skip: target.name !== "sqlite" ? "SQLite only (its writer runs on the one shared connection)" : false,
     }, async () => {
       await sql`begin`.execute(store.db); // a leaked transaction: nothing written from now on would be committed
       try {
@@ -245,13 +245,13 @@ for (const target of dbTargets()) {
       assert.equal((await tasks()).filter((t) => Number(t.message_id) === 1500).length, 0);
     });
 
-    it("an unlink in progress is waited for, on both paths, and its result decides", {
+    it("an unlink in progress is waited for, planned on the cache or not, and its result decides", {
       skip: target.name !== "postgres" ? "PostgreSQL only (on SQLite the unlink holds the one write lock: nothing can run beside it)" : false,
     }, async () => {
       const pg = await import("pg");
       for (const [label, cached] of [
-        ["fast path", linked],
-        ["transactional path", undefined],
+        ["planned on the cache (the one-statement run)", linked],
+        ["no cached state (the transaction)", undefined],
       ] as const) {
         await store.db.updateTable("plugin_configs").set({ verificado: 1, chat_id_verificado: CHAT }).where("id", "=", pluginId).execute();
         const n = (await tasks()).length;
