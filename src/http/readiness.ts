@@ -49,8 +49,10 @@ export class WriteHealth {
       }
       // Part of a batch may commit while another part fails (PostgreSQL writes it in two commits).
       const failure = results.find((r) => "failed" in r);
-      if (results.some((r) => !("failed" in r))) this.recordSuccess();
+      // A storage failure wins over what committed beside it (a success in the same millisecond
+      // would otherwise hide it).
       if (failure && "failed" in failure && seam.errors.isUnavailable(failure.failed)) this.recordFailure();
+      else if (results.some((r) => !("failed" in r))) this.recordSuccess();
       return results;
     };
   }

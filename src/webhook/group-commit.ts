@@ -97,7 +97,7 @@ export class GroupCommitter {
     let committed = false;
     let queued = false;
     batch.forEach((job, i) => {
-      const o = outcomes[i]!;
+      const o = outcomes[i] ?? { failed: new Error("the writer gave no outcome for this update") };
       if ("failed" in o) {
         // Alone, a failure is the update's own: the request is answered with an error (and Telegram redelivers).
         if (batch.length === 1) job.reject(o.failed);
@@ -108,9 +108,15 @@ export class GroupCommitter {
       queued ||= o.queuedMessage;
       job.resolve(o);
     });
-    if (queued) this.opts.onQueued?.();
-    if (committed) this.opts.onCommitted?.();
+    try {
+      if (queued) this.opts.onQueued?.();
+      if (committed) this.opts.onCommitted?.();
+    } catch {
+      // A wake-up that failed delays a send or a feed reader (both also poll); the updates are committed.
+    }
     if (failed.length === 0) return;
+    // Retried alone, in the order Telegram numbered them (task ids follow update_id).
+    failed.sort((a, b) => a.pluginId - b.pluginId || a.update.updateId - b.update.updateId);
     this.stats.fallbacks++;
     for (const job of failed) await this.commit([job]);
   }

@@ -54,10 +54,13 @@ export function* writePlans(jobs: readonly PlanJob[], plans: readonly Plan[], ct
 }
 
 function* writePluginPlans(pluginId: number, plans: Plan[], jobOf: Map<number, PlanJob>, ctx: WriteContext, results: Map<number, ApplyResult>): Steps<void> {
-  const row = yield* run(readPlugin, { id: pluginId });
+  // Whatever may change the link or the counters takes the plugin's "decide" lock before any of
+  // its marks is written: one lock order (plugin, then its marks) for every instance, or two
+  // instances holding the same update could each wait for the other.
+  let lockedForLinking = plans.some((p) => p.kind === "needs_state" || p.kind === "plugin_gone" || (p.kind === "write" && p.rests === "linking"));
+  const row = yield* run(lockedForLinking ? readPluginForLinking : readPlugin, { id: pluginId });
   let live: PluginState | null = row ? pluginState(row, ctx.seam) : null;
   const chats = new Map<string, ChatState>();
-  let lockedForLinking = false;
   let pending = plans;
   let decidedAgainAt = -1;
   for (let i = 0; i < pending.length; ) {

@@ -163,8 +163,11 @@ for (const target of dbTargets()) {
       try {
         const committer = new GroupCommitter(store.db, seam);
         const before = (await tasks()).length;
-        const [ok, failed] = await Promise.allSettled([
+        const [ok, failed, again] = await Promise.allSettled([
           committer.submit(pluginId, update(30, 1100, "entra por la vía rápida"), linked),
+          committer.submit(pluginId, update(31, 1101, "desde otro chat", CHAT + 1), linked),
+          // The same update delivered twice at once: its second delivery must not be answered
+          // "duplicate" (200) while the first one fails to commit (Telegram would drop it).
           committer.submit(pluginId, update(31, 1101, "desde otro chat", CHAT + 1), linked),
         ]);
         assert.equal(ok.status, "fulfilled");
@@ -175,6 +178,7 @@ for (const target of dbTargets()) {
         assert.equal(r.taskCodigo, t[0]!.codigo, "answered with its task's code, not as a duplicate");
         assert.equal(failed.status, "rejected");
         assert.match(String((failed as PromiseRejectedResult).reason), /injected failure/);
+        assert.equal(again.status, "rejected", "the second delivery of the failed update is not answered as a duplicate");
         const mark = await store.db
           .selectFrom("processed_updates")
           .selectAll()

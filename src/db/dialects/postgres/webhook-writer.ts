@@ -24,8 +24,8 @@ export function postgresWebhookWriter(taskIds: TaskIds): WebhookWriter {
         // Decided again with the plugin's other updates, in update_id order.
         left = [...rest, ...stale].sort((a, b) => a.pluginId - b.pluginId || a.updateId - b.updateId);
       }
-      for (const p of left) if (p.kind === "duplicate") out.set(p.index, DUPLICATE);
-      left = left.filter((p) => p.kind !== "duplicate");
+      // Duplicates within the batch are answered inside the transaction (write-plans.ts): never
+      // "duplicate" for an update whose first delivery then fails to commit.
       if (left.length === 0) return out;
       try {
         const results = await db.transaction().execute((trx) => drive(trx, jobs, left, ctx, taskIds));
