@@ -8,8 +8,7 @@ export const capabilities: Capabilities = {
   idsInCommitOrder: false,
   listenNotify: true,
   // One batch at a time per instance: while it is written the next one fills up, so a batch
-  // carries more updates per round trip. Measured A/B in the same run: 1 in flight +11 % req/s
-  // and −22 % CPU per update over 2 (and 2 was +12 % over 4).
+  // carries more updates per round trip (measured against 2 and 4 in flight: bench/NOTES.md).
   writeConcurrency: 1,
   // The pool records send outcomes side by side.
   groupOutcomes: false,

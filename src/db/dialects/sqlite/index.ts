@@ -27,9 +27,9 @@ export function openSqlite(file: string): { db: Db; seam: DialectSeam; close: ()
   native.pragma("synchronous = FULL");
   native.pragma("busy_timeout = 5000");
   native.pragma("foreign_keys = ON");
-  // 4 MB of page cache (better-sqlite3's build default is 16 MB). The webhook appends at the end
-  // of its b-trees, so its working set is a few pages; misses are served by the OS page cache.
-  // Measured: ~12 MB less resident memory under load, no change in throughput beyond noise.
+  // A small page cache (better-sqlite3's build default is 16 MB). The webhook appends at the end
+  // of its b-trees, so its working set is a few pages; misses are served by the OS page cache
+  // (less resident memory, same throughput: bench/NOTES.md).
   native.pragma("cache_size = -4000");
   const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect(native) });
   // The webhook's writer runs prepared statements on this connection directly (webhook-writer.ts).
