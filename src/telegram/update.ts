@@ -231,7 +231,7 @@ export function parseUpdate(body: unknown): ParseResult {
     if (message.kind !== "text" && message.caption !== undefined) message.text = message.caption;
   }
   // Only fields that are there are read: zod builds an error object for every absent one it is
-  // asked to parse, which cost more than the rest of a text message's parse (bench/NOTES.md).
+  // asked to parse, the slowdown measured in bench/NOTES.md, "One write path".
   const reply = optional(replySchema, rawMsg.reply_to_message);
   if (reply) message.replyToMessageId = reply.message_id;
   const origin = optional(forwardOriginSchema, rawMsg.forward_origin);
