@@ -1,7 +1,8 @@
 // The webhook's whole hot path, in order (the seed's steps 1-8):
 //   route → plugin lookup (404) → secret check (401) → JSON → parse (not understood: kept, 200)
-//   → decide + write task, dedupe mark and outgoing message atomically, batched with concurrent
-//     updates (group commit; write-batch.ts)
+//   → submit to the group committer, which batches concurrent updates: decide (decide.ts, pure)
+//     → plan (plan.ts, pure) → the dialect's one writer (dedupe mark, task, outgoing message,
+//     atomically; write-batch.ts) → commit
 //   → 200 {"ok": true}.  Step 9, the confirmation, is sent later by the outbox worker.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Db, DialectSeam } from "../db/dialect.ts";
