@@ -5,7 +5,7 @@
 // the brute-force counters, a chat's warning time) are carried into the state the next plan sees,
 // so a whole batch can be written at once and still mean what writing it one by one would.
 import type { ParsedUpdate } from "../telegram/update.ts";
-import { decide, type ChatState, type Outcome, type Reply, type TaskDraft } from "./decide.ts";
+import { decide, EMPTY_CHAT, type ChatState, type Outcome, type Reply, type TaskDraft } from "./decide.ts";
 import type { ChatIntent } from "./decide-chat.ts";
 import { isLinkedChat, type PluginState } from "../plugins/state.ts";
 
@@ -71,7 +71,7 @@ export type Plan =
   | { kind: "needs_state"; index: number; pluginId: number; updateId: number };
 
 /** Jobs in the order plans are made and written: (plugin, update_id); the batch order breaks ties. */
-export function planOrder<J extends PlanJob>(jobs: readonly J[]): J[] {
+function planOrder<J extends PlanJob>(jobs: readonly J[]): J[] {
   return [...jobs].sort((a, b) => a.pluginId - b.pluginId || a.update.updateId - b.update.updateId || a.index - b.index);
 }
 
@@ -106,7 +106,7 @@ export function planBatch(jobs: readonly PlanJob[], state: PlanState, now: numbe
       plans.push({ kind: "needs_state", ...id });
       continue;
     }
-    const d = decide(update, plugin, chat ?? EMPTY, now);
+    const d = decide(update, plugin, chat ?? EMPTY_CHAT, now);
     const plan: WritePlan = {
       kind: "write",
       ...id,
@@ -135,15 +135,13 @@ export function planBatch(jobs: readonly PlanJob[], state: PlanState, now: numbe
     }
     if (next !== plugin) plugins.set(pluginId, next);
     if (d.chatPatch && msg) {
-      plan.chatNext = { ...(chat ?? EMPTY), ...d.chatPatch };
+      plan.chatNext = { ...(chat ?? EMPTY_CHAT), ...d.chatPatch };
       chats.set(chatKey(pluginId, msg.chatId), plan.chatNext);
     }
     plans.push(plan);
   }
   return plans;
 }
-
-const EMPTY: ChatState = { lastWarnedAt: null, failedStarts: 0, failedWindowStartedAt: null };
 
 /** True when writing `plan` needs nothing but its rows: no state change, no reads (the common case). */
 export function onlyRows(plan: Plan): plan is WritePlan {

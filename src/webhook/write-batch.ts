@@ -18,18 +18,12 @@ export interface BatchJob {
 /** Writes the jobs and returns an outcome for each, in the same order. */
 export type BatchWriter = (jobs: BatchJob[], now: number) => Promise<WriteOutcome[]>;
 
-/** For tests and benchmarks. */
-export interface WriteStats {
-  /** Update ids decided again inside the writer (their cached state did not hold, or was not enough). */
-  replanned: number[];
-}
-
-export async function writeBatch(db: Db, seam: DialectSeam, batch: BatchJob[], now: number, stats?: WriteStats): Promise<WriteOutcome[]> {
+export async function writeBatch(db: Db, seam: DialectSeam, batch: BatchJob[], now: number): Promise<WriteOutcome[]> {
   const jobs: PlanJob[] = batch.map((j, index) => ({ index, pluginId: j.pluginId, update: j.update }));
   // Only states the webhook looked up for this very plugin; the rest is read by the writer.
   const plugins = new Map<number, PluginState | null>();
   for (const j of batch) if (j.cached && j.cached.id === j.pluginId && !plugins.has(j.pluginId)) plugins.set(j.pluginId, j.cached);
   const plans = planBatch(jobs, { plugins, chats: new Map() }, now);
-  const done = await seam.webhookWriter.write(db, jobs, plans, { now, seam, ...(stats ? { stats } : {}) });
+  const done = await seam.webhookWriter.write(db, jobs, plans, { now, seam });
   return batch.map((_, i) => done.get(i) ?? { failed: new Error("webhook writer: no outcome for an update") });
 }

@@ -12,7 +12,7 @@
 //     edit's change, the task with its event, and the reply.
 import { run, nextTaskId, type Steps, type WriteContext } from "./steps.ts";
 import { isLinkedChat, pluginState, sameLinkingState, type PluginState } from "../plugins/state.ts";
-import type { ChatState, Outcome, Reply } from "./decide.ts";
+import { EMPTY_CHAT, type ChatState, type Outcome, type Reply } from "./decide.ts";
 import { planBatch, chatKey, type Plan, type PlanJob, type WritePlan } from "./plan.ts";
 import { eventRow, markRow, outgoingRow, taskRow } from "./rows.ts";
 import { writeIntent } from "./write-intent.ts";
@@ -34,7 +34,7 @@ export interface ApplyResult {
   queuedMessage: boolean;
 }
 
-const DUPLICATE: ApplyResult = { outcome: "duplicate", queuedMessage: false };
+export const DUPLICATE: ApplyResult = { outcome: "duplicate", queuedMessage: false };
 const PLUGIN_GONE: ApplyResult = { outcome: "plugin_gone", queuedMessage: false };
 
 /** Writes `plans` (made by planBatch for `jobs`); returns each update's result by its batch index. */
@@ -120,7 +120,7 @@ function sameChat(a: ChatState, b: ChatState): boolean {
 function chatStateOf(
   row: { last_warned_at: number | string | null; failed_starts: number | string; failed_window_started_at: number | string | null } | undefined,
 ): ChatState {
-  if (!row) return { lastWarnedAt: null, failedStarts: 0, failedWindowStartedAt: null };
+  if (!row) return EMPTY_CHAT;
   return {
     lastWarnedAt: row.last_warned_at === null ? null : Number(row.last_warned_at),
     failedStarts: Number(row.failed_starts),

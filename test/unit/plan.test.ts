@@ -6,12 +6,11 @@ import assert from "node:assert/strict";
 import { planBatch, onlyRows, chatKey, type Plan, type PlanJob, type WritePlan } from "../../src/webhook/plan.ts";
 import type { PluginState } from "../../src/plugins/state.ts";
 import { parseUpdate, type ParsedUpdate } from "../../src/telegram/update.ts";
-import { LIMITS, type ChatState } from "../../src/webhook/decide.ts";
+import { EMPTY_CHAT as EMPTY, LIMITS } from "../../src/webhook/decide.ts";
 
 const NOW = 1_700_000_000_000;
 const CODE = "JOE-A1B2";
 const OWNER = 424242;
-const EMPTY: ChatState = { lastWarnedAt: null, failedStarts: 0, failedWindowStartedAt: null };
 
 const plugin = (over: Partial<PluginState> = {}): PluginState => ({
   id: 7,

@@ -7,7 +7,7 @@
 import { CompiledQuery } from "kysely";
 import type { Db, TaskIds, Tx, WebhookWriter, WriteOutcome } from "../../dialect.ts";
 import { locks } from "./locks.ts";
-import { writePlans, type ApplyResult } from "../../../webhook/write-plans.ts";
+import { DUPLICATE, writePlans, type ApplyResult } from "../../../webhook/write-plans.ts";
 import type { Step, WriteContext } from "../../../webhook/steps.ts";
 import { onlyRows, type Plan, type PlanJob, type WritePlan } from "../../../webhook/plan.ts";
 import { eventRow, markRow, outgoingRow, taskRow } from "../../../webhook/rows.ts";
@@ -39,8 +39,6 @@ export function postgresWebhookWriter(taskIds: TaskIds): WebhookWriter {
     },
   };
 }
-
-const DUPLICATE: ApplyResult = { outcome: "duplicate", queuedMessage: false };
 
 /**
  * The plans the one-statement run may take: a plugin's updates that only write rows and come
